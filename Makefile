@@ -1,0 +1,48 @@
+# voxbatch: `make run` and `make test` are the only commands a newcomer needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8765
+FAULTS ?=
+PYTEST_ARGS ?=
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test check bench serve clean
+
+help: ## Show this help.
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "voxbatch needs Python 3.11+")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing voxbatch and its dependencies into $(VENV) (first time only)..."
+	@$(PY) -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+	@$(PY) -c 'import voxbatch, flows, tasks, prefect, espeakng_loader, pocketsphinx, imageio_ffmpeg'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install voxbatch (done automatically by run/test).
+
+run: $(STAMP) ## Run the demo manifests end to end on the embedded local server.
+	@$(VENV)/bin/voxbatch demo
+
+test: $(STAMP) ## Run the whole test suite.
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+check: $(STAMP) ## Lint and type-check (ruff + mypy).
+	@$(VENV)/bin/ruff check voxbatch flows tasks tests
+	@$(VENV)/bin/ruff format --check voxbatch flows tasks tests
+	@$(VENV)/bin/mypy
+
+bench: $(STAMP) ## Run the benchmarks and print their results (see BENCHMARKS.md).
+	@$(PY) -m benchmarks
+
+serve: $(STAMP) ## Start the local Together-compatible audio server (HOST, PORT, FAULTS).
+	@$(VENV)/bin/voxbatch serve --host $(HOST) --port $(PORT) $(if $(FAULTS),--faults "$(FAULTS)")
+
+clean: ## Remove the virtualenv and generated output.
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only (arrive with the audiobook and transcript issues); the CLI lives here."""

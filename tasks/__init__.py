@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers over the voxbatch core (arrive with the flow issues)."""

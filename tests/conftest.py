@@ -1,0 +1,65 @@
+"""Shared fixtures: an isolated environment, real audio inputs, and local servers on real sockets."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Prefect: tests get their own PREFECT_HOME and never phone home.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="voxbatch-test-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("PREFECT_API_URL", None)
+
+from voxbatch.server.options import ServerOptions  # noqa: E402
+from voxbatch.server.runner import LocalServer  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+TEST_API_KEY = "test-key-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real provider settings leak into a test."""
+    for name in ("TOGETHER_API_KEY", "TOGETHER_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def jfk_flac() -> bytes:
+    """11 s of real speech (J. F. Kennedy, 1961), shipped with the demo manifests."""
+    return (REPO_ROOT / "manifests" / "audio" / "jfk.flac").read_bytes()
+
+
+JFK_TEXT = (
+    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[LocalServer]:
+    """One keyed local server for the whole session; tests must not change its faults (use make_server)."""
+    with LocalServer(ServerOptions(port=0, api_key=TEST_API_KEY)) as srv:
+        yield srv
+
+
+@pytest.fixture
+def make_server() -> Iterator[object]:
+    """A factory for servers with special options, stopped after the test."""
+    started: list[LocalServer] = []
+
+    def factory(**kwargs: object) -> LocalServer:
+        kwargs.setdefault("port", 0)
+        kwargs.setdefault("api_key", TEST_API_KEY)
+        srv = LocalServer(ServerOptions(**kwargs)).start()  # type: ignore[arg-type]
+        started.append(srv)
+        return srv
+
+    yield factory
+    for srv in started:
+        srv.stop()

@@ -1,0 +1,97 @@
+"""Fault injection for the local server: which request gets which failure, reproducibly.
+
+A :class:`FaultSpec` is parsed from a compact string (``voxbatch serve --faults``)::
+
+    seed=7,p429=0.1,p500=0.05,p503=0.05,drop=0.02,cut=0.1,latency_ms=200,ttfb_ms=50
+
+Each request to ``/v1`` draws one decision from a ``random.Random(seed)`` in arrival order, so a
+sequential client sees the same faults on every run with the same seed.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, fields
+from typing import Literal
+
+FaultKind = Literal["none", "429", "500", "503", "drop", "cut"]
+
+
+class FaultSpecError(ValueError):
+    """The fault specification string is malformed."""
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """What to inject, as probabilities per request plus fixed delays.
+
+    Example::
+
+        FaultSpec(seed=1, p429=0.2, cut=0.1, ttfb_ms=30)
+    """
+
+    seed: int = 0
+    p429: float = 0.0  # answer 429 with retry-after and x-ratelimit-* headers
+    p500: float = 0.0  # answer 500 processing_failed
+    p503: float = 0.0  # answer 503 (engine overloaded)
+    drop: float = 0.0  # close the connection without answering
+    cut: float = 0.0  # send part of the body (or stream), then close the connection
+    latency_ms: float = 0.0  # added before the last byte of every answer
+    ttfb_ms: float = 0.0  # added before the first byte of every answer
+    retry_after_s: float = 1.0  # what injected 429s tell the client to wait
+
+    def __post_init__(self) -> None:
+        probs = (self.p429, self.p500, self.p503, self.drop, self.cut)
+        if any(p < 0 or p > 1 for p in probs) or sum(probs) > 1 + 1e-9:
+            raise FaultSpecError("fault probabilities must each be in [0, 1] and sum to at most 1")
+        if self.latency_ms < 0 or self.ttfb_ms < 0 or self.retry_after_s < 0:
+            raise FaultSpecError("delays must not be negative")
+
+    @property
+    def active(self) -> bool:
+        return any((self.p429, self.p500, self.p503, self.drop, self.cut, self.latency_ms, self.ttfb_ms))
+
+    @classmethod
+    def parse(cls, text: str) -> FaultSpec:
+        """Parse ``key=value,key=value``; an empty string means no faults."""
+        names = {f.name: f.type for f in fields(cls)}
+        values: dict[str, float | int] = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key, sep, raw = item.partition("=")
+            key = key.strip()
+            if not sep or key not in names:
+                raise FaultSpecError(f"bad fault item {item!r}; known keys: {', '.join(names)}")
+            try:
+                values[key] = int(raw) if key == "seed" else float(raw)
+            except ValueError as exc:
+                raise FaultSpecError(f"bad number in fault item {item!r}") from exc
+        return cls(**values)  # type: ignore[arg-type]
+
+
+class FaultInjector:
+    """Draws the fault for each request from the spec's seeded generator (thread-safe)."""
+
+    def __init__(self, spec: FaultSpec) -> None:
+        self._lock = threading.Lock()
+        self.configure(spec)
+
+    def configure(self, spec: FaultSpec) -> None:
+        """Replace the spec and restart its random sequence."""
+        with self._lock:
+            self.spec = spec
+            self._rng = random.Random(spec.seed)
+
+    def draw(self) -> FaultKind:
+        """The fault for the next request."""
+        with self._lock:
+            spec = self.spec
+            if not (spec.p429 or spec.p500 or spec.p503 or spec.drop or spec.cut):
+                return "none"
+            x = self._rng.random()
+        for kind, p in (("429", spec.p429), ("500", spec.p500), ("503", spec.p503), ("drop", spec.drop),
+                        ("cut", spec.cut)):  # fmt: skip
+            if x < p:
+                return kind  # type: ignore[return-value]
+            x -= p
+        return "none"

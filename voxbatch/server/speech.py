@@ -1,0 +1,118 @@
+"""``POST /v1/audio/speech``: whole-body answers and server-sent-event streams."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from voxbatch.audio import pcm
+from voxbatch.server.errors import ApiError
+from voxbatch.server.options import STREAM_CHUNK_S, StreamShape
+from voxbatch.server.speech_request import SpeechRequest, bad_json, parse_speech_request
+from voxbatch.server.state import ServerState, note_billing
+from voxbatch.server.synthesis import (
+    CONTENT_TYPES,
+    Rendering,
+    chunk_samples,
+    encode_body,
+    render,
+    speak,
+    split_sentences,
+)
+
+_item_ids = itertools.count(1)
+
+
+def next_item_id() -> str:
+    """Item ids look like ``tts_<n>``, as Together's do."""
+    return f"tts_{next(_item_ids)}"
+
+
+def pieces_for(req: SpeechRequest) -> list[str]:
+    """What a stream synthesizes one at a time, per the ``segment`` option."""
+    if req.segment == "never":
+        return [req.text]
+    if req.segment == "immediate":
+        return [w for w in req.text.split() if w]
+    return split_sentences(req.text) or [req.text]
+
+
+async def render_piece(req: SpeechRequest, text: str) -> Rendering:
+    """Synthesize and render one piece off the event loop."""
+    synth = await run_in_threadpool(speak, text, req.voice, speed=req.speed, language=req.espeak_language)
+    return render(synth, req.sample_rate_hz, req.encoding)
+
+
+def delta_event(shape: StreamShape, item_id: str, model_id: str, payload: bytes) -> dict[str, Any]:
+    """One audio chunk in the configured SSE shape."""
+    b64 = base64.b64encode(payload).decode()
+    if shape == "legacy":
+        return {"object": "audio.tts.chunk", "model": model_id, "b64": b64}
+    return {"type": "conversation.item.audio_output.delta", "item_id": item_id, "delta": b64}
+
+
+def word_event(item_id: str, rendering: Rendering, offset_s: float) -> dict[str, Any]:
+    """``conversation.item.word_timestamps`` for one rendered piece, shifted by ``offset_s``."""
+    return {
+        "type": "conversation.item.word_timestamps",
+        "item_id": item_id,
+        "words": [w.word for w in rendering.words],
+        "start_seconds": [round(offset_s + w.start_s, 3) for w in rendering.words],
+        "end_seconds": [round(offset_s + w.end_s, 3) for w in rendering.words],
+    }
+
+
+def audio_chunks(rendering: Rendering) -> list[bytes]:
+    """A rendering cut into fixed-length deltas in its wire encoding."""
+    step = chunk_samples(rendering.sample_rate_hz, STREAM_CHUNK_S)
+    return [pcm.encode(rendering.pcm[i : i + step], rendering.encoding) for i in range(0, len(rendering.pcm), step)]
+
+
+async def _sse(req: SpeechRequest, shape: StreamShape) -> AsyncIterator[bytes]:
+    item_id = next_item_id()
+    offset_s = 0.0
+    try:
+        for piece in pieces_for(req):
+            rendering = await render_piece(req, piece)
+            for chunk in audio_chunks(rendering):
+                yield _data(delta_event(shape, item_id, req.model.model_id, chunk))
+            if req.alignment == "word" and rendering.words:
+                yield _data(word_event(item_id, rendering, offset_s))
+            offset_s += rendering.duration_s
+    except Exception as exc:  # an error after the 200 has gone out travels in the stream itself
+        yield _data(ApiError(500, f"synthesis failed: {exc}", type="server_error", code="processing_failed").body())
+    yield b"data: [DONE]\n\n"
+
+
+def _data(event: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
+
+
+async def create_speech(request: Request) -> Response:
+    """Synthesize ``input``; stream SSE when ``stream`` is true."""
+    state: ServerState = request.app.state.vox
+    try:
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise TypeError("not an object")
+    except (ValueError, TypeError) as exc:
+        raise bad_json(exc) from exc
+    req = parse_speech_request(body, max_input_chars=state.options.max_input_chars)
+    note_billing(request.scope, model=req.model.model_id, voice=req.voice_name, characters=len(req.text),
+                 input_sha256=req.input_sha256)  # fmt: skip
+    if req.stream:
+        return StreamingResponse(
+            _sse(req, state.options.stream_shape),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    rendering = await render_piece(req, req.text)
+    body_bytes = await run_in_threadpool(encode_body, rendering, req.response_format, req.bit_rate_bps)
+    return Response(body_bytes, media_type=CONTENT_TYPES[req.response_format])
