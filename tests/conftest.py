@@ -37,7 +37,8 @@ def jfk_flac() -> bytes:
 
 
 JFK_TEXT = (
-    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
 )
 
 

@@ -46,7 +46,19 @@ def decode_to_pcm(data: bytes, sample_rate_hz: int = 16000) -> npt.NDArray[np.in
     """Decode any container ffmpeg understands into mono signed 16-bit PCM at ``sample_rate_hz``."""
     if not data:
         raise AudioDecodeError("empty file")
-    argv = ["-i", "pipe:0", "-f", "s16le", "-acodec", "pcm_s16le", "-ac", "1", "-ar", str(sample_rate_hz), "-"]
+    argv = [
+        "-i",
+        "pipe:0",
+        "-f",
+        "s16le",
+        "-acodec",
+        "pcm_s16le",
+        "-ac",
+        "1",
+        "-ar",
+        str(sample_rate_hz),
+        "-",
+    ]
     try:
         out = _run(argv, data).stdout
     except subprocess.CalledProcessError as exc:

@@ -37,7 +37,9 @@ async def list_voices(request: Request) -> Response:
 async def list_models(request: Request) -> Response:
     """``GET /v1/models``: the audio models this server offers."""
     data = [{"id": m, "object": "model", "type": "audio", "owned_by": m.split("/")[0]} for m in TTS_MODELS]
-    data += [{"id": m, "object": "model", "type": "transcribe", "owned_by": m.split("/")[0]} for m in STT_MODELS]
+    data += [
+        {"id": m, "object": "model", "type": "transcribe", "owned_by": m.split("/")[0]} for m in STT_MODELS
+    ]
     return JSONResponse(data)
 
 
@@ -71,8 +73,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    return ApiError(500, f"internal error: {type(exc).__name__}", type="server_error",
-                    code="processing_failed").response()  # fmt: skip
+    return ApiError(
+        500, f"internal error: {type(exc).__name__}", type="server_error", code="processing_failed"
+    ).response()
 
 
 def create_app(options: ServerOptions | None = None) -> ASGIApp:
@@ -93,8 +96,7 @@ def create_app(options: ServerOptions | None = None) -> ASGIApp:
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
     )
     app.state.vox = state
-    gateway = Gateway(app, state)
-    return gateway
+    return Gateway(app, state)
 
 
 def state_of(app: ASGIApp) -> ServerState:

@@ -20,36 +20,90 @@ ORPHEUS = "canopylabs/orpheus-3b-0.1-ft"
 KOKORO = "hexgrad/Kokoro-82M"
 WHISPER = "openai/whisper-large-v3"
 
-_FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5", "linda", "anika", "belinda", "steph", "aunty", "grandma", "Annie")
-_MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "adam", "david", "robert", "paul", "john", "max")
+_FEMALE_VARIANTS = (
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "linda",
+    "anika",
+    "belinda",
+    "steph",
+    "aunty",
+    "grandma",
+    "Annie",
+)
+_MALE_VARIANTS = (
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "m8",
+    "adam",
+    "david",
+    "robert",
+    "paul",
+    "john",
+    "max",
+)
 _NEUTRAL_VARIANTS = _FEMALE_VARIANTS + _MALE_VARIANTS
 
 # Kokoro voice ids start with a language letter and a gender letter (af_ = American female, ...).
 _KOKORO_LANGUAGE = {
-    "a": "en-us", "b": "en-gb-x-rp", "j": "ja", "z": "cmn", "e": "es", "f": "fr-fr", "h": "hi", "i": "it", "p": "pt-br",
-}  # fmt: skip
+    "a": "en-us",
+    "b": "en-gb-x-rp",
+    "j": "ja",
+    "z": "cmn",
+    "e": "es",
+    "f": "fr-fr",
+    "h": "hi",
+    "i": "it",
+    "p": "pt-br",
+}
 
 KOKORO_VOICES = (
-    "af_heart af_alloy af_aoede af_bella af_jessica af_kore af_nicole af_nova af_river af_sarah af_sky "
-    "am_adam am_echo am_eric am_fenrir am_liam am_michael am_onyx am_puck am_santa "
-    "bf_alice bf_emma bf_isabella bf_lily bm_daniel bm_fable bm_george bm_lewis "
-    "jf_alpha jf_gongitsune jf_nezumi jf_tebukuro jm_kumo "
-    "zf_xiaobei zf_xiaoni zf_xiaoxiao zf_xiaoyi zm_yunjian zm_yunxi zm_yunxia zm_yunyang "
-    "ef_dora em_alex em_santa ff_siwis hf_alpha hf_beta hm_omega hm_psi if_sara im_nicola pf_dora pm_alex pm_santa"
+    "af_heart af_alloy af_aoede af_bella af_jessica af_kore af_nicole af_nova af_river "
+    "af_sarah af_sky am_adam am_echo am_eric am_fenrir am_liam am_michael am_onyx am_puck "
+    "am_santa bf_alice bf_emma bf_isabella bf_lily bm_daniel bm_fable bm_george bm_lewis "
+    "jf_alpha jf_gongitsune jf_nezumi jf_tebukuro jm_kumo zf_xiaobei zf_xiaoni zf_xiaoxiao "
+    "zf_xiaoyi zm_yunjian zm_yunxi zm_yunxia zm_yunyang ef_dora em_alex em_santa ff_siwis "
+    "hf_alpha hf_beta hm_omega hm_psi if_sara im_nicola pf_dora pm_alex pm_santa"
 ).split()
-ORPHEUS_VOICES = {"tara": "f", "leah": "f", "jess": "f", "leo": "m", "dan": "m", "mia": "f", "zac": "m", "zoe": "f"}
+ORPHEUS_VOICES = {
+    "tara": "f",
+    "leah": "f",
+    "jess": "f",
+    "leo": "m",
+    "dan": "m",
+    "mia": "f",
+    "zac": "m",
+    "zoe": "f",
+}
 CARTESIA_EXAMPLE_VOICES = (
-    "friendly sidekick", "laidback woman", "reading lady", "newsman", "calm lady", "helpful woman",
-    "british reading lady", "sportsman", "storyteller lady", "kentucky man",
-)  # fmt: skip
-RIME_MIST_VOICES = "cove lagoon mari moon moraine peak summit talon thunder tundra wildflower".split()
+    "friendly sidekick",
+    "laidback woman",
+    "reading lady",
+    "newsman",
+    "calm lady",
+    "helpful woman",
+    "british reading lady",
+    "sportsman",
+    "storyteller lady",
+    "kentucky man",
+)
+RIME_MIST_VOICES = ("cove lagoon mari moon moraine peak summit talon thunder tundra wildflower").split()
 RIME_ARCANA_VOICES = (
-    "albion arcade astra atrium bond cupola eliphas estelle eucalyptus fern lintel luna lyra marlu masonry moss "
-    "oculus parapet pilaster sirius stucco transom truss vashti vespera walnut"
+    "albion arcade astra atrium bond cupola eliphas estelle eucalyptus fern lintel luna lyra "
+    "marlu masonry moss oculus parapet pilaster sirius stucco transom truss vashti vespera "
+    "walnut"
 ).split()
 MINIMAX_26_VOICES = (
-    "English_DeterminedMan English_Diligent_Man English_expressive_narrator English_FriendlyNeighbor "
-    "English_Graceful_Lady Japanese_GentleButler"
+    "English_DeterminedMan English_Diligent_Man English_expressive_narrator "
+    "English_FriendlyNeighbor English_Graceful_Lady Japanese_GentleButler"
 ).split()
 MINIMAX_28_VOICES = (
     "English_CalmWoman English_CaptivatingStoryteller English_CharmingQueen English_Comedian "
@@ -153,10 +207,21 @@ def _tts(model_id: str, voices: tuple[str, ...] | list[str], **kwargs: object) -
 TTS_MODELS: dict[str, TtsModel] = {
     m.model_id: m
     for m in (
-        _tts(ORPHEUS, tuple(ORPHEUS_VOICES), fixed_sample_rate_hz=FIXED_24K_HZ, fixed_s16le=True,
-             usd_per_million_chars=15.0),
-        _tts(KOKORO, KOKORO_VOICES, fixed_sample_rate_hz=FIXED_24K_HZ, fixed_s16le=True, allows_voice_mixes=True,
-             usd_per_million_chars=4.0),
+        _tts(
+            ORPHEUS,
+            tuple(ORPHEUS_VOICES),
+            fixed_sample_rate_hz=FIXED_24K_HZ,
+            fixed_s16le=True,
+            usd_per_million_chars=15.0,
+        ),
+        _tts(
+            KOKORO,
+            KOKORO_VOICES,
+            fixed_sample_rate_hz=FIXED_24K_HZ,
+            fixed_s16le=True,
+            allows_voice_mixes=True,
+            usd_per_million_chars=4.0,
+        ),
         _tts("cartesia/sonic-2", CARTESIA_EXAMPLE_VOICES, any_voice=True, usd_per_million_chars=65.0),
         _tts("cartesia/sonic-3", CARTESIA_EXAMPLE_VOICES, any_voice=True),
         _tts("cartesia/sonic", CARTESIA_EXAMPLE_VOICES, any_voice=True),
@@ -166,10 +231,20 @@ TTS_MODELS: dict[str, TtsModel] = {
         _tts("rime-labs/rime-arcana-v2", RIME_ARCANA_VOICES),
         _tts("rime-labs/rime-arcana-v3", RIME_ARCANA_VOICES),
         _tts("rime-labs/rime-arcana-v3-turbo", RIME_ARCANA_VOICES),
-        _tts("minimax/speech-2.6-turbo", MINIMAX_26_VOICES, fixed_s16le=True, extra_formats=("opus", "aac", "flac")),
-        _tts("minimax/speech-2.8-turbo", MINIMAX_28_VOICES, fixed_s16le=True, extra_formats=("opus", "aac", "flac")),
+        _tts(
+            "minimax/speech-2.6-turbo",
+            MINIMAX_26_VOICES,
+            fixed_s16le=True,
+            extra_formats=("opus", "aac", "flac"),
+        ),
+        _tts(
+            "minimax/speech-2.8-turbo",
+            MINIMAX_28_VOICES,
+            fixed_s16le=True,
+            extra_formats=("opus", "aac", "flac"),
+        ),
     )
-}  # fmt: skip
+}
 
 STT_MODELS: dict[str, SttModel] = {
     m.model_id: m

@@ -89,8 +89,13 @@ class FaultInjector:
             if not (spec.p429 or spec.p500 or spec.p503 or spec.drop or spec.cut):
                 return "none"
             x = self._rng.random()
-        for kind, p in (("429", spec.p429), ("500", spec.p500), ("503", spec.p503), ("drop", spec.drop),
-                        ("cut", spec.cut)):  # fmt: skip
+        for kind, p in (
+            ("429", spec.p429),
+            ("500", spec.p500),
+            ("503", spec.p503),
+            ("drop", spec.drop),
+            ("cut", spec.cut),
+        ):
             if x < p:
                 return kind  # type: ignore[return-value]
             x -= p

@@ -52,23 +52,35 @@ def injected_error(fault: FaultKind, retry_after_s: float) -> ApiError:
     """The answer for an injected 429/500/503."""
     if fault == "429":
         wait_ms = max(1, round(retry_after_s * MS_PER_S))
-        return ApiError(429, "Rate limit exceeded (injected).", type="rate_limit_exceeded",
-                        code="dynamic_request_limited",
-                        headers={"retry-after": str(max(1, round(retry_after_s))), "retry-after-ms": str(wait_ms),
-                                 "x-ratelimit-remaining": "0",
-                                 "x-ratelimit-reset": f"{retry_after_s:.3f}"})  # fmt: skip
+        return ApiError(
+            429,
+            "Rate limit exceeded (injected).",
+            type="rate_limit_exceeded",
+            code="dynamic_request_limited",
+            headers={
+                "retry-after": str(max(1, round(retry_after_s))),
+                "retry-after-ms": str(wait_ms),
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-reset": f"{retry_after_s:.3f}",
+            },
+        )
     if fault == "503":
-        return ApiError(503, "The engine is currently overloaded, please try again later (injected).",
-                        type="server_error", code="engine_overloaded")  # fmt: skip
+        return ApiError(
+            503,
+            "The engine is currently overloaded, please try again later (injected).",
+            type="server_error",
+            code="engine_overloaded",
+        )
     return ApiError(500, "Processing failed (injected).", type="server_error", code="processing_failed")
 
 
-def _abort(send: Send) -> bool:
+async def _abort(send: Send) -> bool:
     """Close the underlying TCP connection at once; False when the server does not expose it."""
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     if transport is None:
         return False
     transport.abort()
+    await asyncio.sleep(0)  # let uvicorn see connection_lost, so it does not report an unfinished response
     return True
 
 
@@ -110,8 +122,13 @@ class Gateway:
         limiter = self.state.limiter
         admission = limiter.acquire() if limiter.enabled else None
         if admission is not None and not admission.admitted:
-            limited = ApiError(429, f"Too many requests ({admission.reason} limit).", type="rate_limit_exceeded",
-                               code="dynamic_request_limited", headers=admission.headers())  # fmt: skip
+            limited = ApiError(
+                429,
+                f"Too many requests ({admission.reason} limit).",
+                type="rate_limit_exceeded",
+                code="dynamic_request_limited",
+                headers=admission.headers(),
+            )
             await self._answer(limited, send, request_id)
             self._record(scope, 429, request_id, "none", {})
             return
@@ -119,7 +136,7 @@ class Gateway:
             fault = self.state.faults.draw()
             if spec.ttfb_ms:
                 await asyncio.sleep(spec.ttfb_ms / MS_PER_S)
-            if fault == "drop" and _abort(send):
+            if fault == "drop" and await _abort(send):
                 self._record(scope, 0, request_id, fault, {})
                 return
             if fault in ("429", "500", "503"):
@@ -135,7 +152,13 @@ class Gateway:
                 limiter.release()
 
     async def _forward(
-        self, scope: Scope, receive: Receive, send: Send, request_id: str, fault: FaultKind, extra: dict[str, str]
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_id: str,
+        fault: FaultKind,
+        extra: dict[str, str],
     ) -> int:
         """Run the app, adding headers, the configured latency and (for ``cut``) a broken-off body."""
         latency_s = self.state.faults.spec.latency_ms / MS_PER_S
@@ -158,11 +181,13 @@ class Gateway:
                 body = message.get("body", b"")
                 if fault == "cut" and status < 400:
                     if body_messages == 0 and not more and len(body) > 1:
-                        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-                        aborted = _abort(send)
+                        await send(
+                            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+                        )
+                        aborted = await _abort(send)
                         return
                     if body_messages > 0:
-                        aborted = _abort(send)
+                        aborted = await _abort(send)
                         return
                 if body:
                     body_messages += 1

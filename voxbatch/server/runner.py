@@ -15,6 +15,7 @@ import time
 from types import TracebackType
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from voxbatch.server.app import create_app, state_of
 from voxbatch.server.faults import FaultSpec
@@ -27,9 +28,9 @@ SHUTDOWN_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.01
 
 
-def _config(options: ServerOptions, log_level: str) -> uvicorn.Config:
+def _config(app: ASGIApp, options: ServerOptions, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(options),
+        app,
         host=options.host,
         port=options.port,
         log_level=log_level,
@@ -42,7 +43,7 @@ def _config(options: ServerOptions, log_level: str) -> uvicorn.Config:
 
 def serve_forever(options: ServerOptions, log_level: str = "info") -> None:
     """Run the server in the foreground until interrupted."""
-    uvicorn.Server(_config(options, log_level)).run()
+    uvicorn.Server(_config(create_app(options), options, log_level)).run()
 
 
 class LocalServer:
@@ -50,11 +51,11 @@ class LocalServer:
 
     def __init__(self, options: ServerOptions | None = None, log_level: str = "warning") -> None:
         self.options = options or ServerOptions(port=0)
-        self._config = _config(self.options, log_level)
-        self._server = uvicorn.Server(self._config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        app = create_app(self.options)
+        # Served from a non-main thread, uvicorn installs no signal handlers of its own.
+        self._server = uvicorn.Server(_config(app, self.options, log_level))
         self._thread: threading.Thread | None = None
-        self.state: ServerState = state_of(self._config.app)
+        self.state: ServerState = state_of(app)
 
     @property
     def port(self) -> int:
@@ -84,8 +85,9 @@ class LocalServer:
         self.state.set_faults(FaultSpec.parse(spec) if isinstance(spec, str) else spec)
 
     def start(self) -> LocalServer:
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()), name="voxbatch-server",
-                                        daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve()), name="voxbatch-server", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not self._server.started:

@@ -72,7 +72,10 @@ def word_event(item_id: str, rendering: Rendering, offset_s: float) -> dict[str,
 def audio_chunks(rendering: Rendering) -> list[bytes]:
     """A rendering cut into fixed-length deltas in its wire encoding."""
     step = chunk_samples(rendering.sample_rate_hz, STREAM_CHUNK_S)
-    return [pcm.encode(rendering.pcm[i : i + step], rendering.encoding) for i in range(0, len(rendering.pcm), step)]
+    return [
+        pcm.encode(rendering.pcm[i : i + step], rendering.encoding)
+        for i in range(0, len(rendering.pcm), step)
+    ]
 
 
 async def _sse(req: SpeechRequest, shape: StreamShape) -> AsyncIterator[bytes]:
@@ -87,7 +90,9 @@ async def _sse(req: SpeechRequest, shape: StreamShape) -> AsyncIterator[bytes]:
                 yield _data(word_event(item_id, rendering, offset_s))
             offset_s += rendering.duration_s
     except Exception as exc:  # an error after the 200 has gone out travels in the stream itself
-        yield _data(ApiError(500, f"synthesis failed: {exc}", type="server_error", code="processing_failed").body())
+        yield _data(
+            ApiError(500, f"synthesis failed: {exc}", type="server_error", code="processing_failed").body()
+        )
     yield b"data: [DONE]\n\n"
 
 
@@ -105,8 +110,13 @@ async def create_speech(request: Request) -> Response:
     except (ValueError, TypeError) as exc:
         raise bad_json(exc) from exc
     req = parse_speech_request(body, max_input_chars=state.options.max_input_chars)
-    note_billing(request.scope, model=req.model.model_id, voice=req.voice_name, characters=len(req.text),
-                 input_sha256=req.input_sha256)  # fmt: skip
+    note_billing(
+        request.scope,
+        model=req.model.model_id,
+        voice=req.voice_name,
+        characters=len(req.text),
+        input_sha256=req.input_sha256,
+    )
     if req.stream:
         return StreamingResponse(
             _sse(req, state.options.stream_shape),

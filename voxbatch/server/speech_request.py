@@ -54,8 +54,9 @@ def _model(value: Any) -> TtsModel:
         raise bad_request("model is required", param="model", code="missing_model")
     model = TTS_MODELS.get(value)
     if model is None:
-        raise bad_request(f"model {value!r} is not available; see GET /v1/voices", param="model",
-                          code="model_not_available")  # fmt: skip
+        raise bad_request(
+            f"model {value!r} is not available; see GET /v1/voices", param="model", code="model_not_available"
+        )
     return model
 
 
@@ -116,8 +117,11 @@ def parse_speech_request(
     if require_input and not text.strip():
         raise bad_request("input must not be empty", param="input", code="empty_input")
     if len(text) > max_input_chars:
-        raise bad_request(f"input is {len(text)} characters; the limit is {max_input_chars}", param="input",
-                          code="input_too_long")  # fmt: skip
+        raise bad_request(
+            f"input is {len(text)} characters; the limit is {max_input_chars}",
+            param="input",
+            code="input_too_long",
+        )
     stream = _flag(body, "stream")
     response_format = _choice(body, "response_format", formats + model.extra_formats, "wav")
     if stream and response_format != "raw":
@@ -129,8 +133,9 @@ def parse_speech_request(
     mapped: str | None = None
     if language is not None:
         if not isinstance(language, str) or (mapped := espeak_language(language)) is None:
-            raise bad_request(f"language {language!r} is not supported", param="language",
-                              code="unsupported_language")  # fmt: skip
+            raise bad_request(
+                f"language {language!r} is not supported", param="language", code="unsupported_language"
+            )
         # Voices that carry their own language (Kokoro's jf_, zf_, ...) keep it; English is the default.
         if language.lower().startswith("en"):
             mapped = None

@@ -36,7 +36,7 @@ class ServerState:
 
 
 def note_billing(scope: MutableMapping[str, Any], **fields: Any) -> None:
-    """Let a handler tell the gateway what the request bills (model, voice, characters, audio_seconds, ...)."""
+    """Tell the gateway what this request bills (model, voice, characters, audio_seconds, ...)."""
     scope.setdefault("state", {}).setdefault(BILLING_KEY, {}).update(fields)
 
 

@@ -55,7 +55,11 @@ class ServerStats:
     def requests(self, path: str | None = None, status: int | None = None) -> list[RequestRecord]:
         """Logged requests, optionally filtered by path and status."""
         with self._lock:
-            return [r for r in self._log if (path is None or r.path == path) and (status is None or r.status == status)]
+            return [
+                r
+                for r in self._log
+                if (path is None or r.path == path) and (status is None or r.status == status)
+            ]
 
     def count(self, path: str | None = None, status: int | None = None) -> int:
         with self._lock:
@@ -68,7 +72,9 @@ class ServerStats:
             out: dict[str, Any] = {
                 "since": self._since,
                 "total_requests": sum(sum(c.values()) for c in self._by_endpoint.values()),
-                "endpoints": {p: {str(s): n for s, n in sorted(c.items())} for p, c in sorted(self._by_endpoint.items())},
+                "endpoints": {
+                    p: {str(s): n for s, n in sorted(c.items())} for p, c in sorted(self._by_endpoint.items())
+                },
                 "faults": dict(self._faults),
                 "characters_billed": self._characters,
                 "audio_seconds_billed": round(self._audio_seconds, 3),

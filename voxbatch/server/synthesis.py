@@ -12,23 +12,43 @@ import numpy as np
 import numpy.typing as npt
 
 from voxbatch.audio import ffmpeg, pcm
+from voxbatch.audio.pcm import PcmEncoding
 from voxbatch.engines.espeak import EspeakVoice, Synthesis, WordTiming, default_engine
 from voxbatch.server.catalog import TtsModel
 
 # Together's language enum (OAS) mapped to espeak-ng voices; locales fall back to their language.
 ESPEAK_LANGUAGE = {
-    "en": "en-us", "de": "de", "fr": "fr-fr", "es": "es", "hi": "hi", "it": "it", "ja": "ja", "ko": "ko",
-    "nl": "nl", "pl": "pl", "pt": "pt-br", "ru": "ru", "sv": "sv", "tr": "tr", "zh": "cmn",
-}  # fmt: skip
+    "en": "en-us",
+    "de": "de",
+    "fr": "fr-fr",
+    "es": "es",
+    "hi": "hi",
+    "it": "it",
+    "ja": "ja",
+    "ko": "ko",
+    "nl": "nl",
+    "pl": "pl",
+    "pt": "pt-br",
+    "ru": "ru",
+    "sv": "sv",
+    "tr": "tr",
+    "zh": "cmn",
+}
 MIN_SAMPLE_RATE_HZ = 8000
 MAX_SAMPLE_RATE_HZ = 48000
 MP3_BIT_RATES_BPS = (32000, 64000, 96000, 128000, 192000)
 DEFAULT_MP3_BIT_RATE_BPS = 128000
 
 CONTENT_TYPES = {
-    "mp3": "audio/mpeg", "wav": "audio/wav", "raw": "application/octet-stream", "pcm": "application/octet-stream",
-    "mulaw": "application/octet-stream", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac",
-}  # fmt: skip
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "raw": "application/octet-stream",
+    "pcm": "application/octet-stream",
+    "mulaw": "application/octet-stream",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+}
 _FFMPEG_CODECS = {
     "opus": ["-c:a", "libopus", "-f", "ogg"],
     "aac": ["-c:a", "aac", "-f", "adts"],
@@ -54,7 +74,7 @@ class Rendering:
 
     pcm: npt.NDArray[np.int16]
     sample_rate_hz: int
-    encoding: pcm.PcmEncoding
+    encoding: PcmEncoding
     words: tuple[WordTiming, ...]
 
     @property
@@ -62,10 +82,12 @@ class Rendering:
         return len(self.pcm) / self.sample_rate_hz
 
 
-def output_rules(model: TtsModel, sample_rate_hz: int | None, encoding: str | None) -> tuple[int, pcm.PcmEncoding]:
+def output_rules(
+    model: TtsModel, sample_rate_hz: int | None, encoding: str | None
+) -> tuple[int, PcmEncoding]:
     """The sample rate and raw encoding ``model`` really answers with, given what was asked."""
     rate = model.fixed_sample_rate_hz or sample_rate_hz or model.default_sample_rate_hz
-    enc: pcm.PcmEncoding = "pcm_s16le" if model.fixed_s16le else (encoding or "pcm_f32le")  # type: ignore[assignment]
+    enc: PcmEncoding = "pcm_s16le" if model.fixed_s16le else (encoding or "pcm_f32le")  # type: ignore[assignment]
     return rate, enc
 
 
@@ -78,7 +100,7 @@ def speak(text: str, voice: EspeakVoice, *, speed: float = 1.0, language: str | 
     return default_engine().synthesize(text, voice)
 
 
-def render(synth: Synthesis, sample_rate_hz: int, encoding: pcm.PcmEncoding) -> Rendering:
+def render(synth: Synthesis, sample_rate_hz: int, encoding: PcmEncoding) -> Rendering:
     """Resample a synthesis to the answer's rate."""
     audio = pcm.resample(synth.pcm, synth.sample_rate_hz, sample_rate_hz)
     return Rendering(audio, sample_rate_hz, encoding, synth.words)
@@ -94,8 +116,11 @@ def encode_body(rendering: Rendering, response_format: str, bit_rate_bps: int | 
         return pcm.encode(rendering.pcm, "pcm_mulaw")
     if response_format == "mp3":
         bit_rate = bit_rate_bps or DEFAULT_MP3_BIT_RATE_BPS
-        return ffmpeg.encode_pcm(rendering.pcm, rendering.sample_rate_hz, ["-c:a", "libmp3lame", "-b:a", str(bit_rate),
-                                                                          "-f", "mp3"])
+        return ffmpeg.encode_pcm(
+            rendering.pcm,
+            rendering.sample_rate_hz,
+            ["-c:a", "libmp3lame", "-b:a", str(bit_rate), "-f", "mp3"],
+        )
     if response_format in _FFMPEG_CODECS:
         return ffmpeg.encode_pcm(rendering.pcm, rendering.sample_rate_hz, _FFMPEG_CODECS[response_format])
     raise ValueError(f"unsupported response_format {response_format!r}")

@@ -31,10 +31,22 @@ URL_FETCH_TIMEOUT_S = 60.0
 GRANULARITIES = ("segment", "word")
 RESPONSE_FORMATS = ("json", "verbose_json")
 LANGUAGE_NAMES = {
-    "en": "english", "de": "german", "fr": "french", "es": "spanish", "it": "italian", "pt": "portuguese",
-    "nl": "dutch", "ja": "japanese", "zh": "chinese", "ko": "korean", "ru": "russian", "hi": "hindi",
-    "pl": "polish", "sv": "swedish", "tr": "turkish",
-}  # fmt: skip
+    "en": "english",
+    "de": "german",
+    "fr": "french",
+    "es": "spanish",
+    "it": "italian",
+    "pt": "portuguese",
+    "nl": "dutch",
+    "ja": "japanese",
+    "zh": "chinese",
+    "ko": "korean",
+    "ru": "russian",
+    "hi": "hindi",
+    "pl": "polish",
+    "sv": "swedish",
+    "tr": "turkish",
+}
 SINGLE_SPEAKER = "SPEAKER_00"  # the emulator does not separate speakers: everyone is SPEAKER_00
 
 
@@ -73,7 +85,9 @@ def _int(form: FormData, name: str) -> int | None:
     if value is None or value == "":
         return None
     if not value.isdigit() or int(value) < 1:
-        raise bad_request(f"{name} must be a positive integer; got {value!r}", param=name, code="invalid_params")
+        raise bad_request(
+            f"{name} must be a positive integer; got {value!r}", param=name, code="invalid_params"
+        )
     return int(value)
 
 
@@ -87,64 +101,100 @@ def parse_stt_request(form: FormData, task: str) -> SttRequest:
         raise bad_request(f"model {model_id!r} does not translate", param="model", code="model_not_available")
     response_format = _field(form, "response_format") or "json"
     if response_format not in RESPONSE_FORMATS:
-        raise bad_request(f"response_format must be json or verbose_json; got {response_format!r}",
-                          param="response_format", code="invalid_params")  # fmt: skip
+        raise bad_request(
+            f"response_format must be json or verbose_json; got {response_format!r}",
+            param="response_format",
+            code="invalid_params",
+        )
     raw_temperature = _field(form, "temperature") or "0"
     try:
         temperature = float(raw_temperature)
     except ValueError as exc:
-        raise bad_request(f"temperature must be a number; got {raw_temperature!r}", param="temperature",
-                          code="invalid_params") from exc  # fmt: skip
+        raise bad_request(
+            f"temperature must be a number; got {raw_temperature!r}",
+            param="temperature",
+            code="invalid_params",
+        ) from exc
     if not 0.0 <= temperature <= 1.0:
         raise bad_request("temperature must be between 0 and 1", param="temperature", code="invalid_params")
     # Together takes a scalar or an array; OpenAI-style clients send "timestamp_granularities[]".
-    values = [v for key in ("timestamp_granularities", "timestamp_granularities[]") for v in form.getlist(key)]
+    values = [
+        v for key in ("timestamp_granularities", "timestamp_granularities[]") for v in form.getlist(key)
+    ]
     granularities: list[str] = []
     for value in values:
         for item in str(value).replace(",", " ").split():
             if item not in GRANULARITIES:
-                raise bad_request(f"timestamp_granularities must be segment or word; got {item!r}",
-                                  param="timestamp_granularities", code="invalid_params")  # fmt: skip
+                raise bad_request(
+                    f"timestamp_granularities must be segment or word; got {item!r}",
+                    param="timestamp_granularities",
+                    code="invalid_params",
+                )
             if item not in granularities:
                 granularities.append(item)
     language = (_field(form, "language") or "en").lower()
-    if language != "auto" and language.split("-")[0] not in LANGUAGE_NAMES and len(language.split("-")[0]) != 2:
-        raise bad_request(f"language must be an ISO-639-1 code or 'auto'; got {language!r}", param="language",
-                          code="invalid_params")  # fmt: skip
+    if (
+        language != "auto"
+        and language.split("-")[0] not in LANGUAGE_NAMES
+        and len(language.split("-")[0]) != 2
+    ):
+        raise bad_request(
+            f"language must be an ISO-639-1 code or 'auto'; got {language!r}",
+            param="language",
+            code="invalid_params",
+        )
     diarize = _bool(form, "diarize")
     lo, hi = _int(form, "min_speakers"), _int(form, "max_speakers")
     if lo is not None and hi is not None and lo > hi:
-        raise bad_request("min_speakers must not exceed max_speakers", param="min_speakers", code="invalid_params")
-    return SttRequest(task, model, language, response_format, tuple(granularities or ["segment"]), diarize,
-                      temperature)  # fmt: skip
+        raise bad_request(
+            "min_speakers must not exceed max_speakers", param="min_speakers", code="invalid_params"
+        )
+    return SttRequest(
+        task, model, language, response_format, tuple(granularities or ["segment"]), diarize, temperature
+    )
 
 
 async def _fetch_url(url: str, limit_bytes: int) -> bytes:
     if not url.startswith(("http://", "https://")):
-        raise bad_request("file must be an uploaded file or an http(s) URL", param="file", code="invalid_params")
+        raise bad_request(
+            "file must be an uploaded file or an http(s) URL", param="file", code="invalid_params"
+        )
     chunks: list[bytes] = []
     size = 0
     try:
-        async with httpx.AsyncClient(timeout=URL_FETCH_TIMEOUT_S, follow_redirects=True) as client, \
-                client.stream("GET", url) as response:  # fmt: skip
+        async with (
+            httpx.AsyncClient(timeout=URL_FETCH_TIMEOUT_S, follow_redirects=True) as client,
+            client.stream("GET", url) as response,
+        ):
             if response.status_code != 200:
-                raise bad_request(f"could not fetch file URL: HTTP {response.status_code}", param="file",
-                                  code="invalid_file_url")  # fmt: skip
+                raise bad_request(
+                    f"could not fetch file URL: HTTP {response.status_code}",
+                    param="file",
+                    code="invalid_file_url",
+                )
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > limit_bytes:
-                    raise bad_request(f"file at URL exceeds {limit_bytes} bytes", param="file", code="file_too_large")
+                    raise bad_request(
+                        f"file at URL exceeds {limit_bytes} bytes", param="file", code="file_too_large"
+                    )
                 chunks.append(chunk)
     except httpx.HTTPError as exc:
-        raise bad_request(f"could not fetch file URL: {type(exc).__name__}", param="file",
-                          code="invalid_file_url") from exc  # fmt: skip
+        raise bad_request(
+            f"could not fetch file URL: {type(exc).__name__}", param="file", code="invalid_file_url"
+        ) from exc
     return b"".join(chunks)
 
 
 def too_large(limit_bytes: int) -> ApiError:
     """The 413 for an upload over the direct-upload limit."""
-    return ApiError(413, f"upload exceeds the {limit_bytes}-byte limit for direct uploads",
-                    type="request_too_large", param="file", code="request_too_large")  # fmt: skip
+    return ApiError(
+        413,
+        f"upload exceeds the {limit_bytes}-byte limit for direct uploads",
+        type="request_too_large",
+        param="file",
+        code="request_too_large",
+    )
 
 
 async def _audio_bytes(request: Request, form: FormData, state: ServerState) -> bytes:
@@ -188,12 +238,25 @@ def render_result(req: SttRequest, recognition: Recognition) -> dict[str, Any]:
         body["words"] = _words(recognition, req.diarize)
     if req.diarize and req.task == "transcribe":
         body["speaker_segments"] = [
-            {"id": i, "speaker_id": SINGLE_SPEAKER, "start": round(s.start_s, 3), "end": round(s.end_s, 3),
-             "text": s.text,
-             "words": [{"id": j, "word": w.word, "start": round(w.start_s, 3), "end": round(w.end_s, 3),
-                        "speaker_id": SINGLE_SPEAKER} for j, w in enumerate(s.words)]}
+            {
+                "id": i,
+                "speaker_id": SINGLE_SPEAKER,
+                "start": round(s.start_s, 3),
+                "end": round(s.end_s, 3),
+                "text": s.text,
+                "words": [
+                    {
+                        "id": j,
+                        "word": w.word,
+                        "start": round(w.start_s, 3),
+                        "end": round(w.end_s, 3),
+                        "speaker_id": SINGLE_SPEAKER,
+                    }
+                    for j, w in enumerate(s.words)
+                ],
+            }
             for i, s in enumerate(recognition.segments)
-        ]  # fmt: skip
+        ]
     return body
 
 
@@ -214,11 +277,16 @@ async def _handle(request: Request, task: str) -> Response:
     try:
         audio = await run_in_threadpool(decode_to_pcm, data, SPHINX_SAMPLE_RATE_HZ)
     except AudioDecodeError as exc:
-        raise bad_request(f"unsupported audio format: {exc}", param="file", code="unsupported_format") from exc
+        raise bad_request(
+            f"unsupported audio format: {exc}", param="file", code="unsupported_format"
+        ) from exc
     duration_s = len(audio) / SPHINX_SAMPLE_RATE_HZ
     if duration_s > state.options.max_audio_s:
-        raise bad_request(f"audio is {duration_s:.1f} s long; the limit is {state.options.max_audio_s:g} s",
-                          param="file", code="audio_too_long")  # fmt: skip
+        raise bad_request(
+            f"audio is {duration_s:.1f} s long; the limit is {state.options.max_audio_s:g} s",
+            param="file",
+            code="audio_too_long",
+        )
     recognition = await run_in_threadpool(default_engine().recognize, audio, SPHINX_SAMPLE_RATE_HZ)
     note_billing(request.scope, model=req.model.model_id, audio_seconds=duration_s)
     return JSONResponse(render_result(req, recognition))

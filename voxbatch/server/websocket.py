@@ -56,8 +56,9 @@ class _Session:
 
     def request(self, text: str = "") -> SpeechRequest:
         body = {**self.settings, "input": text}
-        req = parse_speech_request(body, max_input_chars=self.state.options.max_input_chars, formats=WS_FORMATS,
-                                   require_input=False)  # fmt: skip
+        req = parse_speech_request(
+            body, max_input_chars=self.state.options.max_input_chars, formats=WS_FORMATS, require_input=False
+        )
         # The realtime endpoint always streams 16-bit PCM (24 kHz for Orpheus and Kokoro).
         return replace(req, encoding="pcm_s16le")
 
@@ -81,7 +82,9 @@ class _Session:
             return
         item_id = next_item_id()
         self.characters += len(text)
-        note_billing(self.ws.scope, model=req.model.model_id, voice=req.voice_name, characters=self.characters)
+        note_billing(
+            self.ws.scope, model=req.model.model_id, voice=req.voice_name, characters=self.characters
+        )
         rendering = await render_piece(req, text)
         for chunk in audio_chunks(rendering):
             if ctx is not None and ctx.cancelled:
@@ -90,12 +93,20 @@ class _Session:
                 # Injected fault: the connection breaks off in the middle of the audio.
                 await self.ws.close(WS_SERVER_ERROR)
                 raise WebSocketDisconnect(WS_SERVER_ERROR)
-            await self.send({"type": "conversation.item.audio_output.delta", "item_id": item_id,
-                             "context_id": context_id, "delta": base64.b64encode(chunk).decode()})  # fmt: skip
+            await self.send(
+                {
+                    "type": "conversation.item.audio_output.delta",
+                    "item_id": item_id,
+                    "context_id": context_id,
+                    "delta": base64.b64encode(chunk).decode(),
+                }
+            )
             self.deltas_sent += 1
         if req.alignment == "word" and rendering.words:
             await self.send({**word_event(item_id, rendering, 0.0), "context_id": context_id})
-        await self.send({"type": "conversation.item.audio_output.done", "item_id": item_id, "context_id": context_id})
+        await self.send(
+            {"type": "conversation.item.audio_output.done", "item_id": item_id, "context_id": context_id}
+        )
 
     def ready_pieces(self, ctx: _Context, flush: bool) -> list[str]:
         """Take from the buffer what is ready to speak under the session's ``segment`` rule."""
@@ -122,8 +133,12 @@ class _Session:
             if not isinstance(update, dict):
                 raise ApiError(400, "session must be an object", param="session")
             candidate = {**self.settings, **{k: v for k, v in update.items() if v is not None}}
-            parse_speech_request({**candidate, "input": ""}, max_input_chars=self.state.options.max_input_chars,
-                                 formats=WS_FORMATS, require_input=False)  # fmt: skip
+            parse_speech_request(
+                {**candidate, "input": ""},
+                max_input_chars=self.state.options.max_input_chars,
+                formats=WS_FORMATS,
+                require_input=False,
+            )
             self.settings = candidate
             await self.send({"type": "session.updated", "session": self.session_body()})
             return
@@ -138,7 +153,9 @@ class _Session:
             raise ApiError(400, f"unknown message type {kind!r}", param="type", code="unknown_message_type")
         if context_id not in self.contexts:
             if len(self.contexts) >= MAX_CONTEXTS:
-                raise ApiError(400, f"at most {MAX_CONTEXTS} contexts per connection", code="too_many_contexts")
+                raise ApiError(
+                    400, f"at most {MAX_CONTEXTS} contexts per connection", code="too_many_contexts"
+                )
             self.contexts[context_id] = _Context()
         ctx = self.contexts[context_id]
         if kind == "input_text_buffer.clear":
@@ -150,17 +167,26 @@ class _Session:
                 raise ApiError(400, "text must be a string", param="text")
             ctx.cancelled = False
             ctx.buffer += text
-            await self.send({"type": "conversation.item.input_text.received", "text": text,
-                             "context_id": context_id})  # fmt: skip
+            await self.send(
+                {"type": "conversation.item.input_text.received", "text": text, "context_id": context_id}
+            )
         for piece in self.ready_pieces(ctx, flush=kind == "input_text_buffer.commit"):
             if len(piece) > self.state.options.max_input_chars:
-                raise ApiError(400, f"text is {len(piece)} characters; the limit is "
-                                    f"{self.state.options.max_input_chars}", code="input_too_long")  # fmt: skip
+                raise ApiError(
+                    400,
+                    f"text is {len(piece)} characters; the limit is {self.state.options.max_input_chars}",
+                    code="input_too_long",
+                )
             await self.synthesize(piece, context_id)
 
     def session_body(self) -> dict[str, Any]:
-        return {"id": self.session_id, "object": "realtime.tts.session", "modalities": ["text", "audio"],
-                "model": self.settings.get("model"), "voice": self.settings.get("voice")}  # fmt: skip
+        return {
+            "id": self.session_id,
+            "object": "realtime.tts.session",
+            "modalities": ["text", "audio"],
+            "model": self.settings.get("model"),
+            "voice": self.settings.get("voice"),
+        }
 
 
 async def speech_websocket(websocket: WebSocket) -> None:
@@ -188,7 +214,9 @@ async def speech_websocket(websocket: WebSocket) -> None:
         await websocket.close(WS_POLICY_VIOLATION)
         return
     note_billing(websocket.scope, model=req.model.model_id, voice=req.voice_name)
-    await session.send({"event_id": uuid.uuid4().hex, "type": "session.created", "session": session.session_body()})
+    await session.send(
+        {"event_id": uuid.uuid4().hex, "type": "session.created", "session": session.session_body()}
+    )
     try:
         while True:
             raw = await websocket.receive_text()
@@ -197,7 +225,9 @@ async def speech_websocket(websocket: WebSocket) -> None:
                 if not isinstance(message, dict):
                     raise ValueError("not an object")
             except ValueError as exc:
-                await session.failed(ApiError(400, f"message must be a JSON object: {exc}", code="invalid_json"))
+                await session.failed(
+                    ApiError(400, f"message must be a JSON object: {exc}", code="invalid_json")
+                )
                 continue
             try:
                 await session.handle(message)

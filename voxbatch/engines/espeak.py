@@ -1,0 +1,485 @@
+"""Offline speech synthesis with espeak-ng 1.52 (the libespeak-ng shipped by the espeakng-loader wheel).
+
+Owns: loading the library through ctypes, its single lazy initialisation, the process-wide lock that
+serialises every call into it (the library is one big bundle of global state), resolving a voice
+(language + variant) to an espeak voice file, and turning the library's callback stream (PCM blocks
+plus word events) into a :class:`Synthesis` with per-word timings.
+
+Determinism: espeak-ng carries synthesis state from one call to the next (a pitch-flutter phase,
+an automatic gain, glottal/noise filter memories and two random generators), so the same input can
+give slightly different audio depending on what was spoken before. Before every call we put that
+state back to its post-initialisation values (see :class:`_SynthStateReset`), which makes a result a
+pure function of (text, voice) - e.g. identical whether calls run sequentially or from many threads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import re
+import struct
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+# espeak-ng 1.52 always synthesises at this rate; checked against espeak_Initialize's return at first use
+# (a module constant cannot be read from the library without initialising it at import time).
+ESPEAK_SAMPLE_RATE_HZ: int = 22050
+
+BUFFER_MS = 200  # PCM delivered to the callback in blocks of about this length
+SILENCE_THRESHOLD_INT16 = 200  # |sample| at or below this counts as silence when trimming word ends
+RATE_MIN_WPM = 80  # espeakRATE_MINIMUM
+RATE_MAX_WPM = 450  # espeakRATE_MAXIMUM; above this espeak switches to sonic time-stretching
+NOISE_SEED = 1  # fixed seed for espeak's noise generators, so results are reproducible
+
+# speak_lib.h constants (espeak-ng 1.52).
+_AUDIO_OUTPUT_SYNCHRONOUS = 2  # like RETRIEVAL, but espeak_Synth returns only when synthesis is done
+_INITIALIZE_DONT_EXIT = 0x8000  # return an error instead of calling exit() when the data is missing
+_CHARS_UTF8 = 1  # espeakSSML (0x10) and espeakPHONEMES (0x100) are deliberately left off
+_POS_CHARACTER = 1
+_EVENT_LIST_TERMINATED = 0
+_EVENT_WORD = 1
+_PARAM_RATE = 1
+_PARAM_PITCH = 3
+_PARAM_RANGE = 4
+_EE_OK = 0
+
+
+class EspeakError(RuntimeError):
+    """The espeak-ng library is missing, failed to initialise, rejected a voice or failed to synthesise."""
+
+
+@dataclass(frozen=True)
+class EspeakVoice:
+    language: str = "en-us"  # espeak voice/language name, e.g. "en-us", "en-gb-x-rp", "fr-fr", "ja", "cmn"
+    variant: str | None = None  # espeak variant from espeak-ng-data/voices/!v, e.g. "f3", "m2", "klatt"
+    pitch: int = 50  # 0..100
+    pitch_range: int = 50  # 0..100
+    rate_wpm: int = 175  # words per minute, 80..450
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pitch <= 100:
+            raise ValueError(f"pitch must be in 0..100, got {self.pitch}")
+        if not 0 <= self.pitch_range <= 100:
+            raise ValueError(f"pitch_range must be in 0..100, got {self.pitch_range}")
+        if not RATE_MIN_WPM <= self.rate_wpm <= RATE_MAX_WPM:
+            raise ValueError(f"rate_wpm must be in {RATE_MIN_WPM}..{RATE_MAX_WPM}, got {self.rate_wpm}")
+
+
+@dataclass(frozen=True)
+class WordTiming:
+    word: str  # the word as it appears in the input text
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    pcm: npt.NDArray[np.int16]  # mono, dtype "<i2", read-only
+    sample_rate_hz: int
+    words: tuple[WordTiming, ...]
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.pcm) / self.sample_rate_hz
+
+
+# --- ctypes mirrors of speak_lib.h -----------------------------------------------------------------
+
+
+class _EventId(ctypes.Union):
+    _fields_ = (("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8))
+
+
+class _Event(ctypes.Structure):
+    # espeak_EVENT. On x86_64: six 4-byte ints (24 bytes), then the 8-byte aligned user_data pointer
+    # at offset 24 and the 8-byte union at offset 32: 40 bytes in all.
+    _fields_ = (
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),  # 1-based, counted in characters (code points), not bytes
+        ("length", ctypes.c_int),  # in characters
+        ("audio_position", ctypes.c_int),  # ms from the start of the message
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", _EventId),
+    )
+
+
+class _VoiceInfo(ctypes.Structure):
+    # espeak_VOICE. `languages` is a run of (priority byte, NUL-terminated name) pairs ended by a 0 byte,
+    # so it is read as a raw pointer rather than a c_char_p.
+    _fields_ = (
+        ("name", ctypes.c_char_p),
+        ("languages", ctypes.c_void_p),
+        ("identifier", ctypes.c_char_p),
+        ("gender", ctypes.c_ubyte),
+        ("age", ctypes.c_ubyte),
+        ("variant", ctypes.c_ubyte),
+        ("xx1", ctypes.c_ubyte),
+        ("score", ctypes.c_int),
+        ("spare", ctypes.c_void_p),
+    )
+
+
+_SynthCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+)
+
+
+# --- determinism ---------------------------------------------------------------------------------
+
+# Function-local statics (compiled as "name.NNNN") that carry synthesis state across calls. All are
+# plain numbers: wavegen.c's flutter phase, cycle counter and gain; klatt.c's source/noise memories.
+_STATE_STATICS = ("Flutter_ix", "cycle_count", "agc", "skew", "vwave", "nlast", "time_count", "glotlast",
+                  "vlast", "voice", "noise")  # fmt: skip
+_STATIC_LOCAL = re.compile(r"^(?P<base>[A-Za-z_]\w*)\.\d+$")
+_STT_OBJECT = 1
+_STT_FUNC = 2
+_SHT_SYMTAB = 2
+
+
+def _elf_symbols(path: Path) -> dict[str, tuple[int, int, int]]:
+    """name -> (value, size, type) from the .symtab of a 64-bit little-endian ELF; {} if there is none."""
+    data = path.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:  # ELFCLASS64, ELFDATA2LSB
+        return {}
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    # Elf64_Shdr: name, type, flags, addr, offset, size, link, info, addralign, entsize
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    symbols: dict[str, tuple[int, int, int]] = {}
+    for section in sections:
+        if section[1] != _SHT_SYMTAB:
+            continue
+        strtab_offset = sections[section[6]][4]
+        for offset in range(section[4], section[4] + section[5], 24):
+            # Elf64_Sym: name, info, other, shndx, value, size
+            name_offset, info, _, _, value, size = struct.unpack_from("<IBBHQQ", data, offset)
+            end = data.index(b"\0", strtab_offset + name_offset)
+            name = data[strtab_offset + name_offset : end].decode("ascii", "replace")
+            if name and value:
+                symbols[name] = (value, size, info & 0xF)
+    return symbols
+
+
+class _SynthStateReset:
+    """Puts espeak-ng's cross-call synthesis state back to how it was right after initialisation.
+
+    None of this state is reachable through the API, so it is located through the library's (unstripped)
+    symbol table: a snapshot of the statics listed in ``_STATE_STATICS`` taken after espeak_Initialize is
+    copied back before every synthesis, the library's own InitBreath()/KlattReset(2) clear the breath and
+    Klatt filter memories, and both random generators (espeak's own and libc's) are reseeded.
+    """
+
+    def __init__(self, lib: ctypes.CDLL, library_path: Path) -> None:
+        self._lib = lib
+        self._libc = ctypes.CDLL(None)
+        self._snapshots: list[tuple[int, bytes]] = []
+        self._functions: list[Any] = []
+        symbols = _elf_symbols(library_path)
+        anchor = symbols.get("espeak_Synth")
+        synth_address = ctypes.cast(lib.espeak_Synth, ctypes.c_void_p).value
+        if anchor is None or synth_address is None:
+            logger.warning("libespeak-ng has no symbol table: synthesis will not be exactly reproducible")
+            return
+        load_base = synth_address - anchor[0]
+        for name, (value, size, kind) in symbols.items():
+            match = _STATIC_LOCAL.match(name)
+            # Scalars only (<= 8 bytes): never risk restoring a stale pointer or a config struct.
+            if kind == _STT_OBJECT and 0 < size <= 8 and match and match["base"] in _STATE_STATICS:
+                self._snapshots.append((load_base + value, ctypes.string_at(load_base + value, size)))
+        init_breath = symbols.get("InitBreath")
+        klatt_reset = symbols.get("KlattReset")
+        if init_breath and init_breath[2] == _STT_FUNC:
+            self._functions.append(ctypes.CFUNCTYPE(None)(load_base + init_breath[0]))
+        if klatt_reset and klatt_reset[2] == _STT_FUNC:
+            klatt_reset_fn = ctypes.CFUNCTYPE(None, ctypes.c_int)(load_base + klatt_reset[0])
+            self._functions.append(lambda: klatt_reset_fn(2))  # 2 = full reset, as at initialisation
+
+    def __call__(self) -> None:
+        for address, snapshot in self._snapshots:
+            ctypes.memmove(address, snapshot, len(snapshot))
+        for function in self._functions:
+            function()
+        self._lib.espeak_ng_SetRandSeed(ctypes.c_long(NOISE_SEED))
+        self._libc.srand(ctypes.c_uint(NOISE_SEED))
+
+
+# --- the library -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Collected:
+    chunks: list[bytes] = field(default_factory=list)
+    words: list[tuple[int, int, int]] = field(default_factory=list)  # (text_position, length, audio_ms)
+
+
+class _Library:
+    """The initialised libespeak-ng. Every method must be called with ``_LOCK`` held."""
+
+    def __init__(self) -> None:
+        try:
+            import espeakng_loader
+
+            library_path = Path(espeakng_loader.get_library_path())
+            self.data_path = Path(espeakng_loader.get_data_path())
+            lib = ctypes.CDLL(str(library_path))
+        except (ImportError, OSError, RuntimeError) as exc:
+            raise EspeakError(f"cannot load libespeak-ng: {exc}") from exc
+        lib.espeak_Initialize.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int)
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_SetSynthCallback.argtypes = (_SynthCallback,)
+        lib.espeak_SetSynthCallback.restype = None
+        lib.espeak_SetVoiceByName.argtypes = (ctypes.c_char_p,)
+        lib.espeak_SetVoiceByName.restype = ctypes.c_int
+        lib.espeak_SetParameter.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int)
+        lib.espeak_SetParameter.restype = ctypes.c_int
+        lib.espeak_ListVoices.argtypes = (ctypes.c_void_p,)
+        lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_VoiceInfo))
+        lib.espeak_ng_SetRandSeed.argtypes = (ctypes.c_long,)
+        lib.espeak_ng_SetRandSeed.restype = None
+        # text, size, position, position_type, end_position, flags, unique_identifier, user_data
+        lib.espeak_Synth.argtypes = (
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        )
+        lib.espeak_Synth.restype = ctypes.c_int
+
+        sample_rate_hz = lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, BUFFER_MS, str(self.data_path).encode(), _INITIALIZE_DONT_EXIT
+        )
+        if sample_rate_hz <= 0:
+            raise EspeakError(f"espeak_Initialize failed with {sample_rate_hz} (data path {self.data_path})")
+        if sample_rate_hz != ESPEAK_SAMPLE_RATE_HZ:
+            raise EspeakError(
+                f"libespeak-ng runs at {sample_rate_hz} Hz, expected {ESPEAK_SAMPLE_RATE_HZ} Hz"
+            )
+        self.sample_rate_hz = sample_rate_hz
+        self._lib = lib
+        self._collected = _Collected()
+        # Kept on self: the C side holds only a raw pointer, so the thunk must outlive every synthesis.
+        self._callback = _SynthCallback(self._on_synth)
+        lib.espeak_SetSynthCallback(self._callback)
+        self._voice_files = self._index_voices()
+        self.variants = frozenset(p.name for p in (self.data_path / "voices" / "!v").iterdir() if p.is_file())
+        self._reset_state = _SynthStateReset(lib, library_path)
+
+    def _index_voices(self) -> dict[str, str]:
+        """Lower-cased voice file, language code or voice name -> voice file (e.g. "fr-fr" -> "roa/fr").
+
+        espeak_SetVoiceByName only knows voice file names, so "fr-fr" (a language of roa/fr) would fail.
+        Lookup order: full identifier, file name, language code (best priority wins), display name.
+        """
+        by_identifier: dict[str, str] = {}
+        by_file: dict[str, str] = {}
+        by_language: dict[str, tuple[int, str]] = {}
+        by_name: dict[str, str] = {}
+        voices = self._lib.espeak_ListVoices(None)
+        index = 0
+        while voices[index]:
+            info = voices[index].contents
+            index += 1
+            if info.identifier is None:
+                continue
+            identifier = info.identifier.decode()
+            by_identifier.setdefault(identifier.lower(), identifier)
+            by_file.setdefault(identifier.rsplit("/", 1)[-1].lower(), identifier)
+            if info.name:
+                by_name.setdefault(info.name.decode().lower(), identifier)
+            cursor = info.languages
+            while cursor and (priority := ctypes.string_at(cursor, 1)[0]) != 0:
+                language = ctypes.string_at(cursor + 1)
+                best = by_language.get(language.decode().lower())
+                if best is None or priority < best[0]:
+                    by_language[language.decode().lower()] = (priority, identifier)
+                cursor += len(language) + 2
+        return {
+            **by_name,
+            **{code: identifier for code, (_, identifier) in by_language.items()},
+            **by_file,
+            **by_identifier,
+        }
+
+    def _on_synth(self, wav: Any, n_samples: int, events: Any) -> int:
+        # Called from inside espeak_Synth on the calling thread; must not raise (ctypes would swallow it).
+        if wav and n_samples > 0:
+            self._collected.chunks.append(ctypes.string_at(wav, n_samples * 2))
+        index = 0
+        while events and events[index].type != _EVENT_LIST_TERMINATED:
+            event = events[index]
+            if event.type == _EVENT_WORD:
+                self._collected.words.append((event.text_position, event.length, event.audio_position))
+            index += 1
+        return 0  # 0 = continue synthesis
+
+    def select_voice(self, voice: EspeakVoice) -> None:
+        identifier = self._voice_files.get(voice.language.lower())
+        if identifier is None:
+            raise EspeakError(f"unknown espeak language/voice {voice.language!r}")
+        spec = identifier
+        if voice.variant is not None:
+            # espeak silently ignores a variant it cannot find, so check it ourselves.
+            if voice.variant not in self.variants:
+                raise EspeakError(f"unknown espeak variant {voice.variant!r}")
+            spec = f"{identifier}+{voice.variant}"
+        status = self._lib.espeak_SetVoiceByName(spec.encode())
+        if status != _EE_OK:
+            raise EspeakError(f"espeak_SetVoiceByName({spec!r}) failed with {status}")
+        # Parameters are library-global and outlive voice changes, so every call sets all three.
+        for parameter, value in ((_PARAM_RATE, voice.rate_wpm), (_PARAM_PITCH, voice.pitch),
+                                 (_PARAM_RANGE, voice.pitch_range)):  # fmt: skip
+            status = self._lib.espeak_SetParameter(parameter, value, 0)
+            if status != _EE_OK:
+                raise EspeakError(f"espeak_SetParameter({parameter}, {value}) failed with {status}")
+
+    def synthesize(self, text: str) -> tuple[bytes, list[tuple[int, int, int]]]:
+        """PCM bytes and (text_position, length, audio_ms) word events for ``text`` in the selected voice."""
+        self._collected = _Collected()
+        self._reset_state()
+        encoded = text.encode("utf-8") + b"\0"
+        status = self._lib.espeak_Synth(encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        collected, self._collected = self._collected, _Collected()
+        if status != _EE_OK:
+            raise EspeakError(f"espeak_Synth failed with {status}")
+        return b"".join(collected.chunks), collected.words
+
+
+_LOCK = threading.Lock()  # serialises every call into libespeak-ng, whichever engine instance makes it
+_library: _Library | None = None
+
+
+def _get_library() -> _Library:
+    """The initialised library; call with ``_LOCK`` held. Initialises on first use, never at import."""
+    global _library
+    if _library is None:
+        _library = _Library()
+    return _library
+
+
+# --- word timings ----------------------------------------------------------------------------------
+
+
+# Characters that join the parts of one written word ("don't", "l'été", "U.S.A", "2024-01-05", "1,234").
+_WORD_JOINERS = frozenset("'’ʼ-‐‑.,:/")
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or unicodedata.category(char).startswith("M")  # M: combining accents
+
+
+def _word_spans(text: str, events: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """(char start, char end, audio ms) per written word, from espeak's WORD events.
+
+    The events' character spans are only approximately the written words: a number read out as several
+    words gives several overlapping spans ("1," ",2" "234" "34 " for "1,234"), a word is cut at an
+    apostrophe ("don" for "don't"), a word in curly quotes can have length 0, and in Chinese some
+    characters get no event of their own. So: merge overlapping spans (keeping the first event's time),
+    then grow each span through word characters and joiners up to the next word's start.
+    """
+    groups: list[list[int]] = []  # [char start, char end, audio ms]
+    for position, length, audio_ms in events:
+        start_char = min(max(position - 1, 0), len(text))
+        end_char = min(start_char + max(length, 0), len(text))
+        if groups and start_char < groups[-1][1]:
+            groups[-1][1] = max(groups[-1][1], end_char)
+        else:
+            groups.append([start_char, end_char, audio_ms])
+    spans: list[tuple[int, int, int]] = []
+    for index, (start_char, end_char, audio_ms) in enumerate(groups):
+        limit = groups[index + 1][0] if index + 1 < len(groups) else len(text)
+        while end_char < limit and (
+            _is_word_char(text[end_char])
+            or (
+                text[end_char] in _WORD_JOINERS and end_char + 1 < limit and _is_word_char(text[end_char + 1])
+            )
+        ):
+            end_char += 1
+        word = text[start_char:end_char].strip()
+        # Merged number spans overshoot onto separators ("05," in "2024-01-05,"); espeak's own spans never
+        # include edge punctuation, so trim it - unless the word is nothing but punctuation ("&").
+        trimmed = word.strip("".join(char for char in word if unicodedata.category(char).startswith("P")))
+        if trimmed or word:
+            start_char += text[start_char:end_char].find(trimmed or word)
+            spans.append((start_char, start_char + len(trimmed or word), audio_ms))
+    return spans
+
+
+def _word_timings(
+    text: str, events: list[tuple[int, int, int]], pcm: npt.NDArray[np.int16], sample_rate_hz: int
+) -> tuple[WordTiming, ...]:
+    """Turn WORD events into timings; each word ends at its last audible sample before the next word."""
+    n_samples = len(pcm)
+    starts: list[int] = []
+    for _, _, audio_ms in (spans := _word_spans(text, events)):
+        start_sample = min(max(round(audio_ms * sample_rate_hz / 1000), 0), n_samples)
+        starts.append(max(start_sample, starts[-1]) if starts else start_sample)  # keep starts monotonic
+
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > SILENCE_THRESHOLD_INT16)
+    words: list[WordTiming] = []
+    for index, ((start_char, end_char, _), start_sample) in enumerate(zip(spans, starts, strict=True)):
+        if start_sample >= n_samples:
+            break
+        limit = starts[index + 1] if index + 1 < len(starts) else n_samples
+        # End at the last audible sample before the next word starts, if it lies within this word.
+        last_loud = np.searchsorted(loud, limit) - 1
+        end_sample = int(loud[last_loud]) + 1 if last_loud >= 0 and loud[last_loud] >= start_sample else limit
+        end_sample = min(max(end_sample, start_sample + 1), n_samples)
+        words.append(
+            WordTiming(
+                word=text[start_char:end_char],
+                start_s=start_sample / sample_rate_hz,
+                end_s=end_sample / sample_rate_hz,
+            )
+        )
+    return tuple(words)
+
+
+# --- public engine ---------------------------------------------------------------------------------
+
+
+class EspeakEngine:
+    """Synthesises text with espeak-ng. Thread-safe: all instances share one library behind one lock."""
+
+    def synthesize(self, text: str, voice: EspeakVoice = EspeakVoice()) -> Synthesis:
+        # NUL would end the C string early; a space keeps every character position intact.
+        text = text.replace("\0", " ")
+        with _LOCK:
+            library = _get_library()
+            library.select_voice(voice)  # validates the voice even when there is nothing to say
+            raw, events = library.synthesize(text) if text.strip() else (b"", [])
+            sample_rate_hz = library.sample_rate_hz
+        pcm = np.frombuffer(raw, dtype="<i2")  # read-only view, as befits a frozen result
+        words = _word_timings(text, events, pcm, sample_rate_hz)
+        return Synthesis(pcm=pcm, sample_rate_hz=sample_rate_hz, words=words)
+
+    def list_variants(self) -> list[str]:
+        """Variant names usable as ``EspeakVoice.variant`` (the files in espeak-ng-data/voices/!v)."""
+        with _LOCK:
+            return sorted(_get_library().variants)
+
+
+_default_engine: EspeakEngine | None = None
+_default_engine_lock = threading.Lock()
+
+
+def default_engine() -> EspeakEngine:
+    """The process-wide engine (cheap to create: the library itself is initialised at first synthesis)."""
+    global _default_engine
+    with _default_engine_lock:
+        if _default_engine is None:
+            _default_engine = EspeakEngine()
+        return _default_engine
