@@ -29,27 +29,37 @@ def run_demo(manifests: Path, out: Path) -> list[str]:
     text = (manifests / str(book["text_path"])).read_text(encoding="utf-8")
     audio_path = manifests / str(clip["audio_path"])
     report: list[str] = []
-    with LocalServer(ServerOptions(port=0)) as server, httpx.Client(base_url=server.base_url,
-                                                                    timeout=DEMO_TIMEOUT_S) as http:  # fmt: skip
+    with (
+        LocalServer(ServerOptions(port=0)) as server,
+        httpx.Client(base_url=server.base_url, timeout=DEMO_TIMEOUT_S) as http,
+    ):
         report.append(f"embedded local server: {server.base_url}")
-        speech = http.post("/audio/speech", json={"model": book["model"], "voice": book["voice"], "input": text,
-                                                  "response_format": "wav"})  # fmt: skip
+        speech = http.post(
+            "/audio/speech",
+            json={"model": book["model"], "voice": book["voice"], "input": text, "response_format": "wav"},
+        )
         speech.raise_for_status()
         wav_path = write_bytes_atomic(out / f"{book['item_id']}.wav", speech.content)
         report.append(f"speech: {len(text)} characters -> {wav_path} ({len(speech.content)} bytes)")
         with audio_path.open("rb") as fh:
             stt = http.post(
                 "/audio/transcriptions",
-                data={"model": "openai/whisper-large-v3", "language": str(clip["language"]),
-                      "response_format": "verbose_json", "timestamp_granularities": "word"},
+                data={
+                    "model": "openai/whisper-large-v3",
+                    "language": str(clip["language"]),
+                    "response_format": "verbose_json",
+                    "timestamp_granularities": "word",
+                },
                 files={"file": (audio_path.name, fh)},
-            )  # fmt: skip
+            )
         stt.raise_for_status()
         result = stt.json()
         json_path = write_text_atomic(out / f"{clip['item_id']}.json", json.dumps(result, indent=2))
         report.append(f"transcription: {result['duration']:.1f} s of audio -> {json_path}")
         report.append(f"  text: {result['text']}")
         billed = server.stats.snapshot()
-        report.append(f"server billed {billed['characters_billed']} characters and "
-                      f"{billed['audio_seconds_billed']} audio seconds")  # fmt: skip
+        report.append(
+            f"server billed {billed['characters_billed']} characters and "
+            f"{billed['audio_seconds_billed']} audio seconds"
+        )
     return report

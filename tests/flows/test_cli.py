@@ -41,10 +41,27 @@ def test_serve_rejects_a_bad_fault_spec() -> None:
 
 def test_serve_runs_as_a_process_with_key_faults_and_limits() -> None:
     port = _free_port()
-    argv = [sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--api-key", "sekrit-cli-key",
-            "--faults", "seed=1,p503=1", "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "flows.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--api-key",
+        "sekrit-cli-key",
+        "--faults",
+        "seed=1,p503=1",
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -70,7 +87,9 @@ def test_serve_runs_as_a_process_with_key_faults_and_limits() -> None:
 
 
 def test_demo_writes_speech_and_transcript(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--manifests", str(REPO_ROOT / "manifests"), "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["demo", "--manifests", str(REPO_ROOT / "manifests"), "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     with wave.open(str(tmp_path / "alice-opening.wav")) as w:
         assert w.getframerate() == 24000  # Kokoro answers 24 kHz

@@ -18,19 +18,31 @@ PCM_ENCODINGS: tuple[PcmEncoding, ...] = ("pcm_s16le", "pcm_f32le", "pcm_mulaw",
 BYTES_PER_SAMPLE: dict[PcmEncoding, int] = {"pcm_s16le": 2, "pcm_f32le": 4, "pcm_mulaw": 1, "pcm_alaw": 1}
 
 INT16_FULL_SCALE = 32768.0
+ANTI_ALIAS_TAPS = 63  # FIR length of the low-pass applied before downsampling
+ANTI_ALIAS_CUTOFF = 0.45  # of the target rate: just under its Nyquist frequency (0.5)
 MULAW_BIAS = 0x84  # 132: G.711 bias added before the segment search
 MULAW_CLIP_14BIT = 8159  # 14-bit magnitudes are clipped here before the bias is added
 MULAW_SEGMENT_ENDS = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])
 ALAW_SEGMENT_ENDS = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF])
 
 
+def _lowpass(signal: npt.NDArray[np.float64], cutoff_ratio: float) -> npt.NDArray[np.float64]:
+    """Windowed-sinc low-pass at ``cutoff_ratio`` of the sample rate (anti-aliasing before decimation)."""
+    n = np.arange(ANTI_ALIAS_TAPS) - (ANTI_ALIAS_TAPS - 1) / 2
+    taps = 2 * cutoff_ratio * np.sinc(2 * cutoff_ratio * n) * np.hamming(ANTI_ALIAS_TAPS)
+    return np.convolve(signal, taps / taps.sum(), mode="same")
+
+
 def resample(pcm: npt.NDArray[np.int16], from_hz: int, to_hz: int) -> npt.NDArray[np.int16]:
-    """Resample mono int16 PCM by linear interpolation (adequate for speech at 8-48 kHz)."""
+    """Resample mono int16 PCM: low-pass when going down, then linear interpolation (fine for speech)."""
     if from_hz == to_hz or len(pcm) == 0:
         return pcm
+    signal = pcm.astype(np.float64)
+    if to_hz < from_hz:
+        signal = _lowpass(signal, ANTI_ALIAS_CUTOFF * to_hz / from_hz)
     n_out = round(len(pcm) * to_hz / from_hz)
     positions = np.arange(n_out, dtype=np.float64) * (from_hz / to_hz)
-    out = np.interp(positions, np.arange(len(pcm), dtype=np.float64), pcm.astype(np.float64))
+    out = np.interp(positions, np.arange(len(pcm), dtype=np.float64), signal)
     return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
 
