@@ -78,6 +78,11 @@ RIME_ARCANA_VOICES = (
     "marlu masonry moss oculus parapet pilaster sirius stucco transom truss vashti vespera "
     "walnut"
 ).split()
+# Deepgram Aura-2 English voices; Together's docs list none, so any voice id is also accepted.
+DEEPGRAM_AURA_VOICES = (
+    "thalia andromeda helena apollo arcas aries asteria athena atlas aurora callista cora "
+    "delia draco electra harmonia hera hermes hyperion iris janus juno luna orion orpheus zeus"
+).split()
 MINIMAX_26_VOICES = (
     "English_DeterminedMan English_Diligent_Man English_expressive_narrator "
     "English_FriendlyNeighbor English_Graceful_Lady Japanese_GentleButler"
@@ -208,6 +213,7 @@ TTS_MODELS: dict[str, TtsModel] = {
         _tts("rime-labs/rime-arcana-v2", RIME_ARCANA_VOICES),
         _tts("rime-labs/rime-arcana-v3", RIME_ARCANA_VOICES),
         _tts("rime-labs/rime-arcana-v3-turbo", RIME_ARCANA_VOICES),
+        _tts("deepgram/deepgram-aura-2", DEEPGRAM_AURA_VOICES, any_voice=True),
         _tts(
             "minimax/speech-2.6-turbo",
             MINIMAX_26_VOICES,

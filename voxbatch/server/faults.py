@@ -10,6 +10,7 @@ sequential client sees the same faults on every run with the same seed.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import dataclass, fields
@@ -43,10 +44,11 @@ class FaultSpec:
 
     def __post_init__(self) -> None:
         probs = (self.p429, self.p500, self.p503, self.drop, self.cut)
-        if any(p < 0 or p > 1 for p in probs) or sum(probs) > 1 + 1e-9:
+        if not all(0 <= p <= 1 for p in probs) or sum(probs) > 1 + 1e-9:  # "not <=" also catches NaN
             raise FaultSpecError("fault probabilities must each be in [0, 1] and sum to at most 1")
-        if self.latency_ms < 0 or self.ttfb_ms < 0 or self.retry_after_s < 0:
-            raise FaultSpecError("delays must not be negative")
+        delays = (self.latency_ms, self.ttfb_ms, self.retry_after_s)
+        if not all(0 <= d < math.inf for d in delays):
+            raise FaultSpecError("delays must be finite and not negative")
 
     @property
     def active(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import math
 import time
 import uuid
 from typing import Any
@@ -48,17 +49,18 @@ def auth_error(scope: Scope, expected: str | None) -> ApiError | None:
     return None
 
 
-def injected_error(fault: FaultKind, retry_after_s: float) -> ApiError:
+def injected_error(fault: FaultKind, retry_after_s: float, limit: int = 0) -> ApiError:
     """The answer for an injected 429/500/503."""
     if fault == "429":
-        wait_ms = max(1, round(retry_after_s * MS_PER_S))
+        wait_ms = max(1, math.ceil(retry_after_s * MS_PER_S))
         return ApiError(
             429,
             "Rate limit exceeded (injected).",
             type="rate_limit_exceeded",
             code="dynamic_request_limited",
             headers={
-                "retry-after": str(max(1, round(retry_after_s))),
+                "retry-after": str(max(1, math.ceil(retry_after_s))),
+                "x-ratelimit-limit": str(limit),
                 "retry-after-ms": str(wait_ms),
                 "x-ratelimit-remaining": "0",
                 "x-ratelimit-reset": f"{retry_after_s:.3f}",
@@ -140,13 +142,16 @@ class Gateway:
                 self._record(scope, 0, request_id, fault, {})
                 return
             if fault in ("429", "500", "503"):
-                error = injected_error(fault, spec.retry_after_s)
+                error = injected_error(fault, spec.retry_after_s, int(limiter.rpm or 0))
                 await self._answer(error, send, request_id)
                 self._record(scope, error.status, request_id, fault, {})
                 return
             extra = admission.headers() if admission is not None else {}
-            status = await self._forward(scope, receive, send, request_id, fault, extra)
-            self._record(scope, status, request_id, fault, billing_of(scope))
+            status = 500  # what Starlette answers when the handler raises out of _forward
+            try:
+                status = await self._forward(scope, receive, send, request_id, fault, extra)
+            finally:
+                self._record(scope, status, request_id, fault, billing_of(scope))
         finally:
             if admission is not None:
                 limiter.release()

@@ -24,7 +24,6 @@ from voxbatch.server.synthesis import (
     encode_body,
     render,
     speak,
-    split_sentences,
 )
 
 _item_ids = itertools.count(1)
@@ -33,15 +32,6 @@ _item_ids = itertools.count(1)
 def next_item_id() -> str:
     """Item ids look like ``tts_<n>``, as Together's do."""
     return f"tts_{next(_item_ids)}"
-
-
-def pieces_for(req: SpeechRequest) -> list[str]:
-    """What a stream synthesizes one at a time, per the ``segment`` option."""
-    if req.segment == "never":
-        return [req.text]
-    if req.segment == "immediate":
-        return [w for w in req.text.split() if w]
-    return split_sentences(req.text) or [req.text]
 
 
 async def render_piece(req: SpeechRequest, text: str) -> Rendering:
@@ -79,20 +69,18 @@ def audio_chunks(rendering: Rendering) -> list[bytes]:
 
 
 async def _sse(req: SpeechRequest, shape: StreamShape) -> AsyncIterator[bytes]:
+    # The whole input is synthesized at once (espeak-ng takes milliseconds), so the stream carries
+    # exactly the audio of the non-streamed answer, pauses between sentences included.
     item_id = next_item_id()
-    offset_s = 0.0
     try:
-        for piece in pieces_for(req):
-            rendering = await render_piece(req, piece)
-            for chunk in audio_chunks(rendering):
-                yield _data(delta_event(shape, item_id, req.model.model_id, chunk))
-            if req.alignment == "word" and rendering.words:
-                yield _data(word_event(item_id, rendering, offset_s))
-            offset_s += rendering.duration_s
+        rendering = await render_piece(req, req.text)
+        for chunk in audio_chunks(rendering):
+            yield _data(delta_event(shape, item_id, req.model.model_id, chunk))
+        if req.alignment == "word" and rendering.words:
+            yield _data(word_event(item_id, rendering, 0.0))
     except Exception as exc:  # an error after the 200 has gone out travels in the stream itself
-        yield _data(
-            ApiError(500, f"synthesis failed: {exc}", type="server_error", code="processing_failed").body()
-        )
+        error = ApiError(500, f"synthesis failed: {exc}", type="server_error", code="processing_failed")
+        yield _data(error.body())
     yield b"data: [DONE]\n\n"
 
 

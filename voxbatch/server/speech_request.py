@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,9 +87,9 @@ def _number(body: Mapping[str, Any], name: str, kind: type, lo: float, hi: float
         return None
     try:
         number = kind(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # int(float("inf")) overflows
         raise bad_request(f"{name} must be a number; got {value!r}", param=name) from exc
-    if isinstance(value, bool) or not lo <= number <= hi:
+    if isinstance(value, bool) or not math.isfinite(number) or not lo <= number <= hi:
         raise bad_request(f"{name} must be between {lo:g} and {hi:g}; got {value!r}", param=name)
     return number
 

@@ -54,6 +54,7 @@ _FFMPEG_CODECS = {
     "aac": ["-c:a", "aac", "-f", "adts"],
     "flac": ["-c:a", "flac", "-f", "flac"],
 }
+_TERMINALS = (".", "!", "?", "。", "！", "？", ";")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？;])[\"')\]]*\s+")
 
 
@@ -61,6 +62,14 @@ def espeak_language(language: str) -> str | None:
     """The espeak voice for a Together language code or lowercase locale (``zh-hk``), or None."""
     code = language.strip().lower()
     return ESPEAK_LANGUAGE.get(code) or ESPEAK_LANGUAGE.get(code.split("-")[0])
+
+
+def complete_sentences_end(text: str) -> int:
+    """Where the complete sentences of ``text`` end (0: none yet; ``len(text)``: all of it)."""
+    if text.rstrip().rstrip("\"')]").endswith(_TERMINALS):
+        return len(text)
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return ends[-1] if ends else 0
 
 
 def split_sentences(text: str) -> list[str]:

@@ -12,18 +12,19 @@ import asyncio
 import base64
 import json
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from voxbatch.server.catalog import TTS_MODELS
 from voxbatch.server.errors import ApiError
+from voxbatch.server.gateway import injected_error
 from voxbatch.server.options import DEFAULT_WS_MAX_PARTIAL_CHARS
 from voxbatch.server.speech import audio_chunks, next_item_id, render_piece, word_event
 from voxbatch.server.speech_request import SpeechRequest, parse_speech_request
 from voxbatch.server.state import ServerState, note_billing
-from voxbatch.server.synthesis import split_sentences
+from voxbatch.server.synthesis import complete_sentences_end, split_sentences
 
 WS_DEFAULT_MODEL = "hexgrad/Kokoro-82M"
 WS_FORMATS = ("pcm", "wav", "mp3", "opus", "aac", "flac", "raw")
@@ -37,7 +38,6 @@ WS_SERVER_ERROR = 1011
 class _Context:
     buffer: str = ""
     cancelled: bool = False
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 class _Session:
@@ -54,11 +54,23 @@ class _Session:
         self.deltas_sent = 0
         self.session_id = f"sess_{uuid.uuid4().hex[:24]}"
 
-    def request(self, text: str = "") -> SpeechRequest:
-        body = {**self.settings, "input": text}
+    def request(self, text: str = "", settings: dict[str, Any] | None = None) -> SpeechRequest:
+        """Validate ``settings`` (default: the session's) with ``text`` as the input."""
+        settings = self.settings if settings is None else settings
         req = parse_speech_request(
-            body, max_input_chars=self.state.options.max_input_chars, formats=WS_FORMATS, require_input=False
+            {**settings, "input": text},
+            max_input_chars=self.state.options.max_input_chars,
+            formats=WS_FORMATS,
+            require_input=False,
         )
+        max_partial = str(settings.get("max_partial_length", DEFAULT_WS_MAX_PARTIAL_CHARS))
+        if not max_partial.isdigit() or int(max_partial) < 1:
+            raise ApiError(
+                400,
+                f"max_partial_length must be a positive integer; got {max_partial!r}",
+                param="max_partial_length",
+                code="invalid_request",
+            )
         # The realtime endpoint always streams 16-bit PCM (24 kHz for Orpheus and Kokoro).
         return replace(req, encoding="pcm_s16le")
 
@@ -118,12 +130,9 @@ class _Session:
             return [text] if text.strip() else []
         if segment == "never":
             return []
-        sentences = split_sentences(text)
-        if len(sentences) <= 1 and not text.rstrip().endswith((".", "!", "?")):
-            return []
-        complete = sentences if text.rstrip().endswith((".", "!", "?")) else sentences[:-1]
-        ctx.buffer = "" if len(complete) == len(sentences) else sentences[-1]
-        return complete
+        cut = complete_sentences_end(text)
+        ctx.buffer = text[cut:]  # unstripped: "How " + "are you?" must stay "How are you?"
+        return split_sentences(text[:cut])
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -133,12 +142,7 @@ class _Session:
             if not isinstance(update, dict):
                 raise ApiError(400, "session must be an object", param="session")
             candidate = {**self.settings, **{k: v for k, v in update.items() if v is not None}}
-            parse_speech_request(
-                {**candidate, "input": ""},
-                max_input_chars=self.state.options.max_input_chars,
-                formats=WS_FORMATS,
-                require_input=False,
-            )
+            self.request(settings=candidate)
             self.settings = candidate
             await self.send({"type": "session.updated", "session": self.session_body()})
             return
@@ -205,6 +209,17 @@ async def speech_websocket(websocket: WebSocket) -> None:
         note_billing(websocket.scope, status=401)
         await session.failed(auth)
         await websocket.close(WS_POLICY_VIOLATION)
+        return
+    fault = scope_state.get("fault", "none")
+    if fault == "drop":  # injected: the connection goes away before the session starts
+        note_billing(websocket.scope, status=0)
+        await websocket.close(WS_SERVER_ERROR)
+        return
+    if fault in ("429", "500", "503"):
+        error = injected_error(fault, state.faults.spec.retry_after_s, int(state.limiter.rpm or 0))
+        note_billing(websocket.scope, status=error.status)
+        await session.failed(error)
+        await websocket.close(WS_SERVER_ERROR)
         return
     try:
         req = session.request()
