@@ -8,7 +8,7 @@ plus word events) into a :class:`Synthesis` with per-word timings.
 Determinism: espeak-ng carries synthesis state from one call to the next (a pitch-flutter phase,
 an automatic gain, glottal/noise filter memories and two random generators), so the same input can
 give slightly different audio depending on what was spoken before. Before every call we put that
-state back to its post-initialisation values (see :class:`_SynthStateReset`), which makes a result a
+state back to its post-initialisation values (see :mod:`voxbatch.engines.espeak_state`), so a result is a
 pure function of (text, voice) - e.g. identical whether calls run sequentially or from many threads.
 """
 
@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import re
-import struct
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from voxbatch.engines.espeak_state import SynthStateReset
+from voxbatch.engines.espeak_words import WordTiming, word_timings
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +34,8 @@ logger = logging.getLogger(__name__)
 ESPEAK_SAMPLE_RATE_HZ: int = 22050
 
 BUFFER_MS = 200  # PCM delivered to the callback in blocks of about this length
-SILENCE_THRESHOLD_INT16 = 200  # |sample| at or below this counts as silence when trimming word ends
 RATE_MIN_WPM = 80  # espeakRATE_MINIMUM
 RATE_MAX_WPM = 450  # espeakRATE_MAXIMUM; above this espeak switches to sonic time-stretching
-NOISE_SEED = 1  # fixed seed for espeak's noise generators, so results are reproducible
 
 # speak_lib.h constants (espeak-ng 1.52).
 _AUDIO_OUTPUT_SYNCHRONOUS = 2  # like RETRIEVAL, but espeak_Synth returns only when synthesis is done
@@ -71,13 +69,6 @@ class EspeakVoice:
             raise ValueError(f"pitch_range must be in 0..100, got {self.pitch_range}")
         if not RATE_MIN_WPM <= self.rate_wpm <= RATE_MAX_WPM:
             raise ValueError(f"rate_wpm must be in {RATE_MIN_WPM}..{RATE_MAX_WPM}, got {self.rate_wpm}")
-
-
-@dataclass(frozen=True)
-class WordTiming:
-    word: str  # the word as it appears in the input text
-    start_s: float
-    end_s: float
 
 
 @dataclass(frozen=True)
@@ -132,85 +123,6 @@ class _VoiceInfo(ctypes.Structure):
 _SynthCallback = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
 )
-
-
-# --- determinism ---------------------------------------------------------------------------------
-
-# Function-local statics (compiled as "name.NNNN") that carry synthesis state across calls. All are
-# plain numbers: wavegen.c's flutter phase, cycle counter and gain; klatt.c's source/noise memories.
-_STATE_STATICS = ("Flutter_ix", "cycle_count", "agc", "skew", "vwave", "nlast", "time_count", "glotlast",
-                  "vlast", "voice", "noise")  # fmt: skip
-_STATIC_LOCAL = re.compile(r"^(?P<base>[A-Za-z_]\w*)\.\d+$")
-_STT_OBJECT = 1
-_STT_FUNC = 2
-_SHT_SYMTAB = 2
-
-
-def _elf_symbols(path: Path) -> dict[str, tuple[int, int, int]]:
-    """name -> (value, size, type) from the .symtab of a 64-bit little-endian ELF; {} if there is none."""
-    data = path.read_bytes()
-    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:  # ELFCLASS64, ELFDATA2LSB
-        return {}
-    (shoff,) = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
-    # Elf64_Shdr: name, type, flags, addr, offset, size, link, info, addralign, entsize
-    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
-    symbols: dict[str, tuple[int, int, int]] = {}
-    for section in sections:
-        if section[1] != _SHT_SYMTAB:
-            continue
-        strtab_offset = sections[section[6]][4]
-        for offset in range(section[4], section[4] + section[5], 24):
-            # Elf64_Sym: name, info, other, shndx, value, size
-            name_offset, info, _, _, value, size = struct.unpack_from("<IBBHQQ", data, offset)
-            end = data.index(b"\0", strtab_offset + name_offset)
-            name = data[strtab_offset + name_offset : end].decode("ascii", "replace")
-            if name and value:
-                symbols[name] = (value, size, info & 0xF)
-    return symbols
-
-
-class _SynthStateReset:
-    """Puts espeak-ng's cross-call synthesis state back to how it was right after initialisation.
-
-    None of this state is reachable through the API, so it is located through the library's (unstripped)
-    symbol table: a snapshot of the statics listed in ``_STATE_STATICS`` taken after espeak_Initialize is
-    copied back before every synthesis, the library's own InitBreath()/KlattReset(2) clear the breath and
-    Klatt filter memories, and both random generators (espeak's own and libc's) are reseeded.
-    """
-
-    def __init__(self, lib: ctypes.CDLL, library_path: Path) -> None:
-        self._lib = lib
-        self._libc = ctypes.CDLL(None)
-        self._snapshots: list[tuple[int, bytes]] = []
-        self._functions: list[Any] = []
-        symbols = _elf_symbols(library_path)
-        anchor = symbols.get("espeak_Synth")
-        synth_address = ctypes.cast(lib.espeak_Synth, ctypes.c_void_p).value
-        if anchor is None or synth_address is None:
-            logger.warning("libespeak-ng has no symbol table: synthesis will not be exactly reproducible")
-            return
-        load_base = synth_address - anchor[0]
-        for name, (value, size, kind) in symbols.items():
-            match = _STATIC_LOCAL.match(name)
-            # Scalars only (<= 8 bytes): never risk restoring a stale pointer or a config struct.
-            if kind == _STT_OBJECT and 0 < size <= 8 and match and match["base"] in _STATE_STATICS:
-                self._snapshots.append((load_base + value, ctypes.string_at(load_base + value, size)))
-        init_breath = symbols.get("InitBreath")
-        klatt_reset = symbols.get("KlattReset")
-        if init_breath and init_breath[2] == _STT_FUNC:
-            self._functions.append(ctypes.CFUNCTYPE(None)(load_base + init_breath[0]))
-        if klatt_reset and klatt_reset[2] == _STT_FUNC:
-            klatt_reset_fn = ctypes.CFUNCTYPE(None, ctypes.c_int)(load_base + klatt_reset[0])
-            self._functions.append(lambda: klatt_reset_fn(2))  # 2 = full reset, as at initialisation
-
-    def __call__(self) -> None:
-        for address, snapshot in self._snapshots:
-            ctypes.memmove(address, snapshot, len(snapshot))
-        for function in self._functions:
-            function()
-        self._lib.espeak_ng_SetRandSeed(ctypes.c_long(NOISE_SEED))
-        self._libc.srand(ctypes.c_uint(NOISE_SEED))
 
 
 # --- the library -----------------------------------------------------------------------------------
@@ -276,7 +188,7 @@ class _Library:
         lib.espeak_SetSynthCallback(self._callback)
         self._voice_files = self._index_voices()
         self.variants = frozenset(p.name for p in (self.data_path / "voices" / "!v").iterdir() if p.is_file())
-        self._reset_state = _SynthStateReset(lib, library_path)
+        self._reset_state = SynthStateReset(lib, library_path)
 
     def _index_voices(self) -> dict[str, str]:
         """Lower-cased voice file, language code or voice name -> voice file (e.g. "fr-fr" -> "roa/fr").
@@ -370,84 +282,6 @@ def _get_library() -> _Library:
     return _library
 
 
-# --- word timings ----------------------------------------------------------------------------------
-
-
-# Characters that join the parts of one written word ("don't", "l'été", "U.S.A", "2024-01-05", "1,234").
-_WORD_JOINERS = frozenset("'’ʼ-‐‑.,:/")
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or unicodedata.category(char).startswith("M")  # M: combining accents
-
-
-def _word_spans(text: str, events: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    """(char start, char end, audio ms) per written word, from espeak's WORD events.
-
-    The events' character spans are only approximately the written words: a number read out as several
-    words gives several overlapping spans ("1," ",2" "234" "34 " for "1,234"), a word is cut at an
-    apostrophe ("don" for "don't"), a word in curly quotes can have length 0, and in Chinese some
-    characters get no event of their own. So: merge overlapping spans (keeping the first event's time),
-    then grow each span through word characters and joiners up to the next word's start.
-    """
-    groups: list[list[int]] = []  # [char start, char end, audio ms]
-    for position, length, audio_ms in events:
-        start_char = min(max(position - 1, 0), len(text))
-        end_char = min(start_char + max(length, 0), len(text))
-        if groups and start_char < groups[-1][1]:
-            groups[-1][1] = max(groups[-1][1], end_char)
-        else:
-            groups.append([start_char, end_char, audio_ms])
-    spans: list[tuple[int, int, int]] = []
-    for index, (start_char, end_char, audio_ms) in enumerate(groups):
-        limit = groups[index + 1][0] if index + 1 < len(groups) else len(text)
-        while end_char < limit and (
-            _is_word_char(text[end_char])
-            or (
-                text[end_char] in _WORD_JOINERS and end_char + 1 < limit and _is_word_char(text[end_char + 1])
-            )
-        ):
-            end_char += 1
-        word = text[start_char:end_char].strip()
-        # Merged number spans overshoot onto separators ("05," in "2024-01-05,"); espeak's own spans never
-        # include edge punctuation, so trim it - unless the word is nothing but punctuation ("&").
-        trimmed = word.strip("".join(char for char in word if unicodedata.category(char).startswith("P")))
-        if trimmed or word:
-            start_char += text[start_char:end_char].find(trimmed or word)
-            spans.append((start_char, start_char + len(trimmed or word), audio_ms))
-    return spans
-
-
-def _word_timings(
-    text: str, events: list[tuple[int, int, int]], pcm: npt.NDArray[np.int16], sample_rate_hz: int
-) -> tuple[WordTiming, ...]:
-    """Turn WORD events into timings; each word ends at its last audible sample before the next word."""
-    n_samples = len(pcm)
-    starts: list[int] = []
-    for _, _, audio_ms in (spans := _word_spans(text, events)):
-        start_sample = min(max(round(audio_ms * sample_rate_hz / 1000), 0), n_samples)
-        starts.append(max(start_sample, starts[-1]) if starts else start_sample)  # keep starts monotonic
-
-    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > SILENCE_THRESHOLD_INT16)
-    words: list[WordTiming] = []
-    for index, ((start_char, end_char, _), start_sample) in enumerate(zip(spans, starts, strict=True)):
-        if start_sample >= n_samples:
-            break
-        limit = starts[index + 1] if index + 1 < len(starts) else n_samples
-        # End at the last audible sample before the next word starts, if it lies within this word.
-        last_loud = np.searchsorted(loud, limit) - 1
-        end_sample = int(loud[last_loud]) + 1 if last_loud >= 0 and loud[last_loud] >= start_sample else limit
-        end_sample = min(max(end_sample, start_sample + 1), n_samples)
-        words.append(
-            WordTiming(
-                word=text[start_char:end_char],
-                start_s=start_sample / sample_rate_hz,
-                end_s=end_sample / sample_rate_hz,
-            )
-        )
-    return tuple(words)
-
-
 # --- public engine ---------------------------------------------------------------------------------
 
 
@@ -463,7 +297,7 @@ class EspeakEngine:
             raw, events = library.synthesize(text) if text.strip() else (b"", [])
             sample_rate_hz = library.sample_rate_hz
         pcm = np.frombuffer(raw, dtype="<i2")  # read-only view, as befits a frozen result
-        words = _word_timings(text, events, pcm, sample_rate_hz)
+        words = word_timings(text, events, pcm, sample_rate_hz)
         return Synthesis(pcm=pcm, sample_rate_hz=sample_rate_hz, words=words)
 
     def list_variants(self) -> list[str]:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from voxbatch.engines import espeak
+from voxbatch.engines import espeak, espeak_words
 from voxbatch.engines.espeak import (
     ESPEAK_SAMPLE_RATE_HZ,
     EspeakEngine,
@@ -93,7 +93,7 @@ def test_word_end_excludes_the_pause_that_follows(engine: EspeakEngine) -> None:
     # The inter-sentence pause lies between the two words, not inside the first one.
     assert next_start.start_s - sentence_end.end_s > 0.1
     gap = result.pcm[int(sentence_end.end_s * 22050) + 5 : int(next_start.start_s * 22050)]
-    assert np.abs(gap.astype(np.int32)).max() <= espeak.SILENCE_THRESHOLD_INT16
+    assert np.abs(gap.astype(np.int32)).max() <= espeak_words.SILENCE_THRESHOLD_INT16
 
 
 def test_non_ascii_words_are_sliced_by_characters(engine: EspeakEngine) -> None:
