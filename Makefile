@@ -34,8 +34,8 @@ test: $(STAMP) ## Run the whole test suite.
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 check: $(STAMP) ## Lint and type-check (ruff + mypy).
-	@$(VENV)/bin/ruff check voxbatch flows tasks tests
-	@$(VENV)/bin/ruff format --check voxbatch flows tasks tests
+	@$(VENV)/bin/ruff check voxbatch flows tasks tests benchmarks
+	@$(VENV)/bin/ruff format --check voxbatch flows tasks tests benchmarks
 	@$(VENV)/bin/mypy
 
 bench: $(STAMP) ## Run the benchmarks and print their results (see BENCHMARKS.md).

@@ -5,6 +5,7 @@ Every comparison is measured in the same run; medians of repeated runs are quote
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -54,8 +55,16 @@ def _whole_file_decode(pcm: npt.NDArray[np.int16]) -> str:
 
 
 def speech_section() -> str:
-    with LocalServer(ServerOptions(port=0)) as server, httpx.Client(base_url=server.base_url, timeout=60) as http:
-        body = {"model": "hexgrad/Kokoro-82M", "voice": "af_heart", "input": SENTENCE, "response_format": "wav"}
+    with (
+        LocalServer(ServerOptions(port=0)) as server,
+        httpx.Client(base_url=server.base_url, timeout=60) as http,
+    ):
+        body = {
+            "model": "hexgrad/Kokoro-82M",
+            "voice": "af_heart",
+            "input": SENTENCE,
+            "response_format": "wav",
+        }
         http.post("/audio/speech", json=body).raise_for_status()  # warm up espeak-ng
 
         def one() -> None:
@@ -97,12 +106,15 @@ def recognition_section() -> str:
     padded = np.concatenate([pad, jfk, pad])
     noise_only = np.concatenate([pad, pad])
     engine = SphinxEngine()
-    engine.recognize(jfk[: SPHINX_SAMPLE_RATE_HZ])  # load a decoder before timing
+    engine.recognize(jfk[:SPHINX_SAMPLE_RATE_HZ])  # load a decoder before timing
     rows = []
-    for name, audio in (("jfk.flac (11 s speech)", jfk), (f"jfk with {NOISE_PAD_S:.0f} s noise each side", padded),
-                        (f"{2 * NOISE_PAD_S:.0f} s noise only", noise_only)):  # fmt: skip
-        vad_s = _median_s(lambda a=audio: engine.recognize(a), STT_REPEATS)
-        whole_s = _median_s(lambda a=audio: _whole_file_decode(a), STT_REPEATS)
+    for name, audio in (
+        ("jfk.flac (11 s speech)", jfk),
+        (f"jfk with {NOISE_PAD_S:.0f} s noise each side", padded),
+        (f"{2 * NOISE_PAD_S:.0f} s noise only", noise_only),
+    ):
+        vad_s = _median_s(functools.partial(engine.recognize, audio), STT_REPEATS)
+        whole_s = _median_s(functools.partial(_whole_file_decode, audio), STT_REPEATS)
         seconds = len(audio) / SPHINX_SAMPLE_RATE_HZ
         rows.append(f"| {name} | {seconds:.1f} s | {whole_s:.2f} s | {vad_s:.2f} s | {whole_s / vad_s:.1f}x |")
     return "\n".join(

@@ -36,10 +36,7 @@ def jfk_flac() -> bytes:
     return (REPO_ROOT / "manifests" / "audio" / "jfk.flac").read_bytes()
 
 
-JFK_TEXT = (
-    "And so my fellow Americans, ask not what your country can do for you, "
-    "ask what you can do for your country."
-)
+JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 
 
 @pytest.fixture(scope="session")

@@ -59,7 +59,6 @@ def run_demo(manifests: Path, out: Path) -> list[str]:
         report.append(f"  text: {result['text']}")
         billed = server.stats.snapshot()
         report.append(
-            f"server billed {billed['characters_billed']} characters and "
-            f"{billed['audio_seconds_billed']} audio seconds"
+            f"server billed {billed['characters_billed']} characters and {billed['audio_seconds_billed']} audio seconds"
         )
     return report

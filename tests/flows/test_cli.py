@@ -87,9 +87,7 @@ def test_serve_runs_as_a_process_with_key_faults_and_limits() -> None:
 
 
 def test_demo_writes_speech_and_transcript(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["demo", "--manifests", str(REPO_ROOT / "manifests"), "--out", str(tmp_path)]
-    )
+    result = CliRunner().invoke(app, ["demo", "--manifests", str(REPO_ROOT / "manifests"), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     with wave.open(str(tmp_path / "alice-opening.wav")) as w:
         assert w.getframerate() == 24000  # Kokoro answers 24 kHz

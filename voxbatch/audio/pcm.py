@@ -83,9 +83,7 @@ def alaw_decode(data: bytes) -> npt.NDArray[np.int16]:
     sign = a & 0x80
     exponent = (a >> 4) & 0x07
     mantissa = a & 0x0F
-    mag = np.where(
-        exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << np.maximum(exponent - 1, 0)
-    )
+    mag = np.where(exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << np.maximum(exponent - 1, 0))
     return np.where(sign != 0, mag, -mag).astype(np.int16)
 
 

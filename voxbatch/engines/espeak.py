@@ -120,9 +120,7 @@ class _VoiceInfo(ctypes.Structure):
     )
 
 
-_SynthCallback = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
-)
+_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 
 
 # --- the library -----------------------------------------------------------------------------------
@@ -177,9 +175,7 @@ class _Library:
         if sample_rate_hz <= 0:
             raise EspeakError(f"espeak_Initialize failed with {sample_rate_hz} (data path {self.data_path})")
         if sample_rate_hz != ESPEAK_SAMPLE_RATE_HZ:
-            raise EspeakError(
-                f"libespeak-ng runs at {sample_rate_hz} Hz, expected {ESPEAK_SAMPLE_RATE_HZ} Hz"
-            )
+            raise EspeakError(f"libespeak-ng runs at {sample_rate_hz} Hz, expected {ESPEAK_SAMPLE_RATE_HZ} Hz")
         self.sample_rate_hz = sample_rate_hz
         self._lib = lib
         self._collected = _Collected()
@@ -252,8 +248,11 @@ class _Library:
         if status != _EE_OK:
             raise EspeakError(f"espeak_SetVoiceByName({spec!r}) failed with {status}")
         # Parameters are library-global and outlive voice changes, so every call sets all three.
-        for parameter, value in ((_PARAM_RATE, voice.rate_wpm), (_PARAM_PITCH, voice.pitch),
-                                 (_PARAM_RANGE, voice.pitch_range)):  # fmt: skip
+        for parameter, value in (
+            (_PARAM_RATE, voice.rate_wpm),
+            (_PARAM_PITCH, voice.pitch),
+            (_PARAM_RANGE, voice.pitch_range),
+        ):
             status = self._lib.espeak_SetParameter(parameter, value, 0)
             if status != _EE_OK:
                 raise EspeakError(f"espeak_SetParameter({parameter}, {value}) failed with {status}")

@@ -21,8 +21,19 @@ NOISE_SEED = 1  # fixed seed for espeak's noise generators, so results are repro
 
 # Function-local statics (compiled as "name.NNNN") that carry synthesis state across calls. All are
 # plain numbers: wavegen.c's flutter phase, cycle counter and gain; klatt.c's source/noise memories.
-_STATE_STATICS = ("Flutter_ix", "cycle_count", "agc", "skew", "vwave", "nlast", "time_count", "glotlast",
-                  "vlast", "voice", "noise")  # fmt: skip
+_STATE_STATICS = (
+    "Flutter_ix",
+    "cycle_count",
+    "agc",
+    "skew",
+    "vwave",
+    "nlast",
+    "time_count",
+    "glotlast",
+    "vlast",
+    "voice",
+    "noise",
+)
 _STATIC_LOCAL = re.compile(r"^(?P<base>[A-Za-z_]\w*)\.\d+$")
 _STT_OBJECT = 1
 _STT_FUNC = 2

@@ -55,9 +55,7 @@ def _word_spans(text: str, events: list[tuple[int, int, int]]) -> list[tuple[int
         limit = groups[index + 1][0] if index + 1 < len(groups) else len(text)
         while end_char < limit and (
             _is_word_char(text[end_char])
-            or (
-                text[end_char] in _WORD_JOINERS and end_char + 1 < limit and _is_word_char(text[end_char + 1])
-            )
+            or (text[end_char] in _WORD_JOINERS and end_char + 1 < limit and _is_word_char(text[end_char + 1]))
         ):
             end_char += 1
         word = text[start_char:end_char].strip()

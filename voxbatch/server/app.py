@@ -37,9 +37,7 @@ async def list_voices(request: Request) -> Response:
 async def list_models(request: Request) -> Response:
     """``GET /v1/models``: the audio models this server offers."""
     data = [{"id": m, "object": "model", "type": "audio", "owned_by": m.split("/")[0]} for m in TTS_MODELS]
-    data += [
-        {"id": m, "object": "model", "type": "transcribe", "owned_by": m.split("/")[0]} for m in STT_MODELS
-    ]
+    data += [{"id": m, "object": "model", "type": "transcribe", "owned_by": m.split("/")[0]} for m in STT_MODELS]
     return JSONResponse(data)
 
 

@@ -186,9 +186,7 @@ class Gateway:
                 body = message.get("body", b"")
                 if fault == "cut" and status < 400:
                     if body_messages == 0 and not more and len(body) > 1:
-                        await send(
-                            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
-                        )
+                        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
                         aborted = await _abort(send)
                         return
                     if body_messages > 0:

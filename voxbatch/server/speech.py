@@ -62,10 +62,7 @@ def word_event(item_id: str, rendering: Rendering, offset_s: float) -> dict[str,
 def audio_chunks(rendering: Rendering) -> list[bytes]:
     """A rendering cut into fixed-length deltas in its wire encoding."""
     step = chunk_samples(rendering.sample_rate_hz, STREAM_CHUNK_S)
-    return [
-        pcm.encode(rendering.pcm[i : i + step], rendering.encoding)
-        for i in range(0, len(rendering.pcm), step)
-    ]
+    return [pcm.encode(rendering.pcm[i : i + step], rendering.encoding) for i in range(0, len(rendering.pcm), step)]
 
 
 async def _sse(req: SpeechRequest, shape: StreamShape) -> AsyncIterator[bytes]:

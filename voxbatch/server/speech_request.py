@@ -134,9 +134,7 @@ def parse_speech_request(
     mapped: str | None = None
     if language is not None:
         if not isinstance(language, str) or (mapped := espeak_language(language)) is None:
-            raise bad_request(
-                f"language {language!r} is not supported", param="language", code="unsupported_language"
-            )
+            raise bad_request(f"language {language!r} is not supported", param="language", code="unsupported_language")
         # Voices that carry their own language (Kokoro's jf_, zf_, ...) keep it; English is the default.
         if language.lower().startswith("en"):
             mapped = None

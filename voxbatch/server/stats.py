@@ -55,11 +55,7 @@ class ServerStats:
     def requests(self, path: str | None = None, status: int | None = None) -> list[RequestRecord]:
         """Logged requests, optionally filtered by path and status."""
         with self._lock:
-            return [
-                r
-                for r in self._log
-                if (path is None or r.path == path) and (status is None or r.status == status)
-            ]
+            return [r for r in self._log if (path is None or r.path == path) and (status is None or r.status == status)]
 
     def count(self, path: str | None = None, status: int | None = None) -> int:
         with self._lock:

@@ -91,9 +91,7 @@ class Rendering:
         return len(self.pcm) / self.sample_rate_hz
 
 
-def output_rules(
-    model: TtsModel, sample_rate_hz: int | None, encoding: str | None
-) -> tuple[int, PcmEncoding]:
+def output_rules(model: TtsModel, sample_rate_hz: int | None, encoding: str | None) -> tuple[int, PcmEncoding]:
     """The sample rate and raw encoding ``model`` really answers with, given what was asked."""
     rate = model.fixed_sample_rate_hz or sample_rate_hz or model.default_sample_rate_hz
     enc: PcmEncoding = "pcm_s16le" if model.fixed_s16le else (encoding or "pcm_f32le")  # type: ignore[assignment]

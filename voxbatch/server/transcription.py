@@ -1,8 +1,8 @@
 """``POST /v1/audio/transcriptions`` and ``/v1/audio/translations`` on pocketsphinx.
 
 Uploads are multipart (``file`` as a binary part or a public http(s) URL string). Whatever ffmpeg
-decodes is accepted; recognition runs off the event loop, on speech regions only (see
-:mod:`voxbatch.engines.sphinx`), and answers carry true segment and word times.
+decodes is accepted. Recognition runs in worker processes (:mod:`voxbatch.server.recognizer`) on
+speech regions only (:mod:`voxbatch.engines.sphinx`), and answers carry true segment and word times.
 
 Limits follow Together: upload size (413 ``request_too_large``), URL download size (400
 ``file_too_large``), duration (400 ``audio_too_long``), undecodable file (400 ``unsupported_format``).
@@ -21,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from voxbatch.audio.ffmpeg import AudioDecodeError, decode_to_pcm
-from voxbatch.engines.sphinx import SPHINX_SAMPLE_RATE_HZ, Recognition, default_engine
+from voxbatch.engines.sphinx import SPHINX_SAMPLE_RATE_HZ, Recognition
+from voxbatch.server import recognizer
 from voxbatch.server.catalog import STT_MODELS, WHISPER, SttModel
 from voxbatch.server.errors import ApiError, bad_request
 from voxbatch.server.state import ServerState, note_billing
@@ -85,9 +86,7 @@ def _int(form: FormData, name: str) -> int | None:
     if value is None or value == "":
         return None
     if not value.isdigit() or int(value) < 1:
-        raise bad_request(
-            f"{name} must be a positive integer; got {value!r}", param=name, code="invalid_params"
-        )
+        raise bad_request(f"{name} must be a positive integer; got {value!r}", param=name, code="invalid_params")
     return int(value)
 
 
@@ -118,9 +117,7 @@ def parse_stt_request(form: FormData, task: str) -> SttRequest:
     if not 0.0 <= temperature <= 1.0:
         raise bad_request("temperature must be between 0 and 1", param="temperature", code="invalid_params")
     # Together takes a scalar or an array; OpenAI-style clients send "timestamp_granularities[]".
-    values = [
-        v for key in ("timestamp_granularities", "timestamp_granularities[]") for v in form.getlist(key)
-    ]
+    values = [v for key in ("timestamp_granularities", "timestamp_granularities[]") for v in form.getlist(key)]
     granularities: list[str] = []
     for value in values:
         for item in str(value).replace(",", " ").split():
@@ -133,11 +130,7 @@ def parse_stt_request(form: FormData, task: str) -> SttRequest:
             if item not in granularities:
                 granularities.append(item)
     language = (_field(form, "language") or "en").lower()
-    if (
-        language != "auto"
-        and language.split("-")[0] not in LANGUAGE_NAMES
-        and len(language.split("-")[0]) != 2
-    ):
+    if language != "auto" and language.split("-")[0] not in LANGUAGE_NAMES and len(language.split("-")[0]) != 2:
         raise bad_request(
             f"language must be an ISO-639-1 code or 'auto'; got {language!r}",
             param="language",
@@ -146,19 +139,13 @@ def parse_stt_request(form: FormData, task: str) -> SttRequest:
     diarize = _bool(form, "diarize")
     lo, hi = _int(form, "min_speakers"), _int(form, "max_speakers")
     if lo is not None and hi is not None and lo > hi:
-        raise bad_request(
-            "min_speakers must not exceed max_speakers", param="min_speakers", code="invalid_params"
-        )
-    return SttRequest(
-        task, model, language, response_format, tuple(granularities or ["segment"]), diarize, temperature
-    )
+        raise bad_request("min_speakers must not exceed max_speakers", param="min_speakers", code="invalid_params")
+    return SttRequest(task, model, language, response_format, tuple(granularities or ["segment"]), diarize, temperature)
 
 
 async def _fetch_url(url: str, limit_bytes: int) -> bytes:
     if not url.startswith(("http://", "https://")):
-        raise bad_request(
-            "file must be an uploaded file or an http(s) URL", param="file", code="invalid_params"
-        )
+        raise bad_request("file must be an uploaded file or an http(s) URL", param="file", code="invalid_params")
     chunks: list[bytes] = []
     size = 0
     try:
@@ -175,9 +162,7 @@ async def _fetch_url(url: str, limit_bytes: int) -> bytes:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > limit_bytes:
-                    raise bad_request(
-                        f"file at URL exceeds {limit_bytes} bytes", param="file", code="file_too_large"
-                    )
+                    raise bad_request(f"file at URL exceeds {limit_bytes} bytes", param="file", code="file_too_large")
                 chunks.append(chunk)
     except httpx.HTTPError as exc:
         raise bad_request(
@@ -277,9 +262,7 @@ async def _handle(request: Request, task: str) -> Response:
     try:
         audio = await run_in_threadpool(decode_to_pcm, data, SPHINX_SAMPLE_RATE_HZ)
     except AudioDecodeError as exc:
-        raise bad_request(
-            f"unsupported audio format: {exc}", param="file", code="unsupported_format"
-        ) from exc
+        raise bad_request(f"unsupported audio format: {exc}", param="file", code="unsupported_format") from exc
     duration_s = len(audio) / SPHINX_SAMPLE_RATE_HZ
     if duration_s > state.options.max_audio_s:
         raise bad_request(
@@ -287,7 +270,7 @@ async def _handle(request: Request, task: str) -> Response:
             param="file",
             code="audio_too_long",
         )
-    recognition = await run_in_threadpool(default_engine().recognize, audio, SPHINX_SAMPLE_RATE_HZ)
+    recognition = await recognizer.recognize(audio, SPHINX_SAMPLE_RATE_HZ)
     note_billing(request.scope, model=req.model.model_id, audio_seconds=duration_s)
     return JSONResponse(render_result(req, recognition))
 

@@ -94,9 +94,7 @@ class _Session:
             return
         item_id = next_item_id()
         self.characters += len(text)
-        note_billing(
-            self.ws.scope, model=req.model.model_id, voice=req.voice_name, characters=self.characters
-        )
+        note_billing(self.ws.scope, model=req.model.model_id, voice=req.voice_name, characters=self.characters)
         rendering = await render_piece(req, text)
         for chunk in audio_chunks(rendering):
             if ctx is not None and ctx.cancelled:
@@ -116,9 +114,7 @@ class _Session:
             self.deltas_sent += 1
         if req.alignment == "word" and rendering.words:
             await self.send({**word_event(item_id, rendering, 0.0), "context_id": context_id})
-        await self.send(
-            {"type": "conversation.item.audio_output.done", "item_id": item_id, "context_id": context_id}
-        )
+        await self.send({"type": "conversation.item.audio_output.done", "item_id": item_id, "context_id": context_id})
 
     def ready_pieces(self, ctx: _Context, flush: bool) -> list[str]:
         """Take from the buffer what is ready to speak under the session's ``segment`` rule."""
@@ -157,9 +153,7 @@ class _Session:
             raise ApiError(400, f"unknown message type {kind!r}", param="type", code="unknown_message_type")
         if context_id not in self.contexts:
             if len(self.contexts) >= MAX_CONTEXTS:
-                raise ApiError(
-                    400, f"at most {MAX_CONTEXTS} contexts per connection", code="too_many_contexts"
-                )
+                raise ApiError(400, f"at most {MAX_CONTEXTS} contexts per connection", code="too_many_contexts")
             self.contexts[context_id] = _Context()
         ctx = self.contexts[context_id]
         if kind == "input_text_buffer.clear":
@@ -171,9 +165,7 @@ class _Session:
                 raise ApiError(400, "text must be a string", param="text")
             ctx.cancelled = False
             ctx.buffer += text
-            await self.send(
-                {"type": "conversation.item.input_text.received", "text": text, "context_id": context_id}
-            )
+            await self.send({"type": "conversation.item.input_text.received", "text": text, "context_id": context_id})
         for piece in self.ready_pieces(ctx, flush=kind == "input_text_buffer.commit"):
             if len(piece) > self.state.options.max_input_chars:
                 raise ApiError(
@@ -229,9 +221,7 @@ async def speech_websocket(websocket: WebSocket) -> None:
         await websocket.close(WS_POLICY_VIOLATION)
         return
     note_billing(websocket.scope, model=req.model.model_id, voice=req.voice_name)
-    await session.send(
-        {"event_id": uuid.uuid4().hex, "type": "session.created", "session": session.session_body()}
-    )
+    await session.send({"event_id": uuid.uuid4().hex, "type": "session.created", "session": session.session_body()})
     try:
         while True:
             raw = await websocket.receive_text()
@@ -240,9 +230,7 @@ async def speech_websocket(websocket: WebSocket) -> None:
                 if not isinstance(message, dict):
                     raise ValueError("not an object")
             except ValueError as exc:
-                await session.failed(
-                    ApiError(400, f"message must be a JSON object: {exc}", code="invalid_json")
-                )
+                await session.failed(ApiError(400, f"message must be a JSON object: {exc}", code="invalid_json"))
                 continue
             try:
                 await session.handle(message)

@@ -68,9 +68,7 @@ def test_g711_round_trip_error_is_bounded(encoding: str) -> None:
     error = np.abs(decoded.astype(int) - EVERY_INT16.astype(int))
     # Logarithmic companding: the error grows with the magnitude, about 3 % at most.
     assert np.all(error <= np.abs(EVERY_INT16.astype(int)) * 0.035 + 16)
-    assert np.array_equal(
-        np.sign(decoded[np.abs(EVERY_INT16) > 64]), np.sign(EVERY_INT16[np.abs(EVERY_INT16) > 64])
-    )
+    assert np.array_equal(np.sign(decoded[np.abs(EVERY_INT16) > 64]), np.sign(EVERY_INT16[np.abs(EVERY_INT16) > 64]))
     # Decoded values are code points: encoding them again is lossless.
     assert pcm.encode(decoded, encoding) == encoded  # type: ignore[arg-type]
 

@@ -108,9 +108,7 @@ def test_non_ascii_words_are_sliced_by_characters(engine: EspeakEngine) -> None:
 
 @pytest.mark.parametrize("language", ["en-us", "en-gb-x-rp", "fr-fr", "ja", "cmn", "pt-br"])
 def test_languages_synthesize(engine: EspeakEngine, language: str) -> None:
-    text = {"ja": "日本語のテスト", "cmn": "你好世界", "fr-fr": "Bonjour à tous"}.get(
-        language, "Good morning"
-    )
+    text = {"ja": "日本語のテスト", "cmn": "你好世界", "fr-fr": "Bonjour à tous"}.get(language, "Good morning")
     result = engine.synthesize(text, EspeakVoice(language=language))
     assert float(result.pcm.std()) > AUDIBLE_STD_INT16
     assert result.words
@@ -200,9 +198,7 @@ def test_concurrent_calls_match_sequential(engine: EspeakEngine) -> None:
         EspeakVoice(variant="Reed"),
     ]
     # Each input twice, so identical inputs also run concurrently with each other.
-    jobs = [
-        (f"Thread job number {i}, saying something slightly different.", v) for i, v in enumerate(voices)
-    ] * 2
+    jobs = [(f"Thread job number {i}, saying something slightly different.", v) for i, v in enumerate(voices)] * 2
     sequential = [engine.synthesize(text, voice) for text, voice in jobs]
     n_threads = 8
     everyone_ready = threading.Barrier(n_threads)

@@ -175,10 +175,7 @@ def test_cartesia_voice_id_over_rest(server) -> None:
     first = speech(server, model=SONIC, voice=voice_id, input="Hi.", response_format="raw")
     second = speech(server, model=SONIC, voice=str(uuid.uuid4()), input="Hi.", response_format="raw")
     assert first.status_code == second.status_code == 200
-    assert (
-        first.content
-        == speech(server, model=SONIC, voice=voice_id, input="Hi.", response_format="raw").content
-    )
+    assert first.content == speech(server, model=SONIC, voice=voice_id, input="Hi.", response_format="raw").content
 
 
 def test_bad_mix_over_rest_is_400(server) -> None:

@@ -30,9 +30,7 @@ MIXED = FaultSpec(seed=7, p429=0.15, p500=0.15, p503=0.15, drop=0.1, cut=0.1)
 
 def test_parse_full_spec() -> None:
     spec = FaultSpec.parse("seed=7,p429=0.1,p500=0.05,p503=0.05,drop=0.02,cut=0.1,latency_ms=200,ttfb_ms=50")
-    assert spec == FaultSpec(
-        seed=7, p429=0.1, p500=0.05, p503=0.05, drop=0.02, cut=0.1, latency_ms=200, ttfb_ms=50
-    )
+    assert spec == FaultSpec(seed=7, p429=0.1, p500=0.05, p503=0.05, drop=0.02, cut=0.1, latency_ms=200, ttfb_ms=50)
     assert isinstance(spec.seed, int)
     assert spec.active
 

@@ -86,9 +86,7 @@ def test_mp3_bit_rate_changes_the_size(server) -> None:
 
 def test_mulaw_format_is_g711_of_the_wav_samples(server) -> None:
     ref, _ = wav_reference(server, model=SONIC, voice=SONIC_VOICE, input=TEXT, sample_rate=8000)
-    resp = speech(
-        server, model=SONIC, voice=SONIC_VOICE, input=TEXT, response_format="mulaw", sample_rate=8000
-    )
+    resp = speech(server, model=SONIC, voice=SONIC_VOICE, input=TEXT, response_format="mulaw", sample_rate=8000)
     assert resp.status_code == 200, resp.text
     assert len(resp.content) == len(ref)
     assert resp.content == pcm.encode(ref, "pcm_mulaw")
@@ -189,9 +187,7 @@ def test_sample_rate_keeps_the_pitch(server) -> None:
     """Resampling changes the rate, not the voice: the dominant frequency stays put."""
     peaks = []
     for sample_rate in (16000, 44100):
-        ref, rate = wav_reference(
-            server, model=SONIC, voice=SONIC_VOICE, input="Aaaah.", sample_rate=sample_rate
-        )
+        ref, rate = wav_reference(server, model=SONIC, voice=SONIC_VOICE, input="Aaaah.", sample_rate=sample_rate)
         spectrum = np.abs(np.fft.rfft(ref.astype(float)))
         peaks.append(np.fft.rfftfreq(len(ref), 1 / rate)[np.argmax(spectrum)])
     assert peaks[0] == pytest.approx(peaks[1], abs=15)
@@ -202,9 +198,7 @@ def test_sample_rate_keeps_the_pitch(server) -> None:
 
 def test_voices_of_one_model_sound_different(server) -> None:
     voices = ["tara", "leah", "jess", "leo", "dan", "mia", "zac", "zoe"]
-    bodies = {
-        v: speech(server, model=ORPHEUS, voice=v, input=TEXT, response_format="raw").content for v in voices
-    }
+    bodies = {v: speech(server, model=ORPHEUS, voice=v, input=TEXT, response_format="raw").content for v in voices}
     assert len({hashlib.sha256(b).hexdigest() for b in bodies.values()}) == len(voices)
     assert len({len(b) for b in bodies.values()}) > 1
 
@@ -235,9 +229,7 @@ def test_speed_changes_the_duration(server) -> None:
 
 
 def test_language_is_accepted(server) -> None:
-    english = speech(
-        server, model=SONIC, voice=SONIC_VOICE, input="Bonjour tout le monde.", response_format="raw"
-    )
+    english = speech(server, model=SONIC, voice=SONIC_VOICE, input="Bonjour tout le monde.", response_format="raw")
     french = speech(
         server,
         model=SONIC,

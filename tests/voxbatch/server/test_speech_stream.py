@@ -155,9 +155,7 @@ def test_alignment_word_adds_word_timestamps(server) -> None:
 
 def test_word_timestamps_follow_the_audio_they_describe(server) -> None:
     """Each sentence's word_timestamps event is sent after that sentence's deltas."""
-    events, _ = sse_events(
-        stream(server, model=KOKORO, voice="af_heart", input=TWO_SENTENCES, alignment="word").text
-    )
+    events, _ = sse_events(stream(server, model=KOKORO, voice="af_heart", input=TWO_SENTENCES, alignment="word").text)
     kinds = [e["type"] for e in events]
     first_words = kinds.index(WORDS)
     heard = len(b64_pcm(events[:first_words])) / 2 / 24000

@@ -24,7 +24,9 @@ STT_TIMEOUT_S = 120.0
 # decode); the threshold leaves room for decoder nondeterminism, not for a regression in segmentation.
 JFK_MAX_WER = 0.40
 ROUND_TRIP_MIN_RECALL = 0.5  # measured 0.64-0.76 of the words for these voices
-ROUND_TRIP_TEXT = "It was the best of times, it was the worst of times. The old man went down to the river to look for his boat."
+ROUND_TRIP_TEXT = (
+    "It was the best of times, it was the worst of times. The old man went down to the river to look for his boat."
+)
 
 
 def _words(text: str) -> list[str]:
@@ -59,7 +61,7 @@ def jfk_verbose(server: LocalServer, jfk_flac: bytes) -> dict[str, Any]:
             "diarize": "True",
         },
         jfk_flac,
-    )  # fmt: skip
+    )
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
 
@@ -104,9 +106,12 @@ def test_diarize_accepts_every_boolean_spelling(server: LocalServer, diarize: st
 
 
 def _speech(server: LocalServer, text: str, voice: str = "leo", fmt: str = "wav") -> bytes:
-    answer = httpx.post(f"{server.base_url}/audio/speech", headers=AUTH, timeout=STT_TIMEOUT_S,
-                        json={"model": "canopylabs/orpheus-3b-0.1-ft", "voice": voice, "input": text,
-                              "response_format": fmt})  # fmt: skip
+    answer = httpx.post(
+        f"{server.base_url}/audio/speech",
+        headers=AUTH,
+        timeout=STT_TIMEOUT_S,
+        json={"model": "canopylabs/orpheus-3b-0.1-ft", "voice": voice, "input": text, "response_format": fmt},
+    )
     assert answer.status_code == 200, answer.text
     return answer.content
 
@@ -125,8 +130,9 @@ def test_json_format_is_text_only(server: LocalServer, short_wav: bytes) -> None
 def test_words_appear_only_with_word_granularity(server: LocalServer, short_wav: bytes) -> None:
     plain = _post(server, {"response_format": "verbose_json"}, short_wav, name="a.wav").json()
     assert "words" not in plain and "speaker_segments" not in plain
-    scalar = _post(server, {"response_format": "verbose_json", "timestamp_granularities": "word"}, short_wav,
-                   name="a.wav").json()  # fmt: skip
+    scalar = _post(
+        server, {"response_format": "verbose_json", "timestamp_granularities": "word"}, short_wav, name="a.wav"
+    ).json()
     assert scalar["words"]
 
 
@@ -139,13 +145,16 @@ def test_round_trip_recovers_most_words(server: LocalServer, voice: str) -> None
     assert sum(w in recovered for w in reference) / len(reference) >= ROUND_TRIP_MIN_RECALL, text
 
 
-@pytest.mark.parametrize(("codec_argv", "name"), [
-    (["-c:a", "libmp3lame", "-f", "mp3"], "a.mp3"),
-    (["-c:a", "libopus", "-f", "ogg"], "a.ogg"),
-    (["-c:a", "aac", "-f", "adts"], "a.aac"),
-    (["-c:a", "pcm_s16le", "-f", "wav"], "a.wav"),
-    (["-c:a", "flac", "-f", "flac"], "a.flac"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("codec_argv", "name"),
+    [
+        (["-c:a", "libmp3lame", "-f", "mp3"], "a.mp3"),
+        (["-c:a", "libopus", "-f", "ogg"], "a.ogg"),
+        (["-c:a", "aac", "-f", "adts"], "a.aac"),
+        (["-c:a", "pcm_s16le", "-f", "wav"], "a.wav"),
+        (["-c:a", "flac", "-f", "flac"], "a.flac"),
+    ],
+)
 def test_any_container_ffmpeg_decodes_is_accepted(
     server: LocalServer, short_wav: bytes, codec_argv: list[str], name: str
 ) -> None:
@@ -160,10 +169,15 @@ def test_any_container_ffmpeg_decodes_is_accepted(
 def test_silence_padding_keeps_true_times(server: LocalServer, short_wav: bytes) -> None:
     audio, rate = pcm.from_wav(short_wav)
     padded = np.concatenate([np.zeros(rate * 20, np.int16), audio])
-    base = _post(server, {"response_format": "verbose_json", "timestamp_granularities": "word"}, short_wav,
-                 name="a.wav").json()  # fmt: skip
-    shifted = _post(server, {"response_format": "verbose_json", "timestamp_granularities": "word"},
-                    pcm.to_wav(padded, rate), name="a.wav").json()  # fmt: skip
+    base = _post(
+        server, {"response_format": "verbose_json", "timestamp_granularities": "word"}, short_wav, name="a.wav"
+    ).json()
+    shifted = _post(
+        server,
+        {"response_format": "verbose_json", "timestamp_granularities": "word"},
+        pcm.to_wav(padded, rate),
+        name="a.wav",
+    ).json()
     assert shifted["text"] == base["text"]
     assert shifted["words"][0]["start"] == pytest.approx(base["words"][0]["start"] + 20.0, abs=0.15)
 
@@ -176,11 +190,14 @@ def test_silence_only_gives_empty_text(server: LocalServer) -> None:
     assert answer.json()["duration"] == pytest.approx(30.0)
 
 
-def test_translation_answers_in_english_without_speaker_segments(
-    server: LocalServer, short_wav: bytes
-) -> None:
-    answer = _post(server, {"response_format": "verbose_json", "language": "en", "diarize": "true"}, short_wav,
-                   path="/audio/translations", name="a.wav")  # fmt: skip
+def test_translation_answers_in_english_without_speaker_segments(server: LocalServer, short_wav: bytes) -> None:
+    answer = _post(
+        server,
+        {"response_format": "verbose_json", "language": "en", "diarize": "true"},
+        short_wav,
+        path="/audio/translations",
+        name="a.wav",
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["task"] == "translate" and body["language"] == "english"
@@ -216,18 +233,21 @@ def _error(answer: httpx.Response, status: int, code: str, param: str | None = N
     return dict(error)
 
 
-@pytest.mark.parametrize(("fields", "code", "param"), [
-    ({"model": "openai/whisper-tiny"}, "model_not_available", "model"),
-    ({"response_format": "srt"}, "invalid_params", "response_format"),
-    ({"response_format": "text"}, "invalid_params", "response_format"),
-    ({"temperature": "1.5"}, "invalid_params", "temperature"),
-    ({"temperature": "warm"}, "invalid_params", "temperature"),
-    ({"timestamp_granularities": "character"}, "invalid_params", "timestamp_granularities"),
-    ({"diarize": "maybe"}, "invalid_params", "diarize"),
-    ({"min_speakers": "3", "max_speakers": "2"}, "invalid_params", "min_speakers"),
-    ({"max_speakers": "-1"}, "invalid_params", "max_speakers"),
-    ({"language": "english!"}, "invalid_params", "language"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("fields", "code", "param"),
+    [
+        ({"model": "openai/whisper-tiny"}, "model_not_available", "model"),
+        ({"response_format": "srt"}, "invalid_params", "response_format"),
+        ({"response_format": "text"}, "invalid_params", "response_format"),
+        ({"temperature": "1.5"}, "invalid_params", "temperature"),
+        ({"temperature": "warm"}, "invalid_params", "temperature"),
+        ({"timestamp_granularities": "character"}, "invalid_params", "timestamp_granularities"),
+        ({"diarize": "maybe"}, "invalid_params", "diarize"),
+        ({"min_speakers": "3", "max_speakers": "2"}, "invalid_params", "min_speakers"),
+        ({"max_speakers": "-1"}, "invalid_params", "max_speakers"),
+        ({"language": "english!"}, "invalid_params", "language"),
+    ],
+)
 def test_bad_fields_are_400_naming_the_field(
     server: LocalServer, short_wav: bytes, fields: dict[str, str], code: str, param: str
 ) -> None:
@@ -235,8 +255,12 @@ def test_bad_fields_are_400_naming_the_field(
 
 
 def test_missing_file_is_400(server: LocalServer) -> None:
-    answer = httpx.post(f"{server.base_url}/audio/transcriptions", data={"model": "openai/whisper-large-v3"},
-                        files={"other": ("x", b"1")}, headers=AUTH)  # fmt: skip
+    answer = httpx.post(
+        f"{server.base_url}/audio/transcriptions",
+        data={"model": "openai/whisper-large-v3"},
+        files={"other": ("x", b"1")},
+        headers=AUTH,
+    )
     _error(answer, 400, "missing_file", "file")
 
 
@@ -246,9 +270,7 @@ def test_not_multipart_is_400(server: LocalServer) -> None:
 
 
 def test_undecodable_file_is_unsupported_format(server: LocalServer) -> None:
-    error = _error(
-        _post(server, {}, b"\x00\x01garbage" * 50, name="a.mp3"), 400, "unsupported_format", "file"
-    )
+    error = _error(_post(server, {}, b"\x00\x01garbage" * 50, name="a.mp3"), 400, "unsupported_format", "file")
     assert error["type"] == "invalid_request_error"
 
 
@@ -258,17 +280,18 @@ def test_upload_over_the_limit_is_413(make_server: Callable[..., LocalServer], s
     assert error["type"] == "request_too_large"
 
 
-def test_audio_over_the_duration_limit_is_400(
-    make_server: Callable[..., LocalServer], short_wav: bytes
-) -> None:
+def test_audio_over_the_duration_limit_is_400(make_server: Callable[..., LocalServer], short_wav: bytes) -> None:
     srv = make_server(max_audio_s=1.0)
     _error(_post(srv, {}, short_wav, name="a.wav"), 400, "audio_too_long", "file")
     assert srv.stats.snapshot()["audio_seconds_billed"] == 0
 
 
 def test_wrong_key_is_401(server: LocalServer, short_wav: bytes) -> None:
-    answer = httpx.post(f"{server.base_url}/audio/transcriptions", files={"file": ("a.wav", short_wav)},
-                        headers={"Authorization": "Bearer nope"})  # fmt: skip
+    answer = httpx.post(
+        f"{server.base_url}/audio/transcriptions",
+        files={"file": ("a.wav", short_wav)},
+        headers={"Authorization": "Bearer nope"},
+    )
     _error(answer, 401, "invalid_api_key")
 
 
@@ -280,7 +303,7 @@ def file_host(short_wav: bytes) -> Iterator[str]:
     """A plain HTTP server on loopback that serves the clip at /clip.wav."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             if self.path != "/clip.wav":
                 self.send_error(404)
                 return
@@ -310,3 +333,15 @@ def test_url_errors(make_server: Callable[..., LocalServer], file_host: str) -> 
     _error(_post(srv, {}, f"{file_host}/clip.wav"), 400, "file_too_large", "file")
     _error(_post(srv, {}, f"{file_host}/missing.wav"), 400, "invalid_file_url", "file")
     _error(_post(srv, {}, "ftp://example.invalid/a.wav"), 400, "invalid_params", "file")
+
+
+def test_recognition_does_not_stall_other_requests(server: LocalServer, jfk_flac: bytes) -> None:
+    # pocketsphinx holds the GIL while decoding; in a worker process it cannot freeze the event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(_post, server, {}, jfk_flac)
+        answered_meanwhile = 0
+        while not pending.done():
+            if httpx.get(f"{server.base_url}/voices", headers=AUTH, timeout=STT_TIMEOUT_S).status_code == 200:
+                answered_meanwhile += 1 if not pending.done() else 0
+        assert pending.result().status_code == 200
+    assert answered_meanwhile >= 5

@@ -257,8 +257,7 @@ def test_alignment_word_sends_word_timestamps_with_item_id(server) -> None:
     duration = len(item_pcm(events)) / 2 / 24000
     assert words["start_seconds"] == sorted(words["start_seconds"])
     assert all(
-        0 <= s < e <= duration + 0.002
-        for s, e in zip(words["start_seconds"], words["end_seconds"], strict=True)
+        0 <= s < e <= duration + 0.002 for s, e in zip(words["start_seconds"], words["end_seconds"], strict=True)
     )
     assert [e["type"] for e in events][-2:] == [WORDS, DONE]
 
@@ -424,9 +423,7 @@ def test_text_over_max_input_chars_fails_in_band(make_server) -> None:
 
 def test_audio_of_ws_and_rest_match_for_one_sentence(server) -> None:
     s16_rest = s16(
-        speech(
-            server, model=KOKORO, voice="am_adam", input="Exactly the same.", response_format="raw"
-        ).content
+        speech(server, model=KOKORO, voice="am_adam", input="Exactly the same.", response_format="raw").content
     )
 
     async def scenario() -> bytes:

@@ -162,9 +162,7 @@ async def quiet(ws: ClientConnection, seconds: float = QUIET_S) -> list[dict[str
         return events
 
 
-async def recv_close(
-    ws: ClientConnection, timeout_s: float = WS_TIMEOUT_S
-) -> tuple[list[dict[str, Any]], int | None]:
+async def recv_close(ws: ClientConnection, timeout_s: float = WS_TIMEOUT_S) -> tuple[list[dict[str, Any]], int | None]:
     """Events until the server closes the connection, and the close code."""
     events: list[dict[str, Any]] = []
     try:
