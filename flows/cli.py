@@ -28,9 +28,7 @@ app = typer.Typer(
 
 @app.command()
 def serve(
-    host: Annotated[
-        str, typer.Option(help="Interface to bind (loopback unless told otherwise).")
-    ] = DEFAULT_HOST,
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback unless told otherwise).")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="TCP port (0 picks a free one).")] = DEFAULT_PORT,
     api_key: Annotated[
         str | None,
@@ -39,25 +37,18 @@ def serve(
     faults: Annotated[
         str,
         typer.Option(
-            help="Fault injection, e.g. 'seed=1,p429=0.1,p503=0.05,cut=0.05,"
-            "drop=0.01,latency_ms=100,ttfb_ms=20'."
+            help="Fault injection, e.g. 'seed=1,p429=0.1,p503=0.05,cut=0.05,drop=0.01,latency_ms=100,ttfb_ms=20'."
         ),
     ] = "",
     rpm: Annotated[float | None, typer.Option(help="Requests per minute before answering 429.")] = None,
-    burst: Annotated[
-        int | None, typer.Option(help="Requests allowed back to back (token bucket size).")
-    ] = None,
+    burst: Annotated[int | None, typer.Option(help="Requests allowed back to back (token bucket size).")] = None,
     max_concurrency: Annotated[int | None, typer.Option(help="Requests in flight before 429.")] = None,
     max_input_chars: Annotated[int, typer.Option(help="Longest TTS input.")] = DEFAULT_MAX_INPUT_CHARS,
     max_upload_mb: Annotated[float, typer.Option(help="Largest STT upload (413 above).")] = (
         DEFAULT_MAX_UPLOAD_BYTES / BYTES_PER_MB
     ),
-    max_audio_s: Annotated[
-        float, typer.Option(help="Longest STT audio (400 audio_too_long).")
-    ] = DEFAULT_MAX_AUDIO_S,
-    legacy_stream_chunks: Annotated[
-        bool, typer.Option(help="Stream the older audio.tts.chunk SSE shape.")
-    ] = False,
+    max_audio_s: Annotated[float, typer.Option(help="Longest STT audio (400 audio_too_long).")] = DEFAULT_MAX_AUDIO_S,
+    legacy_stream_chunks: Annotated[bool, typer.Option(help="Stream the older audio.tts.chunk SSE shape.")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Start the local Together-compatible audio server (espeak-ng speech, pocketsphinx recognition)."""

@@ -342,6 +342,6 @@ def test_recognition_does_not_stall_other_requests(server: LocalServer, jfk_flac
         answered_meanwhile = 0
         while not pending.done():
             if httpx.get(f"{server.base_url}/voices", headers=AUTH, timeout=STT_TIMEOUT_S).status_code == 200:
-                answered_meanwhile += 1 if not pending.done() else 0
+                answered_meanwhile += 0 if pending.done() else 1
         assert pending.result().status_code == 200
-    assert answered_meanwhile >= 5
+    assert answered_meanwhile >= 20, answered_meanwhile  # measured: ~4 when decoding on a thread
