@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import jiwer
 import numpy as np
 import numpy.typing as npt
 import pocketsphinx
@@ -24,6 +25,7 @@ from voxbatch.server.runner import LocalServer
 
 REPO = Path(__file__).resolve().parent.parent
 JFK = REPO / "manifests" / "audio" / "jfk.flac"
+JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 SENTENCE = "Alice was beginning to get very tired of sitting by her sister on the bank, and of having nothing to do."
 SPEECH_REPEATS = 30
 CONCURRENT_CALLS = 16
@@ -40,6 +42,11 @@ def _median_s(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _wer(hypothesis: str) -> float:
+    words = [w.strip(".,").lower() for w in JFK_TEXT.split()]
+    return float(jiwer.wer(" ".join(words), hypothesis or "<empty>"))
 
 
 def _whole_file_decode(pcm: npt.NDArray[np.int16]) -> str:
@@ -116,7 +123,11 @@ def recognition_section() -> str:
         vad_s = _median_s(functools.partial(engine.recognize, audio), STT_REPEATS)
         whole_s = _median_s(functools.partial(_whole_file_decode, audio), STT_REPEATS)
         seconds = len(audio) / SPHINX_SAMPLE_RATE_HZ
-        rows.append(f"| {name} | {seconds:.1f} s | {whole_s:.2f} s | {vad_s:.2f} s | {whole_s / vad_s:.1f}x |")
+        if audio is noise_only:
+            wer = f"{len(_whole_file_decode(audio).split())} / {len(engine.recognize(audio).words)} words invented"
+        else:
+            wer = f"{_wer(_whole_file_decode(audio)):.2f} / {_wer(engine.recognize(audio).text):.2f}"
+        rows.append(f"| {name} | {seconds:.1f} s | {whole_s:.2f} s | {vad_s:.2f} s | {whole_s / vad_s:.1f}x | {wer} |")
     return "\n".join(
         [
             "## Local server: recognition (pocketsphinx)",
@@ -124,8 +135,58 @@ def recognition_section() -> str:
             f"Median of {STT_REPEATS} runs each. 'whole file' is one pocketsphinx utterance over everything;",
             "'speech regions first' is `SphinxEngine.recognize` (voice-activity detection, then decode only speech).",
             "",
-            "| input | audio | whole file | speech regions first | speed-up |",
-            "|---|---|---|---|---|",
+            "| input | audio | whole file | speech regions first | speed-up | WER whole / regions first |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
+def _latencies_during_transcription(server: LocalServer, audio: bytes) -> list[float]:
+    """Latency of small requests sent back to back while one transcription is being decoded."""
+    latencies: list[float] = []
+    with ThreadPoolExecutor(1) as pool, httpx.Client(base_url=server.base_url, timeout=120) as http:
+        pending = pool.submit(http.post, "/audio/transcriptions", files={"file": ("jfk.flac", audio)})
+        while not pending.done():
+            start = time.perf_counter()
+            http.get("/voices").raise_for_status()
+            latencies.append(time.perf_counter() - start)
+        pending.result().raise_for_status()
+    return latencies
+
+
+def stall_section() -> str:
+    from starlette.concurrency import run_in_threadpool
+
+    from voxbatch.engines.sphinx import default_engine
+    from voxbatch.server import recognizer
+
+    audio = JFK.read_bytes()
+    in_process = recognizer.recognize
+
+    async def on_a_thread(pcm: npt.NDArray[np.int16], sample_rate_hz: int = SPHINX_SAMPLE_RATE_HZ) -> object:
+        return await run_in_threadpool(default_engine().recognize, pcm, sample_rate_hz)
+
+    rows = []
+    with LocalServer(ServerOptions(port=0)) as server:
+        _latencies_during_transcription(server, audio)  # start the workers and load their models
+        for name, impl in (("decoder on a server thread", on_a_thread), ("decoder in worker processes", in_process)):
+            recognizer.recognize = impl  # type: ignore[assignment]
+            try:
+                lat = _latencies_during_transcription(server, audio)
+            finally:
+                recognizer.recognize = in_process
+            rows.append(f"| {name} | {len(lat)} | {statistics.median(lat) * 1000:.1f} ms | {max(lat) * 1000:.0f} ms |")
+    return "\n".join(
+        [
+            "## Local server: does recognition stall other requests?",
+            "",
+            "`GET /v1/voices` sent back to back while jfk.flac is transcribed. pocketsphinx holds the GIL while it",
+            "decodes, so on a thread it freezes the event loop; the server therefore decodes in worker processes.",
+            "",
+            "| recognition runs | requests answered meanwhile | median latency | worst latency |",
+            "|---|---|---|---|",
             *rows,
             "",
         ]
@@ -133,4 +194,4 @@ def recognition_section() -> str:
 
 
 def run() -> list[str]:
-    return [speech_section(), recognition_section()]
+    return [speech_section(), recognition_section(), stall_section()]
