@@ -15,6 +15,7 @@ pure function of (text, voice) - e.g. identical whether calls run sequentially o
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -305,14 +306,7 @@ class EspeakEngine:
             return sorted(_get_library().variants)
 
 
-_default_engine: EspeakEngine | None = None
-_default_engine_lock = threading.Lock()
-
-
+@functools.cache
 def default_engine() -> EspeakEngine:
     """The process-wide engine (cheap to create: the library itself is initialised at first synthesis)."""
-    global _default_engine
-    with _default_engine_lock:
-        if _default_engine is None:
-            _default_engine = EspeakEngine()
-        return _default_engine
+    return EspeakEngine()

@@ -19,6 +19,7 @@ other Python threads (e.g. an event loop) can be stalled by one decode call.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterator
@@ -272,14 +273,7 @@ def _split_long(
     return pieces
 
 
-_default_engine: SphinxEngine | None = None
-_default_engine_lock = threading.Lock()
-
-
+@functools.cache
 def default_engine() -> SphinxEngine:
     """The process-wide engine (created on first call; its decoders load on first use)."""
-    global _default_engine
-    with _default_engine_lock:
-        if _default_engine is None:
-            _default_engine = SphinxEngine()
-        return _default_engine
+    return SphinxEngine()
