@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voxbatch.server.errors import ApiError
 from voxbatch.server.faults import FaultKind
+from voxbatch.server.ratelimit import Admission
 from voxbatch.server.state import ServerState, billing_of
 from voxbatch.server.stats import RequestRecord
 
@@ -86,6 +87,21 @@ async def _abort(send: Send) -> bool:
     return True
 
 
+class _Once:
+    """Records one request in the server's stats, the first time it is called (later calls do nothing)."""
+
+    def __init__(self, gateway: Gateway, scope: Scope, request_id: str) -> None:
+        self.gateway = gateway
+        self.scope = scope
+        self.request_id = request_id
+        self.done = False
+
+    def __call__(self, status: int, fault: str, bill: dict[str, Any]) -> None:
+        if not self.done:
+            self.done = True
+            self.gateway._record(self.scope, status, self.request_id, fault, bill)
+
+
 class Gateway:
     """Outermost ASGI middleware of the local server."""
 
@@ -105,53 +121,78 @@ class Gateway:
         await self._http(scope, receive, send, request_id)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        # The WebSocket handler reports auth failures in-band (tts.failed), so it gets the verdict.
-        scope["state"]["auth_error"] = auth_error(scope, self.state.options.api_key)
-        scope["state"]["fault"] = self.state.faults.draw()
-        try:
-            await self.app(scope, receive, send)
-        finally:
+        # The WebSocket handler reports refusals in-band (tts.failed), so it gets the verdict: auth first,
+        # then the rate limit (a connection counts as one request).
+        refusal = auth_error(scope, self.state.options.api_key)
+        limiter = self.state.limiter
+        admission = limiter.acquire() if refusal is None and limiter.enabled else None
+        if admission is not None and not admission.admitted:
+            refusal = self._limited(admission)
+            admission = None
+        scope["state"]["refusal"] = refusal
+        fault = scope["state"]["fault"] = self.state.faults.draw() if refusal is None else "none"
+        record = _Once(self, scope, request_id)
+
+        def record_with_billing() -> None:
             bill = billing_of(scope)
-            self._record(scope, int(bill.pop("status", 101)), request_id, scope["state"]["fault"], bill)
+            record(int(bill.pop("status", 101)), fault, bill)
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "websocket.close":
+                record_with_billing()  # counted before the client can see the close
+            await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped)
+        finally:
+            if admission is not None:
+                limiter.release()
+            record_with_billing()
+
+    @staticmethod
+    def _limited(admission: Admission) -> ApiError:
+        return ApiError(
+            429,
+            f"Too many requests ({admission.reason} limit).",
+            type="rate_limit_exceeded",
+            code="dynamic_request_limited",
+            headers=admission.headers(),
+        )
 
     async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        # Every request is counted before its last byte goes out, so a client never sees its answer
+        # before the server's counters include it.
         spec = self.state.faults.spec
+        record = _Once(self, scope, request_id)
         error = auth_error(scope, self.state.options.api_key)
         if error is not None:
+            record(error.status, "none", {})
             await self._answer(error, send, request_id)
-            self._record(scope, error.status, request_id, "none", {})
             return
         limiter = self.state.limiter
         admission = limiter.acquire() if limiter.enabled else None
         if admission is not None and not admission.admitted:
-            limited = ApiError(
-                429,
-                f"Too many requests ({admission.reason} limit).",
-                type="rate_limit_exceeded",
-                code="dynamic_request_limited",
-                headers=admission.headers(),
-            )
-            await self._answer(limited, send, request_id)
-            self._record(scope, 429, request_id, "none", {})
+            record(429, "none", {})
+            await self._answer(self._limited(admission), send, request_id)
             return
         try:
             fault = self.state.faults.draw()
             if spec.ttfb_ms:
                 await asyncio.sleep(spec.ttfb_ms / MS_PER_S)
-            if fault == "drop" and await _abort(send):
-                self._record(scope, 0, request_id, fault, {})
-                return
+            if fault == "drop":
+                record(0, fault, {})
+                if await _abort(send):
+                    return
             if fault in ("429", "500", "503"):
                 error = injected_error(fault, spec.retry_after_s, int(limiter.rpm or 0))
+                record(error.status, fault, {})
                 await self._answer(error, send, request_id)
-                self._record(scope, error.status, request_id, fault, {})
                 return
             extra = admission.headers() if admission is not None else {}
-            status = 500  # what Starlette answers when the handler raises out of _forward
             try:
-                status = await self._forward(scope, receive, send, request_id, fault, extra)
+                await self._forward(scope, receive, send, request_id, fault, extra, record)
             finally:
-                self._record(scope, status, request_id, fault, billing_of(scope))
+                record(500, fault, billing_of(scope))  # only if nothing was recorded: the handler raised
         finally:
             if admission is not None:
                 limiter.release()
@@ -164,7 +205,8 @@ class Gateway:
         request_id: str,
         fault: FaultKind,
         extra: dict[str, str],
-    ) -> int:
+        record: _Once,
+    ) -> None:
         """Run the app, adding headers, the configured latency and (for ``cut``) a broken-off body."""
         latency_s = self.state.faults.spec.latency_ms / MS_PER_S
         status = 0
@@ -184,22 +226,21 @@ class Gateway:
             elif message["type"] == "http.response.body":
                 more = message.get("more_body", False)
                 body = message.get("body", b"")
-                if fault == "cut" and status < 400:
-                    if body_messages == 0 and not more and len(body) > 1:
+                if fault == "cut" and status < 400 and (body_messages > 0 or (not more and len(body) > 1)):
+                    record(status, fault, billing_of(scope))
+                    if body_messages == 0:  # a whole body: half of it goes out
                         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-                        aborted = await _abort(send)
-                        return
-                    if body_messages > 0:
-                        aborted = await _abort(send)
-                        return
+                    aborted = await _abort(send)
+                    return
                 if body:
                     body_messages += 1
-                if not more and latency_s:
-                    await asyncio.sleep(latency_s)
+                if not more:
+                    if latency_s:
+                        await asyncio.sleep(latency_s)
+                    record(status, fault, billing_of(scope))
             await send(message)
 
         await self.app(scope, receive, wrapped)
-        return status
 
     @staticmethod
     async def _answer(error: ApiError, send: Send, request_id: str) -> None:

@@ -196,10 +196,10 @@ async def speech_websocket(websocket: WebSocket) -> None:
     model = TTS_MODELS.get(params["model"])
     params.setdefault("voice", model.default_voice if model else "tara")
     session = _Session(websocket, params, state)
-    auth: ApiError | None = scope_state.get("auth_error")
-    if auth is not None:
-        note_billing(websocket.scope, status=401)
-        await session.failed(auth)
+    refusal: ApiError | None = scope_state.get("refusal")  # missing/wrong key, or over the rate limit
+    if refusal is not None:
+        note_billing(websocket.scope, status=refusal.status)
+        await session.failed(refusal)
         await websocket.close(WS_POLICY_VIOLATION)
         return
     fault = scope_state.get("fault", "none")

@@ -217,3 +217,19 @@ def test_server_stats_unit() -> None:
     assert stats.count("/a") == 2 and stats.count(status=200) == 2
     stats.reset()
     assert stats.count() == 0 and stats.requests() == []
+
+
+def test_a_request_is_counted_before_its_answer_arrives(make_server) -> None:
+    srv = make_server()
+    body = {"model": KOKORO, "voice": "af_heart", "input": "Counted."}
+    answers = [
+        lambda: httpx.post(f"{srv.base_url}/audio/speech", json=body, headers=AUTH),
+        lambda: httpx.post(f"{srv.base_url}/audio/speech", json={**body, "voice": "nobody"}, headers=AUTH),
+        lambda: httpx.get(f"{srv.base_url}/voices"),
+        lambda: httpx.post(
+            f"{srv.base_url}/audio/speech", json={**body, "stream": True, "response_format": "raw"}, headers=AUTH
+        ),
+    ]
+    for n, call in enumerate(answers * 3, start=1):
+        assert call().status_code in (200, 400, 401)
+        assert srv.stats.count() == n  # no waiting: the count is there when the last byte is

@@ -434,3 +434,20 @@ def test_audio_of_ws_and_rest_match_for_one_sentence(server) -> None:
             return item_pcm(await recv_item(ws))
 
     assert len(s16(run(scenario()))) == pytest.approx(len(s16_rest), rel=0.02)
+
+
+def test_connections_count_against_the_rate_limit(make_server) -> None:
+    srv = make_server(requests_per_minute=6, burst_requests=1)
+
+    async def scenario() -> tuple[dict[str, Any], tuple[list[dict[str, Any]], int | None]]:
+        async with ws_connect(srv) as first:
+            created = await open_session(first)
+            async with ws_connect(srv) as second:
+                return created, await recv_close(second)
+
+    created, (events, close_code) = run(scenario())
+    assert created["type"] == "session.created"
+    assert [e["type"] for e in events] == [FAILED]
+    assert events[0]["error"]["code"] == "dynamic_request_limited"
+    assert close_code == 1008
+    assert srv.stats.count("/v1/audio/speech/websocket", 429) == 1
