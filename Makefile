@@ -34,12 +34,12 @@ test: $(STAMP) ## Run the whole test suite.
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 check: $(STAMP) ## Lint and type-check (ruff + mypy).
-	@$(VENV)/bin/ruff check voxbatch flows tasks tests benchmarks
-	@$(VENV)/bin/ruff format --check voxbatch flows tasks tests benchmarks
+	@$(VENV)/bin/ruff check voxbatch flows tasks tests bench
+	@$(VENV)/bin/ruff format --check voxbatch flows tasks tests bench
 	@$(VENV)/bin/mypy
 
 bench: $(STAMP) ## Run the benchmarks and print their results (see BENCHMARKS.md).
-	@$(PY) -m benchmarks
+	@$(PY) -m bench
 
 serve: $(STAMP) ## Start the local Together-compatible audio server (HOST, PORT, FAULTS).
 	@$(VENV)/bin/voxbatch serve --host $(HOST) --port $(PORT) $(if $(FAULTS),--faults "$(FAULTS)")

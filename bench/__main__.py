@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from benchmarks import bench_server
+from bench import bench_server
 
 
 def main() -> None:
