@@ -1,0 +1,40 @@
+"""One ledger record: what a single API call (or, for flows, a whole item) cost and how long it took."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+RecordKind = Literal["call", "item"]
+CallStatus = Literal["ok", "failed", "cached", "skipped"]
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """A row of the ledger. Times are seconds; ``started_at`` is timezone-aware UTC."""
+
+    run_id: str
+    flow: str  # "audiobook", "transcripts", "script", ...
+    item_id: str | None
+    chunk_index: int | None
+    provider: str  # "together", "openai", "local"
+    endpoint: str  # "speech", "transcriptions", "translations", "voices"
+    model: str | None
+    voice: str | None
+    transport: str  # "rest", "sse", "websocket", "multipart", "cache"
+    input_chars: int | None  # billed characters (speech)
+    audio_seconds: float | None  # audio produced (speech) or billed (transcription)
+    bytes: int | None  # bytes received (speech) or sent (transcription)
+    attempts: int  # HTTP attempts made (0 for a cached result)
+    retry_wait_s: float  # total time spent waiting between attempts
+    http_status: int | None  # of the last attempt; None when no answer came back
+    status: CallStatus
+    error: str | None  # error class and message when status is "failed" (never contains the API key)
+    request_id: str | None
+    started_at: datetime
+    ttfb_s: float | None  # request sent to first byte of the successful answer
+    latency_s: float  # whole call, retries and waits included
+    cost_usd: float | None  # None when the model's price is unknown (never 0 for "unknown")
+    cached: bool
+    kind: RecordKind = "call"
