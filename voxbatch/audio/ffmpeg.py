@@ -7,6 +7,7 @@ ffmpeg is run with an argv list, data goes through pipes, and a failure becomes 
 from __future__ import annotations
 
 import functools
+import re
 import subprocess
 
 import numpy as np
@@ -77,3 +78,25 @@ def encode_pcm(pcm: npt.NDArray[np.int16], sample_rate_hz: int, codec_argv: list
     except subprocess.CalledProcessError as exc:
         tail = exc.stderr.decode("utf-8", "replace").strip()[-STDERR_TAIL_CHARS:]
         raise AudioEncodeError(f"ffmpeg could not encode audio: {tail}") from exc
+
+
+_DURATION_RE = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+PROBE_SAMPLE_RATE_HZ = 8000  # decoding at a low rate is enough to count seconds
+
+
+def probe_duration_s(data: bytes) -> float:
+    """Seconds of audio in ``data``: from the container header when it says, else by decoding."""
+    try:
+        probe = subprocess.run(
+            [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", "pipe:0"],
+            input=data,
+            capture_output=True,
+            timeout=FFMPEG_TIMEOUT_S,
+        )
+    except (OSError, subprocess.SubprocessError):
+        probe = None
+    match = _DURATION_RE.search(probe.stderr) if probe is not None else None
+    if match:
+        hours, minutes, seconds = match.groups()
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return len(decode_to_pcm(data, PROBE_SAMPLE_RATE_HZ)) / PROBE_SAMPLE_RATE_HZ

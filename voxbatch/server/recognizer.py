@@ -1,57 +1,134 @@
 """Where recognition runs: in worker processes, so a decode never stalls the server's event loop.
 
 pocketsphinx 5's binding holds Python's GIL for the whole of a decode (seconds for a long region), so
-running it on a thread would freeze every other request of the server meanwhile. The workers are
-shared by every server of a process, started on first use and stopped at exit.
+running it on a thread would freeze every other request of the server meanwhile. Each worker is a plain
+``python -m voxbatch.server.recognizer_worker`` subprocess fed over its stdin/stdout (not
+``multiprocessing``, whose spawned children re-import the parent's ``__main__`` script). Workers are
+shared by every server of a process, started on first use, and stopped at exit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
-import multiprocessing
+import pickle
+import queue
+import struct
+import subprocess
+import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
 
-from voxbatch.engines.sphinx import SPHINX_SAMPLE_RATE_HZ, Recognition, SphinxEngine
+from voxbatch.engines.sphinx import SPHINX_SAMPLE_RATE_HZ, Recognition
 
 DEFAULT_WORKERS = 2  # one per core of the 2-core target machine; each worker holds one decoder (~100 MB)
-
-_lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
-_engine: SphinxEngine | None = None  # the worker's own engine (one decoder: the worker is single-threaded)
+HEADER = struct.Struct("<QI")  # payload bytes, sample rate (request); payload bytes, 0 (reply)
 
 
-def _recognize_in_worker(pcm: npt.NDArray[np.int16], sample_rate_hz: int) -> Recognition:
-    global _engine
-    if _engine is None:
-        _engine = SphinxEngine(pool_size=1)
-    return _engine.recognize(pcm, sample_rate_hz)
+class RecognizerError(RuntimeError):
+    """A worker failed or died while recognizing."""
 
 
-def _shared_pool() -> ProcessPoolExecutor:
+class _Worker:
+    """One worker process; used by one request at a time."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "voxbatch.server.recognizer_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def recognize(self, pcm: npt.NDArray[np.int16], sample_rate_hz: int) -> Recognition:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        payload = np.ascontiguousarray(pcm, dtype="<i2").tobytes()
+        try:
+            self.proc.stdin.write(HEADER.pack(len(payload), sample_rate_hz) + payload)
+            self.proc.stdin.flush()
+            size, ok = HEADER.unpack(_read_exactly(self.proc.stdout, HEADER.size))
+            reply = _read_exactly(self.proc.stdout, size)
+        except (OSError, EOFError) as exc:
+            raise RecognizerError(f"recognizer worker died (exit code {self.proc.poll()})") from exc
+        if not ok:
+            raise RecognizerError(reply.decode("utf-8", "replace"))
+        result = pickle.loads(reply)  # our own worker's output, never outside data
+        assert isinstance(result, Recognition)
+        return result
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _read_exactly(stream: object, n: int) -> bytes:
+    chunks: list[bytes] = []
+    while n > 0:
+        chunk = stream.read(n)  # type: ignore[attr-defined]
+        if not chunk:
+            raise EOFError("worker closed its output")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+class WorkerPool:
+    """A fixed number of workers, lent out one request at a time (thread-safe)."""
+
+    def __init__(self, size: int = DEFAULT_WORKERS) -> None:
+        self.size = size
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        for _ in range(size):
+            self._idle.put(None)  # a slot; its worker starts when first needed
+        self._all: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def recognize(self, pcm: npt.NDArray[np.int16], sample_rate_hz: int) -> Recognition:
+        worker = self._idle.get()
+        try:
+            if worker is None or not worker.alive:
+                worker = _Worker()
+                with self._lock:
+                    self._all.append(worker)
+            return worker.recognize(pcm, sample_rate_hz)
+        except RecognizerError:
+            if worker is not None:
+                worker.stop()
+            worker = None  # the slot gets a fresh worker next time
+            raise
+        finally:
+            self._idle.put(worker)
+
+    def stop(self) -> None:
+        with self._lock:
+            workers, self._all = self._all, []
+        for worker in workers:
+            worker.stop()
+
+
+_pool_lock = threading.Lock()
+_pool: WorkerPool | None = None
+
+
+def shared_pool() -> WorkerPool:
+    """The process-wide pool (created on first use, stopped at exit)."""
     global _pool
-    with _lock:
+    with _pool_lock:
         if _pool is None:
-            # "spawn": the server process runs threads (uvicorn, espeak), which fork would copy mid-flight.
-            _pool = ProcessPoolExecutor(DEFAULT_WORKERS, mp_context=multiprocessing.get_context("spawn"))
-            atexit.register(shutdown)
+            _pool = WorkerPool()
+            atexit.register(_pool.stop)
         return _pool
 
 
-def shutdown() -> None:
-    """Stop the worker processes (they restart on next use)."""
-    global _pool
-    with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 async def recognize(pcm: npt.NDArray[np.int16], sample_rate_hz: int = SPHINX_SAMPLE_RATE_HZ) -> Recognition:
-    """Recognize ``pcm`` in a worker process without blocking the event loop."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_shared_pool(), _recognize_in_worker, pcm, sample_rate_hz)
+    """Recognize ``pcm`` in a worker process; the waiting thread blocks on a pipe, not on the GIL."""
+    return await asyncio.to_thread(shared_pool().recognize, pcm, sample_rate_hz)

@@ -270,7 +270,10 @@ async def _handle(request: Request, task: str) -> Response:
             param="file",
             code="audio_too_long",
         )
-    recognition = await recognizer.recognize(audio, SPHINX_SAMPLE_RATE_HZ)
+    try:
+        recognition = await recognizer.recognize(audio, SPHINX_SAMPLE_RATE_HZ)
+    except recognizer.RecognizerError as exc:
+        raise ApiError(500, "recognition failed", type="server_error", code="processing_failed") from exc
     note_billing(request.scope, model=req.model.model_id, audio_seconds=duration_s)
     return JSONResponse(render_result(req, recognition))
 

@@ -1,0 +1,52 @@
+"""One HTTP attempt: send, time the first byte, read the whole answer, map failures to the taxonomy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from voxbatch.client.errors import from_transport_error, make_status_error
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """A successful (2xx) answer, fully read."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    ttfb_s: float
+
+
+async def send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    json: Any = None,
+    data: Mapping[str, Any] | None = None,
+    files: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> HttpAnswer:
+    """Make one attempt; raise an ``APIStatusError`` for an error status, or a connection/truncation error."""
+    started = time.perf_counter()
+    try:
+        async with http.stream(method, url, json=json, data=data, files=files, headers=headers) as response:
+            chunks: list[bytes] = []
+            ttfb_s: float | None = None
+            async for chunk in response.aiter_bytes():
+                if ttfb_s is None:
+                    ttfb_s = time.perf_counter() - started
+                chunks.append(chunk)
+            body = b"".join(chunks)
+            answer_headers = dict(response.headers)
+            status = response.status_code
+    except httpx.TransportError as exc:
+        raise from_transport_error(exc) from exc
+    if status >= 400:
+        raise make_status_error(status, body, answer_headers)
+    return HttpAnswer(status, answer_headers, body, ttfb_s if ttfb_s is not None else time.perf_counter() - started)

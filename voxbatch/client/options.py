@@ -1,0 +1,77 @@
+"""How a client is configured: one frozen options object, built from arguments or the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+from voxbatch.client.errors import ConfigurationError
+from voxbatch.client.retry import RetryPolicy
+
+DEFAULT_BASE_URL = "https://api.together.xyz/v1"
+API_KEY_ENV = "TOGETHER_API_KEY"
+BASE_URL_ENV = "TOGETHER_BASE_URL"
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+DEFAULT_READ_TIMEOUT_S = 60.0  # longest silence between two bytes of an answer
+DEFAULT_WRITE_TIMEOUT_S = 60.0
+DEFAULT_TOTAL_TIMEOUT_S = 600.0  # one attempt, start to last byte (httpx has no total timeout of its own)
+DEFAULT_MAX_CONNECTIONS = 64
+DEFAULT_MAX_KEEPALIVE = 32
+
+Provider = Literal["together", "openai"]
+
+
+def normalize_base_url(url: str) -> str:
+    """``https://host``, ``https://host/`` and ``https://host/v1`` all mean ``https://host/v1``.
+
+    Together's SDK 3.x reads ``TOGETHER_BASE_URL`` as a bare host and adds ``/v1`` per path, older SDKs
+    and OpenAI-style clients include ``/v1``; both spellings must work.
+    """
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"base URL must start with http:// or https://; got {url!r}")
+    return url if url.endswith("/v1") else f"{url}/v1"
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Everything a :class:`voxbatch.client.SpeechClient` needs. The key is never shown in a repr."""
+
+    api_key: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    provider: Provider = "together"
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S
+    total_timeout_s: float = DEFAULT_TOTAL_TIMEOUT_S
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_keepalive: int = DEFAULT_MAX_KEEPALIVE
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
+        if not self.api_key:
+            raise ConfigurationError(_missing_key_message())
+
+    @classmethod
+    def from_env(cls, api_key: str | None = None, base_url: str | None = None, **kwargs: object) -> ClientOptions:
+        """Options from arguments, falling back to ``TOGETHER_API_KEY`` and ``TOGETHER_BASE_URL``."""
+        key = api_key or os.environ.get(API_KEY_ENV)
+        if not key:
+            raise ConfigurationError(_missing_key_message())
+        url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        return cls(api_key=key, base_url=url, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def origin(self) -> str:
+        """The base URL without ``/v1``."""
+        return self.base_url[: -len("/v1")]
+
+    @property
+    def ws_base_url(self) -> str:
+        return "ws" + self.base_url[len("http") :]
+
+
+def _missing_key_message() -> str:
+    return f"no API key: pass api_key=... or set the {API_KEY_ENV} environment variable"

@@ -1,0 +1,193 @@
+"""When to try a call again, and how long to wait first (tenacity, composed from named parts).
+
+- **What is retried:** 408, 409, 429, 5xx, connection errors, timeouts and cut streams (the errors
+  marked ``retryable`` in :mod:`voxbatch.client.errors`); never 400/401/403/404/413/422.
+- **How long to wait:** what the server asked for (``retry-after-ms``, then ``retry-after`` in seconds
+  or as an HTTP date, then ``x-ratelimit-reset`` on a 429), up to ``retry_after_cap_s``; otherwise
+  full-jitter exponential backoff, ``uniform(0, min(cap, base * 2**n))``. A server asking for more
+  than the cap ends the retries: waiting less would only earn another 429.
+- **When to stop:** after ``max_attempts`` attempts, or when the next wait would pass the call's
+  ``deadline_s``.
+
+Each retry is logged (reason and wait) and counted in a :class:`RetryStats` the caller owns, so
+attempts and total wait are known even when the call finally fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from voxbatch.client.errors import APIStatusError, SpeechAPIError
+
+logger = logging.getLogger("voxbatch.client.retry")
+
+T = TypeVar("T")
+
+DEFAULT_MAX_ATTEMPTS = 6
+DEFAULT_DEADLINE_S = 300.0
+DEFAULT_BACKOFF_BASE_S = 0.5
+DEFAULT_BACKOFF_CAP_S = 20.0
+DEFAULT_RETRY_AFTER_CAP_S = 120.0
+MS_PER_S = 1000.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a call is retried.
+
+    Example::
+
+        RetryPolicy(max_attempts=5, deadline_s=120, backoff_base_s=0.5, backoff_cap_s=8)
+    """
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    deadline_s: float = DEFAULT_DEADLINE_S  # whole call, attempts and waits together
+    backoff_base_s: float = DEFAULT_BACKOFF_BASE_S
+    backoff_cap_s: float = DEFAULT_BACKOFF_CAP_S
+    retry_after_cap_s: float = DEFAULT_RETRY_AFTER_CAP_S  # longest server-requested wait we honour
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.deadline_s <= 0 or self.backoff_base_s < 0 or self.backoff_cap_s < 0:
+            raise ValueError("max_attempts must be >= 1, deadline_s > 0 and backoff times >= 0")
+
+
+@dataclass
+class RetryStats:
+    """What retrying cost one call (filled in as it goes; readable after success or failure)."""
+
+    attempts: int = 0
+    retry_wait_s: float = 0.0
+    last_error: str | None = None
+
+
+def server_wait_s(headers: Mapping[str, str], status: int | None = None, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait, from ``retry-after-ms``, ``retry-after`` or ``x-ratelimit-reset``."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return max(0.0, float(raw_ms) / MS_PER_S)
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if raw is not None:
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(raw) if _looks_like_date(raw) else None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - (time.time() if now is None else now))
+    reset = lowered.get("x-ratelimit-reset")
+    if reset is not None and status == 429:
+        try:
+            return max(0.0, float(reset))
+        except ValueError:
+            return None
+    return None
+
+
+def _looks_like_date(raw: str) -> bool:
+    try:
+        return email.utils.parsedate_to_datetime(raw) is not None
+    except (TypeError, ValueError):
+        return False
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """The taxonomy decides: 408/409/429/5xx, connection, timeout and truncation errors."""
+    return isinstance(exc, SpeechAPIError) and exc.retryable
+
+
+class wait_server_or_full_jitter:  # tenacity names its wait strategies in lower case
+    """Wait what the server asked (up to a cap), else full-jitter exponential backoff."""
+
+    def __init__(self, policy: RetryPolicy, rng: random.Random | None = None) -> None:
+        self.policy = policy
+        self.rng = rng or random.Random()
+        self._decided: dict[int, tuple[float, bool]] = {}  # attempt -> (wait, asked by the server)
+
+    def decide(self, state: RetryCallState) -> tuple[float, bool]:
+        """The wait after this attempt and whether the server asked for it (drawn once per attempt)."""
+        if state.attempt_number not in self._decided:
+            exc = state.outcome.exception() if state.outcome else None
+            asked = server_wait_s(exc.headers, exc.status) if isinstance(exc, APIStatusError) else None
+            if asked is not None:
+                self._decided[state.attempt_number] = (asked, True)
+            else:
+                exponent = state.attempt_number - 1
+                ceiling = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2**exponent)
+                self._decided[state.attempt_number] = (self.rng.uniform(0.0, ceiling), False)
+        return self._decided[state.attempt_number]
+
+    def __call__(self, state: RetryCallState) -> float:
+        return self.decide(state)[0]
+
+
+async def call_with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    stats: RetryStats,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    what: str = "call",
+) -> T:
+    """Run ``attempt`` until it succeeds or the policy gives up; re-raise the last error then."""
+    started = clock()
+    wait = wait_server_or_full_jitter(policy, rng)
+
+    def stop(state: RetryCallState) -> bool:
+        if stop_after_attempt(policy.max_attempts)(state):
+            return True
+        next_wait, asked = wait.decide(state)
+        if asked and next_wait > policy.retry_after_cap_s:
+            logger.warning(
+                "%s: server asks to wait %.1f s (cap %.1f s); giving up", what, next_wait, policy.retry_after_cap_s
+            )
+            return True
+        return clock() - started + next_wait > policy.deadline_s
+
+    async def counted_sleep(seconds: float) -> None:
+        stats.retry_wait_s += seconds
+        await sleep(seconds)
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        logger.warning(
+            "%s: attempt %d failed (%s); retrying in %.2f s", what, state.attempt_number, _describe(exc), delay
+        )
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_retryable),
+        stop=stop,
+        wait=wait,
+        sleep=counted_sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    async for attempt_state in retrying:
+        with attempt_state:
+            stats.attempts += 1
+            try:
+                return await attempt()
+            except SpeechAPIError as exc:
+                stats.last_error = _describe(exc)
+                raise
+    raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "no error"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,89 @@
+"""Speech over Together's realtime WebSocket: one connection per call, one item per call.
+
+The text goes in one ``input_text_buffer.append`` followed by ``input_text_buffer.commit``, with
+``segment=never`` and a ``max_partial_length`` above the text's length, so the server speaks it as
+exactly one item and the call ends at that item's ``conversation.item.audio_output.done``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from voxbatch.client.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    StreamTruncatedError,
+    make_status_error,
+)
+from voxbatch.client.results import WordTime
+from voxbatch.client.sse import error_from_event, word_timings_of
+
+
+@dataclass(frozen=True)
+class WebSocketAudio:
+    """What one realtime session delivered for one item."""
+
+    audio: bytes
+    words: tuple[WordTime, ...]
+    session: Mapping[str, Any]
+    ttfb_s: float
+
+
+async def speak_over_websocket(
+    url: str,
+    api_key: str,
+    text: str,
+    params: Mapping[str, Any],
+    *,
+    open_timeout_s: float,
+) -> WebSocketAudio:
+    """Open a session, speak ``text`` as one item, and return its audio and word timings."""
+    query = {**params, "segment": "never", "max_partial_length": len(text) + 1}
+    started = time.perf_counter()
+    audio: list[bytes] = []
+    words: list[WordTime] = []
+    ttfb_s: float | None = None
+    try:
+        async with connect(
+            f"{url}?{urlencode(query)}",
+            additional_headers={"Authorization": f"Bearer {api_key}"},
+            open_timeout=open_timeout_s,
+            max_size=None,
+        ) as ws:
+            session: dict[str, Any] = {}
+            await ws.send(json.dumps({"type": "input_text_buffer.append", "text": text}))
+            await ws.send(json.dumps({"type": "input_text_buffer.commit"}))
+            async for raw in ws:
+                event = json.loads(raw)
+                kind = event.get("type")
+                if kind == "session.created":
+                    session = dict(event.get("session") or {})
+                elif kind == "conversation.item.tts.failed" or kind == "error":
+                    raise error_from_event(dict(event.get("error") or {}), {})
+                elif kind == "conversation.item.audio_output.delta":
+                    if ttfb_s is None:
+                        ttfb_s = time.perf_counter() - started
+                    audio.append(base64.b64decode(event["delta"]))
+                elif kind == "conversation.item.word_timestamps":
+                    words += word_timings_of(event)
+                elif kind == "conversation.item.audio_output.done":
+                    return WebSocketAudio(b"".join(audio), tuple(words), session, ttfb_s or 0.0)
+    except InvalidStatus as exc:
+        response = exc.response
+        raise make_status_error(response.status_code, bytes(response.body or b""), dict(response.headers)) from exc
+    except ConnectionClosed as exc:
+        raise StreamTruncatedError(f"the WebSocket closed before the audio was done ({exc.rcvd})") from exc
+    except TimeoutError as exc:
+        raise APITimeoutError("the WebSocket handshake timed out") from exc
+    except (OSError, WebSocketException) as exc:
+        raise APIConnectionError(f"{type(exc).__name__}: could not talk to the WebSocket endpoint") from exc
+    raise StreamTruncatedError("the WebSocket closed before the audio was done")
