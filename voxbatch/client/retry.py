@@ -3,7 +3,8 @@
 - **What is retried:** 408, 409, 429, 5xx, connection errors, timeouts and cut streams (the errors
   marked ``retryable`` in :mod:`voxbatch.client.errors`); never 400/401/403/404/413/422.
 - **How long to wait:** what the server asked for (``retry-after-ms``, then ``retry-after`` in seconds
-  or as an HTTP date, then ``x-ratelimit-reset`` on a 429), up to ``retry_after_cap_s``; otherwise
+  or as an HTTP date, then ``x-ratelimit-reset`` on a 429) plus up to 25 % jitter, never less, up to
+  ``retry_after_cap_s``; otherwise
   full-jitter exponential backoff, ``uniform(0, min(cap, base * 2**n))``. A server asking for more
   than the cap ends the retries: waiting less would only earn another 429.
 - **When to stop:** after ``max_attempts`` attempts, or when the next wait would pass the call's
@@ -38,6 +39,7 @@ DEFAULT_BACKOFF_BASE_S = 0.5
 DEFAULT_BACKOFF_CAP_S = 20.0
 DEFAULT_RETRY_AFTER_CAP_S = 120.0
 MS_PER_S = 1000.0
+SERVER_WAIT_JITTER = 0.25  # up to 25 % added to a server-requested wait
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,9 @@ class wait_server_or_full_jitter:  # tenacity names its wait strategies in lower
             exc = state.outcome.exception() if state.outcome else None
             asked = server_wait_s(exc.headers, exc.status) if isinstance(exc, APIStatusError) else None
             if asked is not None:
-                self._decided[state.attempt_number] = (asked, True)
+                # Never earlier than asked; a little later at random, so callers told the same instant
+                # do not all come back at once and trip the limit again.
+                self._decided[state.attempt_number] = (asked * (1 + SERVER_WAIT_JITTER * self.rng.random()), True)
             else:
                 exponent = state.attempt_number - 1
                 ceiling = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2**exponent)

@@ -1,0 +1,230 @@
+"""Retry policy as pure functions and over ``httpx.MockTransport``: what is retried, how long it waits."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from voxbatch.client.client import SpeechClient, SpeechOptions
+from voxbatch.client.errors import (
+    APIConnectionError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    RequestTooLargeError,
+    ServerError,
+    StreamTruncatedError,
+    UnprocessableEntityError,
+)
+from voxbatch.client.options import ClientOptions
+from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries, server_wait_s
+
+KOKORO = SpeechOptions(model="hexgrad/Kokoro-82M", voice="af_heart")
+PCM = b"\x00\x01" * 240
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "expected"),
+    [
+        ({"retry-after-ms": "1500"}, 429, 1.5),
+        ({"Retry-After-Ms": "250", "retry-after": "9"}, 429, 0.25),  # ms wins, names are case-insensitive
+        ({"retry-after": "3"}, 503, 3.0),
+        ({"retry-after": "0.5"}, 429, 0.5),
+        ({"x-ratelimit-reset": "2.5"}, 429, 2.5),
+        ({"x-ratelimit-reset": "2.5"}, 503, None),  # the reset hint is for rate limits only
+        ({}, 429, None),
+        ({"retry-after": "soon"}, 429, None),
+        ({"retry-after": "-4"}, 429, 0.0),
+    ],
+)
+def test_server_wait_from_headers(headers: dict[str, str], status: int, expected: float | None) -> None:
+    assert server_wait_s(headers, status) == expected
+
+
+def test_retry_after_as_http_date() -> None:
+    now = time.time()
+    date = email.utils.formatdate(now + 30, usegmt=True)
+    assert server_wait_s({"retry-after": date}, 429, now=now) == pytest.approx(30, abs=1.0)
+
+
+def _status_error(cls: type, status: int, headers: dict[str, str] | None = None) -> Exception:
+    return cls("boom", status=status, headers=headers or {})
+
+
+@pytest.mark.parametrize(
+    ("make", "retried"),
+    [
+        (lambda: _status_error(BadRequestError, 400), False),
+        (lambda: _status_error(AuthenticationError, 401), False),
+        (lambda: _status_error(PermissionDeniedError, 403), False),
+        (lambda: _status_error(NotFoundError, 404), False),
+        (lambda: _status_error(RequestTooLargeError, 413), False),
+        (lambda: _status_error(UnprocessableEntityError, 422), False),
+        (lambda: _status_error(RequestTimeoutError, 408), True),
+        (lambda: _status_error(ConflictError, 409), True),
+        (lambda: _status_error(RateLimitError, 429), True),
+        (lambda: _status_error(ServerError, 500), True),
+        (lambda: _status_error(ServerError, 503), True),
+        (lambda: APIConnectionError("reset"), True),
+        (lambda: StreamTruncatedError("cut"), True),
+    ],
+)
+def test_what_is_retried(make: Callable[[], Exception], retried: bool) -> None:
+    calls = 0
+    sleeps: list[float] = []
+
+    async def attempt() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise make()
+        return "ok"
+
+    async def fake_sleep(s: float) -> None:
+        sleeps.append(s)
+
+    stats = RetryStats()
+    if retried:
+        assert asyncio.run(call_with_retries(attempt, RetryPolicy(), stats, sleep=fake_sleep)) == "ok"
+        assert stats.attempts == 2 and len(sleeps) == 1
+    else:
+        with pytest.raises(type(make())):
+            asyncio.run(call_with_retries(attempt, RetryPolicy(), stats, sleep=fake_sleep))
+        assert stats.attempts == 1 and sleeps == []
+
+
+def test_full_jitter_backoff_is_bounded_and_capped() -> None:
+    sleeps: list[float] = []
+
+    async def always_fails() -> None:
+        raise ServerError("down", status=500)
+
+    async def fake_sleep(s: float) -> None:
+        sleeps.append(s)
+
+    policy = RetryPolicy(max_attempts=8, backoff_base_s=0.5, backoff_cap_s=4.0, deadline_s=1e6)
+    stats = RetryStats()
+    with pytest.raises(ServerError):
+        asyncio.run(call_with_retries(always_fails, policy, stats, sleep=fake_sleep, rng=random.Random(7)))
+    assert stats.attempts == 8 and len(sleeps) == 7
+    ceilings = [min(4.0, 0.5 * 2**n) for n in range(7)]
+    assert all(0 <= s <= c for s, c in zip(sleeps, ceilings, strict=True))
+    assert len(set(sleeps)) == 7  # jittered, not fixed
+    assert stats.retry_wait_s == pytest.approx(sum(sleeps))
+
+
+def test_server_requested_wait_is_honoured_exactly() -> None:
+    sleeps: list[float] = []
+    answers = iter([_status_error(RateLimitError, 429, {"retry-after-ms": "1234"}), None])
+
+    async def attempt() -> str:
+        error = next(answers)
+        if error:
+            raise error
+        return "ok"
+
+    async def fake_sleep(s: float) -> None:
+        sleeps.append(s)
+
+    asyncio.run(call_with_retries(attempt, RetryPolicy(), RetryStats(), sleep=fake_sleep))
+    assert len(sleeps) == 1 and 1.234 <= sleeps[0] <= 1.234 * 1.25  # never early; jittered late
+
+
+def test_a_wait_over_the_cap_ends_the_retries() -> None:
+    async def attempt() -> None:
+        raise _status_error(RateLimitError, 429, {"retry-after": "600"})
+
+    async def fake_sleep(s: float) -> None:
+        raise AssertionError("must not sleep")
+
+    stats = RetryStats()
+    with pytest.raises(RateLimitError):
+        asyncio.run(call_with_retries(attempt, RetryPolicy(retry_after_cap_s=60), stats, sleep=fake_sleep))
+    assert stats.attempts == 1
+
+
+def test_deadline_stops_before_a_wait_that_would_pass_it() -> None:
+    clock = [0.0]
+    sleeps: list[float] = []
+
+    async def attempt() -> None:
+        raise _status_error(ServerError, 503, {"retry-after": "4"})
+
+    async def fake_sleep(s: float) -> None:
+        sleeps.append(s)
+        clock[0] += s
+
+    stats = RetryStats()
+    with pytest.raises(ServerError):
+        asyncio.run(
+            call_with_retries(
+                attempt, RetryPolicy(max_attempts=100, deadline_s=10), stats, sleep=fake_sleep, clock=lambda: clock[0]
+            )  # fmt: skip
+        )
+    assert len(sleeps) == 2 and all(4.0 <= s <= 5.0 for s in sleeps)  # a third wait would pass 10 s
+    assert stats.attempts == 3
+
+
+def _client(handler: Callable[[httpx.Request], httpx.Response], sleeps: list[float], **retry: float) -> SpeechClient:
+    async def fake_sleep(s: float) -> None:
+        sleeps.append(s)
+
+    policy = RetryPolicy(**retry) if retry else RetryPolicy()  # type: ignore[arg-type]
+    options = ClientOptions(api_key="sk-test-SECRET", base_url="http://api.test", retry=policy)
+    return SpeechClient(options, transport=httpx.MockTransport(handler), sleep=fake_sleep)
+
+
+def test_client_retries_over_mock_transport_and_reports_attempts() -> None:
+    statuses = iter([503, 429, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(statuses)
+        if status == 429:
+            return httpx.Response(429, headers={"retry-after": "2"}, json={"error": {"message": "slow down"}})
+        if status == 503:
+            return httpx.Response(503, json={"error": {"message": "busy", "type": "server_error"}})
+        return httpx.Response(200, content=PCM, headers={"x-request-id": "req-42"})
+
+    sleeps: list[float] = []
+
+    async def run() -> None:
+        async with _client(handler, sleeps, backoff_base_s=0.25, backoff_cap_s=0.25) as client:
+            result = await client.speak("Hi.", KOKORO)
+        assert result.audio == PCM
+        assert result.info.attempts == 3
+        assert result.info.request_id == "req-42"
+        assert result.info.retry_wait_s == pytest.approx(sum(sleeps))
+
+    asyncio.run(run())
+    assert 0 <= sleeps[0] <= 0.25 and 2.0 <= sleeps[1] <= 2.5
+
+
+def test_bad_request_is_sent_once_and_keeps_the_servers_message() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = {"error": {"message": "voice 'x' unknown", "type": "invalid_request_error", "param": "voice",
+                          "code": "voice_not_available"}}  # fmt: skip
+        return httpx.Response(400, json=body, headers={"x-request-id": "req-7"})
+
+    async def run() -> BadRequestError:
+        async with _client(handler, []) as client:
+            with pytest.raises(BadRequestError) as info:
+                await client.speak("Hi.", KOKORO)
+        return info.value
+
+    error = asyncio.run(run())
+    assert len(seen) == 1
+    assert error.status == 400 and error.request_id == "req-7" and error.param == "voice"
+    assert "voice 'x' unknown" in str(error) and "SECRET" not in str(error) + repr(error)

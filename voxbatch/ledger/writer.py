@@ -1,0 +1,307 @@
+"""Writing and reading the ledger: a Parquet dataset of :class:`CallRecord` rows, hive-partitioned by UTC date.
+
+Layout under the ledger root::
+
+    root/date=YYYY-MM-DD/run-<run_id>-<seq:05d>.parquet
+
+Each flush of a :class:`LedgerWriter` writes one file per date it holds, all with the same ``seq``; ``seq`` grows
+by one per flush (and carries on from files already on disk, so a resumed run never overwrites its own files;
+a failed flush uses up its number, so gaps are possible).
+Files appear atomically: temp file (dot-prefixed, so dataset readers skip it) in the same folder, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+import re
+import tempfile
+import threading
+import weakref
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from types import TracebackType
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from voxbatch.ledger.record import CallRecord
+from voxbatch.ledger.schema import LEDGER_SCHEMA, records_to_table, require_utc_aware
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FLUSH_INTERVAL_S = 5.0
+DEFAULT_FLUSH_ROWS = 1000
+PARTITION_COLUMN = "date"
+_RUN_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
+RUN_ID_MAX_CHARS = 200  # keeps "run-<id>-<seq>.parquet" well under the usual 255-byte file-name limit
+_SEQ_DIGITS = 5
+
+_PARTITION_SCHEMA = pa.schema([pa.field(PARTITION_COLUMN, pa.string())])
+_READ_SCHEMA = LEDGER_SCHEMA.append(pa.field(PARTITION_COLUMN, pa.string()))
+
+# Integer columns become pandas' nullable integers so a column's dtype does not flip to float when it has a null.
+_PANDAS_INT_TYPES: dict[pa.DataType, object] = {pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype()}
+
+
+def validate_run_id(run_id: str) -> str:
+    """Return ``run_id`` if it is a safe file-name fragment (letters, digits, ``-``, ``_``, ``.``); else ValueError."""
+    if not isinstance(run_id, str) or not _RUN_ID_RE.fullmatch(run_id) or len(run_id) > RUN_ID_MAX_CHARS:
+        raise ValueError(
+            f"run_id {run_id!r} is not a safe file-name fragment: "
+            f"use 1-{RUN_ID_MAX_CHARS} letters, digits, '-', '_' or '.'"
+        )
+    return run_id
+
+
+def partition_date(record: CallRecord) -> str:
+    """The record's partition value: the UTC date of ``started_at`` as YYYY-MM-DD."""
+    return record.started_at.astimezone(UTC).date().isoformat()
+
+
+def run_file_name(run_id: str, seq: int) -> str:
+    """The file name of flush ``seq`` of run ``run_id``."""
+    return f"run-{run_id}-{seq:0{_SEQ_DIGITS}d}.parquet"
+
+
+class LedgerWriter:
+    """Buffers records in memory and flushes them to the ledger dataset under ``root``.
+
+    Flushes happen on a daemon timer thread every ``flush_interval_s`` seconds, as soon as ``flush_rows`` records
+    are buffered, on :meth:`flush`, and on :meth:`close` (and at interpreter exit if the writer was never closed).
+    :meth:`append` never touches the disk, so it is safe to call from asyncio code as well as from many threads.
+
+    A failed flush keeps its rows buffered for the next one. A failure on the timer thread is logged and raised
+    again from the next :meth:`append`, :meth:`flush` or :meth:`close` call, so rows are never lost silently.
+    One writer per ``run_id`` at a time: two live writers of the same run would race for the same file names.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        run_id: str,
+        *,
+        flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+        flush_rows: int = DEFAULT_FLUSH_ROWS,
+    ) -> None:
+        if not (math.isfinite(flush_interval_s) and flush_interval_s > 0):
+            raise ValueError(f"flush_interval_s must be a finite number > 0, got {flush_interval_s!r}")
+        if flush_rows < 1:
+            raise ValueError(f"flush_rows must be >= 1, got {flush_rows!r}")
+        self.root = Path(root)
+        self.run_id = validate_run_id(run_id)
+        self.flush_interval_s = flush_interval_s
+        self.flush_rows = flush_rows
+        self._buffer: list[CallRecord] = []
+        self._buffer_lock = threading.Lock()  # guards _buffer, _pending_error, _closed
+        self._flush_lock = threading.Lock()  # one flush at a time, so seq numbers and files stay in order
+        self._pending_error: BaseException | None = None
+        self._closed = False
+        self._seq = self._last_seq_on_disk()
+        self._files: list[Path] = []
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._timer = threading.Thread(target=self._run_timer, name=f"ledger-flush-{run_id}", daemon=True)
+        self._timer.start()
+        self._atexit_hook = _make_atexit_hook(weakref.ref(self))
+        atexit.register(self._atexit_hook)
+
+    # -- public API ---------------------------------------------------------------------------------------------
+
+    def append(self, record: CallRecord) -> None:
+        """Buffer one record. Raises ValueError for a record of another run or one the ledger cannot store
+        (checked here, so one bad record cannot block every later flush), RuntimeError after close, or a pending
+        timer-flush error (the record is then not buffered)."""
+        if record.run_id != self.run_id:
+            # The file name says which run a file holds; a row of another run in it would mislead.
+            raise ValueError(f"record of run {record.run_id!r} appended to the ledger writer of run {self.run_id!r}")
+        require_utc_aware(record)
+        records_to_table([record])  # type and nullability check
+        with self._buffer_lock:
+            if self._closed:
+                raise RuntimeError(f"ledger writer for run {self.run_id!r} is closed")
+            self._raise_pending_locked()
+            self._buffer.append(record)
+            full = len(self._buffer) >= self.flush_rows
+        if full:
+            self._wake.set()  # the timer thread does the I/O, so append stays non-blocking
+
+    def flush(self) -> Path | None:
+        """Write the buffered rows now. Returns the file written (the one of the latest date when the rows span
+        several dates; see :attr:`files_written` for all) or None if nothing was buffered."""
+        with self._buffer_lock:
+            self._raise_pending_locked()
+        written = self._flush_once()
+        return written[-1] if written else None
+
+    def close(self) -> None:
+        """Stop the timer and write what is buffered. Idempotent: once everything is written, later calls do
+        nothing; if the final flush failed, calling close again retries it."""
+        with self._buffer_lock:
+            self._closed = True
+            pending, self._pending_error = self._pending_error, None
+        self._stop.set()
+        self._wake.set()
+        if self._timer.is_alive() and self._timer is not threading.current_thread():
+            self._timer.join()
+        atexit.unregister(self._atexit_hook)
+        try:
+            self._flush_once()
+        except BaseException as exc:
+            # This error wins: it means rows are still unwritten. The earlier one rides along as its cause.
+            if pending is not None and exc.__cause__ is None:
+                exc.__cause__ = pending
+            raise
+        if pending is not None:
+            raise pending
+
+    @property
+    def buffered(self) -> int:
+        """How many records wait for the next flush."""
+        with self._buffer_lock:
+            return len(self._buffer)
+
+    @property
+    def files_written(self) -> list[Path]:
+        """Every file this writer has written, oldest first."""
+        with self._flush_lock:
+            return list(self._files)
+
+    def __enter__(self) -> LedgerWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- internals ----------------------------------------------------------------------------------------------
+
+    def _raise_pending_locked(self) -> None:
+        if self._pending_error is not None:
+            error, self._pending_error = self._pending_error, None
+            raise error
+
+    def _run_timer(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return  # close() does the final flush itself, on its own thread, so it can raise there
+            try:
+                self._flush_once()
+            except Exception as exc:
+                with self._buffer_lock:
+                    if self._pending_error is None:  # keep the first: it is the cause, later ones are echoes
+                        self._pending_error = exc
+                logger.exception("ledger flush for run %r failed; rows stay buffered", self.run_id)
+
+    def _flush_once(self) -> list[Path]:
+        with self._flush_lock:
+            with self._buffer_lock:
+                rows, self._buffer = self._buffer, []
+            if not rows:
+                return []
+            by_date: dict[str, list[CallRecord]] = {}
+            for record in rows:
+                by_date.setdefault(partition_date(record), []).append(record)
+            self._seq += 1
+            written: list[Path] = []
+            done: set[str] = set()
+            try:
+                for date in sorted(by_date):
+                    written.append(self._write_partition(date, by_date[date]))
+                    done.add(date)
+            except BaseException:
+                # Put back only what did not reach the disk, ahead of rows appended meanwhile.
+                unwritten = [r for r in rows if partition_date(r) not in done]
+                with self._buffer_lock:
+                    self._buffer[:0] = unwritten
+                raise
+            finally:
+                self._files.extend(written)
+            return written
+
+    def _write_partition(self, date: str, records: list[CallRecord]) -> Path:
+        folder = self.root / f"{PARTITION_COLUMN}={date}"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / run_file_name(self.run_id, self._seq)
+        while target.exists():  # another writer of this run got there first: never overwrite a ledger file
+            self._seq += 1
+            target = folder / run_file_name(self.run_id, self._seq)
+        table = records_to_table(records)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pq.write_table(table, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(folder)
+        return target
+
+    def _last_seq_on_disk(self) -> int:
+        pattern = re.compile(rf"run-{re.escape(self.run_id)}-(\d{{{_SEQ_DIGITS},}})\.parquet")
+        last = 0
+        for path in self.root.glob(f"{PARTITION_COLUMN}=*/run-{self.run_id}-*.parquet"):
+            match = pattern.fullmatch(path.name)
+            if match:
+                last = max(last, int(match.group(1)))
+        return last
+
+
+def _make_atexit_hook(ref: weakref.ReferenceType[LedgerWriter]) -> Callable[[], None]:
+    """A hook that flushes the writer at exit if it is still alive; the weak reference lets it be collected."""
+
+    def hook() -> None:
+        writer = ref()
+        if writer is not None:
+            try:
+                writer.close()
+            except Exception:
+                logger.exception("final ledger flush at exit failed for run %r", writer.run_id)
+
+    return hook
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_ledger(root: Path, *, run_id: str | None = None) -> pd.DataFrame:
+    """The whole ledger under ``root`` (all partitions) as a DataFrame with the ledger's columns plus ``date``.
+
+    ``started_at`` is tz-aware UTC; integer columns use pandas' nullable integer dtypes. ``run_id`` keeps only
+    that run's rows. A missing or empty root gives an empty DataFrame with the same columns.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        table = _READ_SCHEMA.empty_table()
+    else:
+        dataset = ds.dataset(
+            root,
+            format="parquet",
+            schema=_READ_SCHEMA,
+            partitioning=ds.partitioning(_PARTITION_SCHEMA, flavor="hive"),
+        )
+        table = dataset.to_table(filter=(ds.field("run_id") == run_id) if run_id is not None else None)
+    return table.to_pandas(types_mapper=_PANDAS_INT_TYPES.get)
