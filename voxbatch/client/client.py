@@ -284,8 +284,9 @@ class SpeechClient:
             raise BadRequestError(f"the {opts.transport} transport returns PCM only", status=400, param="audio_format")
         pcm = answered_pcm_format(self.options.provider, opts.model, opts.sample_rate_hz, opts.encoding)
         if opts.transport == "websocket":
-            pcm = type(pcm)(WEBSOCKET_RATE_HZ if pcm.sample_rate_hz == WEBSOCKET_RATE_HZ else pcm.sample_rate_hz,
-                            "pcm_s16le")  # fmt: skip
+            pcm = type(pcm)(
+                WEBSOCKET_RATE_HZ if pcm.sample_rate_hz == WEBSOCKET_RATE_HZ else pcm.sample_rate_hz, "pcm_s16le"
+            )
 
         async def attempt() -> tuple[bytes, tuple[WordTime, ...], Mapping[str, str], float]:
             if opts.transport == "sse":
@@ -326,8 +327,9 @@ class SpeechClient:
             n_bytes = None
             if got is not None:
                 audio, words, headers, ttfb_s = got
-                info = CallInfo(stats.attempts, stats.retry_wait_s, request_id_of(headers), 200, ttfb_s,
-                                latency_s, opts.transport)  # fmt: skip
+                info = CallInfo(
+                    stats.attempts, stats.retry_wait_s, request_id_of(headers), 200, ttfb_s, latency_s, opts.transport
+                )
                 is_pcm = opts.audio_format == "pcm" or opts.transport != "rest"
                 result = SpeechResult(
                     audio=audio,
@@ -343,10 +345,21 @@ class SpeechClient:
                 holder["result"] = result
                 audio_s = result.duration_s
                 n_bytes = len(audio)
-            return self._record(endpoint="speech", model=opts.model, voice=opts.voice, transport=opts.transport,
-                                context=context, stats=stats, error=error, latency_s=latency_s,
-                                started_at=started_at, info=info, input_chars=len(text), audio_seconds=audio_s,
-                                n_bytes=n_bytes)  # fmt: skip
+            return self._record(
+                endpoint="speech",
+                model=opts.model,
+                voice=opts.voice,
+                transport=opts.transport,
+                context=context,
+                stats=stats,
+                error=error,
+                latency_s=latency_s,
+                started_at=started_at,
+                info=info,
+                input_chars=len(text),
+                audio_seconds=audio_s,
+                n_bytes=n_bytes,
+            )
 
         await self._call(f"speech[{opts.transport}]", float(len(text)), "chars", attempt, record)
         return holder["result"]
@@ -404,8 +417,9 @@ class SpeechClient:
             for key, value in fields:
                 grouped.setdefault(key, []).append(value)
             form = {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
-            return await http_attempt.send(self._http, "POST", f"/audio/{endpoint}", data=form,
-                                           files={"file": (name, data)})  # fmt: skip
+            return await http_attempt.send(
+                self._http, "POST", f"/audio/{endpoint}", data=form, files={"file": (name, data)}
+            )
 
         holder: dict[str, Transcript] = {}
 
@@ -418,13 +432,30 @@ class SpeechClient:
         ) -> CallRecord:
             info = None
             if answer is not None:
-                info = CallInfo(stats.attempts, stats.retry_wait_s, request_id_of(answer.headers),
-                                answer.status, answer.ttfb_s, latency_s, "multipart")  # fmt: skip
+                info = CallInfo(
+                    stats.attempts,
+                    stats.retry_wait_s,
+                    request_id_of(answer.headers),
+                    answer.status,
+                    answer.ttfb_s,
+                    latency_s,
+                    "multipart",
+                )
                 holder["result"] = parse_transcript(json.loads(answer.body), opts.model, info)
-            return self._record(endpoint=endpoint, model=opts.model, voice=None, transport="multipart",
-                                context=context, stats=stats, error=error, latency_s=latency_s,
-                                started_at=started_at, info=info, audio_seconds=seconds,
-                                n_bytes=len(data))  # fmt: skip
+            return self._record(
+                endpoint=endpoint,
+                model=opts.model,
+                voice=None,
+                transport="multipart",
+                context=context,
+                stats=stats,
+                error=error,
+                latency_s=latency_s,
+                started_at=started_at,
+                info=info,
+                audio_seconds=seconds,
+                n_bytes=len(data),
+            )
 
         await self._call(endpoint, seconds, "audio_s", attempt, record)
         return holder["result"]
@@ -454,11 +485,27 @@ class SpeechClient:
                 holder["result"] = {
                     str(e["model"]): [str(v.get("name", v.get("id"))) for v in e.get("voices", [])] for e in entries
                 }
-                info = CallInfo(stats.attempts, stats.retry_wait_s, request_id_of(answer.headers),
-                                answer.status, answer.ttfb_s, latency_s, "rest")  # fmt: skip
-            return self._record(endpoint="voices", model=model, voice=None, transport="rest", context=CallContext(),
-                                stats=stats, error=error, latency_s=latency_s, started_at=started_at,
-                                info=info)  # fmt: skip
+                info = CallInfo(
+                    stats.attempts,
+                    stats.retry_wait_s,
+                    request_id_of(answer.headers),
+                    answer.status,
+                    answer.ttfb_s,
+                    latency_s,
+                    "rest",
+                )
+            return self._record(
+                endpoint="voices",
+                model=model,
+                voice=None,
+                transport="rest",
+                context=CallContext(),
+                stats=stats,
+                error=error,
+                latency_s=latency_s,
+                started_at=started_at,
+                info=info,
+            )
 
         await self._call("voices", 0.0, "chars", attempt, record)
         return holder["result"]

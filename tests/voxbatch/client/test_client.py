@@ -62,8 +62,18 @@ def test_every_transport_returns_the_same_pcm(server: LocalServer, reference_sam
     assert result.sample_rate_hz == 24000 and result.encoding == "pcm_s16le"
     assert len(result.audio) // 2 == reference_samples
     if transport != "rest":
-        assert [w.word for w in result.words] == ["The", "quick", "brown", "fox", "It", "jumps", "over", "the",
-                                                   "lazy", "dog"]  # fmt: skip
+        assert [w.word for w in result.words] == [
+            "The",
+            "quick",
+            "brown",
+            "fox",
+            "It",
+            "jumps",
+            "over",
+            "the",
+            "lazy",
+            "dog",
+        ]
     assert result.info.attempts == 1 and result.info.request_id
 
 
@@ -225,19 +235,24 @@ def test_every_call_yields_one_ledger_record(make_server: Callable[..., LocalSer
     records: list[CallRecord] = []
 
     async def go() -> None:
-        async with SpeechClient(options_for(srv, TEST_API_KEY), ledger=records.append, run_id="r1",
-                                flow="test") as client:  # fmt: skip
+        async with SpeechClient(
+            options_for(srv, TEST_API_KEY), ledger=records.append, run_id="r1", flow="test"
+        ) as client:
             await client.speak("One.", SpeechOptions(model=KOKORO, voice="af_heart"), context=CallContext("a", 0))
-            await client.speak("Two.", SpeechOptions(model="rime-labs/rime-mist-v2", voice="cove"),
-                               context=CallContext("a", 1))  # fmt: skip
+            await client.speak(
+                "Two.", SpeechOptions(model="rime-labs/rime-mist-v2", voice="cove"), context=CallContext("a", 1)
+            )
             with pytest.raises(BadRequestError):
                 await client.speak("Three.", SpeechOptions(model=KOKORO, voice="nobody"), context=CallContext("b", 0))
             await client.transcribe(jfk_flac, TranscriptionOptions(response_format="json"), context=CallContext("c"))
 
     run(go())
     assert [(r.item_id, r.chunk_index, r.status) for r in records] == [
-        ("a", 0, "ok"), ("a", 1, "ok"), ("b", 0, "failed"), ("c", None, "ok"),
-    ]  # fmt: skip
+        ("a", 0, "ok"),
+        ("a", 1, "ok"),
+        ("b", 0, "failed"),
+        ("c", None, "ok"),
+    ]
     kokoro, rime, failed, stt = records
     assert kokoro.cost_usd == pytest.approx(4 * 4 / 1e6) and kokoro.provider == "local"
     assert rime.cost_usd is None  # dedicated-only model: price unknown, not zero

@@ -169,7 +169,7 @@ def test_deadline_stops_before_a_wait_that_would_pass_it() -> None:
         asyncio.run(
             call_with_retries(
                 attempt, RetryPolicy(max_attempts=100, deadline_s=10), stats, sleep=fake_sleep, clock=lambda: clock[0]
-            )  # fmt: skip
+            )
         )
     assert len(sleeps) == 2 and all(4.0 <= s <= 5.0 for s in sleeps)  # a third wait would pass 10 s
     assert stats.attempts == 3
@@ -214,8 +214,14 @@ def test_bad_request_is_sent_once_and_keeps_the_servers_message() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        body = {"error": {"message": "voice 'x' unknown", "type": "invalid_request_error", "param": "voice",
-                          "code": "voice_not_available"}}  # fmt: skip
+        body = {
+            "error": {
+                "message": "voice 'x' unknown",
+                "type": "invalid_request_error",
+                "param": "voice",
+                "code": "voice_not_available",
+            }
+        }
         return httpx.Response(400, json=body, headers={"x-request-id": "req-7"})
 
     async def run() -> BadRequestError:
