@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from voxbatch.audio.ffmpeg import probe_duration_s
+from voxbatch.audio.ffmpeg import AudioDecodeError, probe_duration_s
 from voxbatch.client import http as http_attempt
 from voxbatch.client.errors import (
     APIConnectionError,
@@ -407,7 +407,10 @@ class SpeechClient:
         data = await asyncio.to_thread(audio.read_bytes) if isinstance(audio, Path) else audio
         seconds = opts.audio_seconds
         if seconds is None:
-            seconds = await asyncio.to_thread(probe_duration_s, data)
+            try:
+                seconds = await asyncio.to_thread(probe_duration_s, data)
+            except AudioDecodeError:
+                seconds = None  # the provider may still decode what our ffmpeg cannot; let it judge
         endpoint = "transcriptions" if task == "transcribe" else "translations"
         fields = self._stt_fields(opts, task)
 
@@ -442,6 +445,7 @@ class SpeechClient:
                     "multipart",
                 )
                 holder["result"] = parse_transcript(json.loads(answer.body), opts.model, info)
+            billed_s = seconds if seconds is not None else holder["result"].duration_s
             return self._record(
                 endpoint=endpoint,
                 model=opts.model,
@@ -453,11 +457,11 @@ class SpeechClient:
                 latency_s=latency_s,
                 started_at=started_at,
                 info=info,
-                audio_seconds=seconds,
+                audio_seconds=billed_s if answer is not None else seconds,
                 n_bytes=len(data),
             )
 
-        await self._call(endpoint, seconds, "audio_s", attempt, record)
+        await self._call(endpoint, seconds or 0.0, "audio_s", attempt, record)
         return holder["result"]
 
     # --- voices ------------------------------------------------------------------------------------

@@ -1,0 +1,56 @@
+"""The blocking wrapper, and ledger files written by a real run read back with pandas."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_API_KEY
+from tests.voxbatch.client.conftest import options_for
+from voxbatch.client.client import CallContext, SpeechOptions
+from voxbatch.client.errors import BadRequestError
+from voxbatch.client.sync import SyncSpeechClient
+from voxbatch.ledger.writer import LedgerWriter, read_ledger
+from voxbatch.server.faults import FaultSpec
+from voxbatch.server.runner import LocalServer
+
+KOKORO = SpeechOptions(model="hexgrad/Kokoro-82M", voice="af_heart")
+
+
+def test_sync_client_speaks_transcribes_and_lists_voices(server: LocalServer, jfk_flac: bytes) -> None:
+    with SyncSpeechClient(options_for(server, TEST_API_KEY)) as client:
+        speech = client.speak("Hello from a script.", KOKORO)
+        transcript = client.transcribe(jfk_flac)
+        voices = client.voices()
+    assert speech.duration_s and speech.duration_s > 0.5
+    assert "country" in transcript.text
+    assert "af_heart" in voices["hexgrad/Kokoro-82M"]
+
+
+def test_ledger_files_read_back_with_the_right_rows(make_server: Callable[..., LocalServer], tmp_path: Path) -> None:
+    srv = make_server(faults=FaultSpec(seed=9, p503=0.3, retry_after_s=0.01))
+    with (
+        LedgerWriter(tmp_path / "ledger", "run-42") as ledger,
+        SyncSpeechClient(
+            options_for(srv, TEST_API_KEY), ledger=ledger.append, run_id="run-42", flow="audiobook"
+        ) as client,
+    ):
+        for i, text in enumerate(["One.", "Two, three.", "Four five six."]):
+            client.speak(text, KOKORO, context=CallContext("chapter-1", i))
+        with pytest.raises(BadRequestError):
+            client.speak("Bad.", SpeechOptions(model="hexgrad/Kokoro-82M", voice="nobody"),
+                         context=CallContext("chapter-2", 0))  # fmt: skip
+    frame = read_ledger(tmp_path / "ledger", run_id="run-42")
+    assert len(frame) == 4
+    frame = frame.sort_values(["item_id", "chunk_index"])
+    assert list(frame["status"]) == ["ok", "ok", "ok", "failed"]
+    assert list(frame["input_chars"]) == [4, 11, 14, 4]
+    assert frame["attempts"].sum() == srv.stats.count("/v1/audio/speech")
+    assert (frame["flow"] == "audiobook").all() and (frame["provider"] == "local").all()
+    ok = frame[frame["status"] == "ok"]
+    assert (ok["cost_usd"] == ok["input_chars"] * 4 / 1e6).all()
+    assert (ok["audio_seconds"] > 0).all() and ok["ttfb_s"].notna().all()
+    assert frame["started_at"].dt.tz is not None
+    assert list((tmp_path / "ledger").glob("date=*/run-run-42-*.parquet"))
