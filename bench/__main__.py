@@ -1,17 +1,18 @@
-"""Run every benchmark and print a Markdown report (copied into BENCHMARKS.md by hand)."""
+"""Run every benchmark and print a Markdown report (copied into BENCHMARKS.md)."""
 
 from __future__ import annotations
 
 import platform
 import sys
 
-from bench import bench_server
+from bench import bench_client, bench_limiter, bench_server
 
 
 def main() -> None:
     print(f"# voxbatch benchmarks\n\nPython {sys.version.split()[0]} on {platform.machine()}, {platform.system()}\n")
-    for section in bench_server.run():
-        print(section)
+    for module in (bench_server, bench_client, bench_limiter):
+        for section in module.run():
+            print(section, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,271 @@
+"""PrefectGCLLimiter: lease mechanics offline on a fake clock, then a rate shared by processes on a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tasks import gcl_limiter
+from tasks.gcl_limiter import PrefectGCLLimiter, default_lease_size, setup_gcl
+from voxbatch.client.limits import Limiter, RateLimits
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class FakeTime:
+    """A clock whose sleep advances it at once."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class FakeGCL:
+    """Stands in for ``rate_limit``: grants at once and records (time, occupy, permits still in stock)."""
+
+    def __init__(self, fake: FakeTime) -> None:
+        self.fake = fake
+        self.limiter: PrefectGCLLimiter | None = None
+        self.calls: list[tuple[float, int, int]] = []
+
+    async def __call__(self, name: str, occupy: int = 1, **kwargs: object) -> None:
+        assert kwargs.get("strict") is True
+        stock = self.limiter.permits_in_stock if self.limiter else 0
+        self.calls.append((self.fake.now, occupy, stock))
+        await asyncio.sleep(0)
+
+
+def offline(
+    monkeypatch: pytest.MonkeyPatch, shared_rpm: float, burst: int, **kwargs: Any
+) -> tuple[PrefectGCLLimiter, FakeTime, FakeGCL]:
+    fake = FakeTime()
+    gcl = FakeGCL(fake)
+    monkeypatch.setattr(gcl_limiter, "rate_limit", gcl)
+    limiter = PrefectGCLLimiter("offline", clock=fake.clock, sleep=fake.sleep, **kwargs)
+    gcl.limiter = limiter
+    limiter._configure(shared_rpm, burst)
+    return limiter, fake, gcl
+
+
+async def slots(limiter: PrefectGCLLimiter, fake: FakeTime, n: int) -> list[float]:
+    times: list[float] = []
+
+    async def one() -> None:
+        async with limiter.slot():
+            times.append(fake.now)
+
+    await asyncio.gather(*(one() for _ in range(n)))
+    return times
+
+
+@pytest.mark.parametrize(
+    ("rpm", "burst", "size"),
+    [(120, None, 2), (3000, None, 50), (30, None, 1), (600, 4, 2), (600, 1, 1), (600, 40, 10)],
+)
+def test_default_lease_size_is_about_a_second_and_at_most_half_the_burst(
+    rpm: float, burst: int | None, size: int
+) -> None:
+    assert default_lease_size(rpm, burst) == size
+
+
+def test_permits_are_leased_in_batches_prefetched_and_paced(monkeypatch: pytest.MonkeyPatch) -> None:
+    limiter, fake, gcl = offline(monkeypatch, shared_rpm=600, burst=20)
+    assert (limiter.lease_size, limiter.permit_ttl_s) == (10, 2.0)
+    times = asyncio.run(slots(limiter, fake, 33))
+    assert times == pytest.approx([k * 0.1 for k in range(33)])  # paced at the shared rate, no bursts
+    assert all(occupy == 10 for _, occupy, _ in gcl.calls)
+    assert len(gcl.calls) == limiter.leases == 4  # 33 permits: 4 leases, the last one prefetched
+    assert [stock for _, _, stock in gcl.calls[1:]] == [5, 5, 5]  # asked for while half a lease was left
+    assert limiter.permits_spent == 33
+    assert limiter.current_rpm == 600
+
+
+def test_a_process_never_spends_a_permit_it_did_not_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    limiter, fake, gcl = offline(monkeypatch, shared_rpm=600, burst=20)
+    granted = asyncio.Event()
+
+    async def slow_gcl(name: str, occupy: int = 1, **kwargs: object) -> None:
+        await granted.wait()
+        await gcl(name, occupy, **kwargs)
+
+    monkeypatch.setattr(gcl_limiter, "rate_limit", slow_gcl)
+
+    async def scenario() -> int:
+        waiting = asyncio.create_task(slots(limiter, fake, 3))
+        await asyncio.sleep(0.05)
+        started_before_grant = limiter.permits_spent
+        granted.set()
+        await waiting
+        return started_before_grant
+
+    assert asyncio.run(scenario()) == 0
+    assert limiter.permits_spent == 3
+
+
+def test_unspent_permits_expire(monkeypatch: pytest.MonkeyPatch) -> None:
+    limiter, fake, _ = offline(monkeypatch, shared_rpm=600, burst=20)
+
+    async def scenario() -> None:
+        await slots(limiter, fake, 6)  # 4 left of the first lease, a second lease prefetched
+        await asyncio.sleep(0.01)
+        fake.now += 10.0  # idle far beyond the TTL
+        await slots(limiter, fake, 1)
+
+    asyncio.run(scenario())
+    assert limiter.permits_expired == 14
+    assert limiter.leases == 3
+
+
+def test_when_burst_equals_lease_size_leases_wait_for_an_empty_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    limiter, fake, gcl = offline(monkeypatch, shared_rpm=600, burst=10, lease_size=10)
+    asyncio.run(slots(limiter, fake, 30))
+    lease_times = [t for t, _, _ in gcl.calls]
+    assert all(b - a >= 1.0 - 1e-9 for a, b in itertools.pairwise(lease_times))
+
+
+def test_a_local_rate_only_lowers_the_shared_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    slow, _, _ = offline(monkeypatch, shared_rpm=600, burst=20, limits=RateLimits(requests_per_minute=60))
+    fast, _, _ = offline(monkeypatch, shared_rpm=600, burst=20, limits=RateLimits(requests_per_minute=6000))
+    assert (slow.current_rpm, fast.current_rpm) == (60, 600)
+    with pytest.raises(ValueError):
+        offline(monkeypatch, shared_rpm=600, burst=4, lease_size=5)
+
+
+# --- against a temporary Prefect server ---------------------------------------------------------------------
+
+SHARED_RPM = 120
+SHARED_RATE_PER_S = SHARED_RPM / 60
+BURST = 4  # two leases of two permits
+WORKERS = 4  # per participant: each wants far more than the shared rate
+RUN_S = 8.0
+SUBPROCESS_IMPORT_S = 4.0  # the child imports Prefect before the shared window opens
+
+
+def test_setup_gcl_is_idempotent(prefect_api_url: str) -> None:
+    first = setup_gcl("voxbatch-test-setup", requests_per_minute=600, burst=20)
+    again = setup_gcl("voxbatch-test-setup", requests_per_minute=600, burst=20)
+    assert (again.id, again.limit, again.slot_decay_per_second) == (first.id, 20, 10.0)
+    assert again.updated == first.updated  # nothing was written the second time
+    changed = setup_gcl("voxbatch-test-setup", requests_per_minute=120)
+    assert (changed.id, changed.limit, changed.slot_decay_per_second) == (first.id, 4, 2.0)
+
+
+def test_a_missing_limit_is_an_error(prefect_api_url: str) -> None:
+    limiter: Limiter = PrefectGCLLimiter("voxbatch-test-nobody")
+
+    async def use() -> None:
+        async with limiter.slot():
+            pass
+
+    with pytest.raises(LookupError, match="setup_gcl"):
+        asyncio.run(use())
+
+
+async def _record(limiter: PrefectGCLLimiter, until: float) -> list[float]:
+    """Several workers take slots back to back until ``until`` (unix time), then give up waiting; start times."""
+    times: list[float] = []
+
+    async def worker() -> None:
+        while True:
+            async with limiter.slot():
+                times.append(time.time())
+
+    workers = [asyncio.create_task(worker()) for _ in range(WORKERS)]
+    await asyncio.sleep(until - time.time())
+    for task in workers:
+        task.cancel()  # leaves the queue mid-wait, as a cancelled request would
+    await asyncio.gather(*workers, return_exceptions=True)
+    await limiter.aclose()
+    return times
+
+
+CHILD = """
+import asyncio, json, sys, time
+from tasks.gcl_limiter import PrefectGCLLimiter
+from tests.tasks.test_gcl_limiter import _record
+
+start, until = float(sys.argv[1]), float(sys.argv[2])
+limiter = PrefectGCLLimiter(sys.argv[3])
+
+async def main() -> list[float]:
+    await asyncio.sleep(start - time.time())
+    return await _record(limiter, until)
+
+times = asyncio.run(main())
+print(json.dumps({"times": times, "leases": limiter.leases, "spent": limiter.permits_spent}))
+"""
+
+
+def _max_in_window(times: list[float], window_s: float) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + window_s) for i, start in enumerate(times))
+
+
+def test_processes_sharing_one_limit_stay_within_it(prefect_api_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "voxbatch-test-shared"
+    setup_gcl(name, requests_per_minute=SHARED_RPM, burst=BURST)
+    round_trips = 0
+    real_rate_limit: Callable[..., Awaitable[None]] = gcl_limiter.rate_limit
+
+    async def counting_rate_limit(*args: Any, **kwargs: Any) -> None:
+        nonlocal round_trips
+        round_trips += 1
+        await real_rate_limit(*args, **kwargs)
+
+    monkeypatch.setattr(gcl_limiter, "rate_limit", counting_rate_limit)
+    start = time.time() + SUBPROCESS_IMPORT_S
+    until = start + RUN_S
+    env = {**os.environ, "PREFECT_API_URL": prefect_api_url, "PYTHONPATH": str(REPO_ROOT)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(start), str(until), name],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    ours = [PrefectGCLLimiter(name), PrefectGCLLimiter(name)]
+
+    async def both() -> list[list[float]]:
+        await asyncio.sleep(start - time.time())
+        return list(await asyncio.gather(*(_record(limiter, until) for limiter in ours)))
+
+    in_process = asyncio.run(both())
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    from_child = json.loads(out.strip().splitlines()[-1])
+
+    participants = [*in_process, from_child["times"]]
+    assert all(participants), "every participant got permits"
+    everyone = [t for times in participants for t in times]
+    lease_size = ours[0].lease_size
+    report = {w: _max_in_window(everyone, w) for w in (1.0, 2.0, 4.0, RUN_S)}
+    print(f"\npermits {len(everyone)}, most in a window {report}, round trips {round_trips}, lease {lease_size}")
+    for window_s, count in report.items():
+        # The GCL grants at most BURST + rate × T in any T; a saturated process spends a lease within one lease
+        # period of its grant, so starts lag grants by at most lease_size permits.
+        assert count <= BURST + SHARED_RATE_PER_S * window_s + lease_size, (window_s, report)
+    assert report[RUN_S] >= SHARED_RATE_PER_S * RUN_S / 4, "the shared budget is not starved"
+    # Batching: one round trip per lease; at most one prefetch per limiter was cut short or never spent.
+    spent = sum(limiter.permits_spent for limiter in ours)
+    assert spent == sum(len(times) for times in in_process)
+    leases = sum(limiter.leases for limiter in ours)
+    assert leases <= round_trips <= leases + len(ours)
+    assert round_trips <= spent / lease_size + 2 * len(ours)
+    assert from_child["leases"] <= from_child["spent"] / lease_size + 2
