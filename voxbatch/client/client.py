@@ -464,6 +464,48 @@ class SpeechClient:
         await self._call(endpoint, seconds or 0.0, "audio_s", attempt, record)
         return holder["result"]
 
+    # --- work already paid for ---------------------------------------------------------------------
+
+    def record_cached(
+        self,
+        *,
+        endpoint: str,
+        model: str,
+        voice: str | None = None,
+        context: CallContext | None = None,
+        input_chars: int | None = None,
+        audio_seconds: float | None = None,
+        n_bytes: int | None = None,
+    ) -> CallRecord:
+        """Write the ledger record of a call answered from a cache: no request, no attempts, no cost."""
+        rec = CallRecord(
+            run_id=self.run_id,
+            flow=self.flow,
+            item_id=(context or CallContext()).item_id,
+            chunk_index=(context or CallContext()).chunk_index,
+            provider=self.provider_label,
+            endpoint=endpoint,
+            model=model,
+            voice=voice,
+            transport="cache",
+            input_chars=input_chars,
+            audio_seconds=audio_seconds,
+            bytes=n_bytes,
+            attempts=0,
+            retry_wait_s=0.0,
+            http_status=None,
+            status="cached",
+            error=None,
+            request_id=None,
+            started_at=datetime.now(UTC),
+            ttfb_s=None,
+            latency_s=0.0,
+            cost_usd=0.0,
+            cached=True,
+        )
+        self._write(rec)
+        return rec
+
     # --- voices ------------------------------------------------------------------------------------
 
     async def voices(self, model: str | None = None) -> dict[str, list[str]]:

@@ -286,3 +286,35 @@ def test_the_key_never_appears(make_server: Callable[..., LocalServer], caplog: 
     everything = "\n".join([*seen, caplog.text, *map(repr, records)])
     assert "TOPSECRET" not in everything
     assert any(r.status == "failed" and r.http_status == 401 for r in records)
+
+
+def test_legacy_stream_chunks_are_read(make_server: Callable[..., LocalServer], reference_samples: int) -> None:
+    srv = make_server(stream_shape="legacy")
+
+    async def go() -> object:
+        async with SpeechClient(options_for(srv, TEST_API_KEY)) as client:
+            return await client.speak(TEXT, SpeechOptions(model=KOKORO, voice="af_heart", transport="sse"))
+
+    assert len(run(go()).audio) // 2 == reference_samples
+
+
+def test_cached_calls_get_a_record_without_a_request(make_server: Callable[..., LocalServer]) -> None:
+    srv = make_server()
+    records: list[CallRecord] = []
+
+    async def go() -> None:
+        async with SpeechClient(options_for(srv, TEST_API_KEY), ledger=records.append) as client:
+            client.record_cached(
+                endpoint="speech",
+                model=KOKORO,
+                voice="af_heart",
+                context=CallContext("x", 3),
+                input_chars=12,
+                audio_seconds=1.5,
+            )
+
+    run(go())
+    (rec,) = records
+    assert rec.status == "cached" and rec.cached and rec.attempts == 0 and rec.cost_usd == 0.0
+    assert (rec.item_id, rec.chunk_index, rec.transport) == ("x", 3, "cache")
+    assert srv.stats.count() == 0
