@@ -13,17 +13,21 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import TypeVar
 from urllib.parse import urlparse
 
 import httpx
 
 from voxbatch.audio.ffmpeg import AudioDecodeError, probe_duration_s
 from voxbatch.client import http as http_attempt
+from voxbatch.client.call_options import (
+    CallContext,
+    SpeechOptions,
+    TranscriptionOptions,
+)
 from voxbatch.client.errors import (
     APIConnectionError,
     APIStatusError,
@@ -36,6 +40,8 @@ from voxbatch.client.errors import (
 from voxbatch.client.limits import Limiter, NoLimit, Unit
 from voxbatch.client.models import WEBSOCKET_RATE_HZ, answered_pcm_format
 from voxbatch.client.options import ClientOptions
+from voxbatch.client.providers import speech_body, stt_fields
+from voxbatch.client.records import RunStamp, cached_record, call_record
 from voxbatch.client.results import CallInfo, SpeechResult, Transcript, WordTime, parse_transcript
 from voxbatch.client.retry import RetryStats, call_with_retries
 from voxbatch.client.sse import stream_speech
@@ -44,55 +50,7 @@ from voxbatch.ledger.record import CallRecord
 from voxbatch.pricing import PriceTable, load_price_table
 
 T = TypeVar("T")
-Transport = Literal["rest", "sse", "websocket"]
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-DEFAULT_STT_MODEL = "openai/whisper-large-v3"
-BYTES_PER_SAMPLE = {"pcm_s16le": 2, "pcm_f32le": 4, "pcm_mulaw": 1, "pcm_alaw": 1}
-
-
-@dataclass(frozen=True)
-class SpeechOptions:
-    """What to synthesize with, and how to get it back.
-
-    ``audio_format="pcm"`` returns raw PCM (in ``encoding``, at the model's real rate); any other
-    format (wav, mp3, mulaw, opus, ...) returns the encoded bytes as the provider sent them (REST only).
-    """
-
-    model: str
-    voice: str
-    transport: Transport = "rest"
-    audio_format: str = "pcm"
-    encoding: str = "pcm_s16le"
-    sample_rate_hz: int | None = None
-    language: str | None = None
-    word_timestamps: bool = False  # alignment=word (streaming and WebSocket transports)
-    extra: Mapping[str, Any] = field(default_factory=dict)  # more body fields, sent as given
-
-
-@dataclass(frozen=True)
-class TranscriptionOptions:
-    """How to transcribe (or translate) one audio file."""
-
-    model: str = DEFAULT_STT_MODEL
-    language: str | None = None
-    prompt: str | None = None
-    response_format: Literal["json", "verbose_json"] = "verbose_json"
-    temperature: float | None = None
-    timestamp_granularities: tuple[Literal["segment", "word"], ...] = ("segment",)
-    diarize: bool = False
-    min_speakers: int | None = None
-    max_speakers: int | None = None
-    audio_seconds: float | None = None  # known duration (rate-limit units, cost); probed with ffmpeg when None
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """Where a call belongs in the run, for its ledger record."""
-
-    item_id: str | None = None
-    chunk_index: int | None = None
-
-
 LedgerSink = Callable[[CallRecord], None]
 
 
@@ -141,6 +99,10 @@ class SpeechClient:
 
     def __repr__(self) -> str:
         return f"SpeechClient(base_url={self.options.base_url!r}, provider={self.options.provider!r})"
+
+    @property
+    def _stamp(self) -> RunStamp:
+        return RunStamp(self.run_id, self.flow, self.provider_label)
 
     @property
     def provider_label(self) -> str:
@@ -204,78 +166,7 @@ class SpeechClient:
         if self.ledger is not None:
             self.ledger(rec)
 
-    def _record(
-        self,
-        *,
-        endpoint: str,
-        model: str | None,
-        voice: str | None,
-        transport: str,
-        context: CallContext,
-        stats: RetryStats,
-        error: SpeechAPIError | None,
-        latency_s: float,
-        started_at: datetime,
-        info: CallInfo | None = None,
-        input_chars: int | None = None,
-        audio_seconds: float | None = None,
-        n_bytes: int | None = None,
-    ) -> CallRecord:
-        status_error = error if isinstance(error, APIStatusError) else None
-        cost = None
-        if model is not None and endpoint in ("speech", "transcriptions", "translations"):
-            cost = self.prices.cost_usd(model, input_chars=input_chars, audio_seconds=audio_seconds)
-            if error is not None and cost is not None:
-                cost = 0.0  # a failed call is not billed; an unknown price stays unknown
-        return CallRecord(
-            run_id=self.run_id,
-            flow=self.flow,
-            item_id=context.item_id,
-            chunk_index=context.chunk_index,
-            provider=self.provider_label,
-            endpoint=endpoint,
-            model=model,
-            voice=voice,
-            transport=transport,
-            input_chars=input_chars,
-            audio_seconds=audio_seconds,
-            bytes=n_bytes,
-            attempts=stats.attempts,
-            retry_wait_s=round(stats.retry_wait_s, 6),
-            http_status=info.http_status if info else (status_error.status if status_error else None),
-            status="failed" if error is not None else "ok",
-            error=f"{type(error).__name__}: {error}" if error is not None else None,
-            request_id=info.request_id if info else (status_error.request_id if status_error else None),
-            started_at=started_at,
-            ttfb_s=info.ttfb_s if info else None,
-            latency_s=latency_s,
-            cost_usd=cost,
-            cached=False,
-        )
-
     # --- text to speech ----------------------------------------------------------------------------
-
-    def _speech_body(self, text: str, opts: SpeechOptions, stream: bool) -> dict[str, Any]:
-        openai = self.options.provider == "openai"
-        body: dict[str, Any] = {"model": opts.model, "input": text, "voice": opts.voice}
-        if opts.audio_format == "pcm" or stream:
-            body["response_format"] = "pcm" if openai else "raw"
-            if not openai:
-                body["response_encoding"] = opts.encoding
-        else:
-            body["response_format"] = opts.audio_format
-        if opts.sample_rate_hz is not None and not openai:
-            body["sample_rate"] = opts.sample_rate_hz
-        if opts.language is not None:
-            body["language"] = opts.language
-        if stream:
-            if openai:
-                body["stream_format"] = "sse"
-            else:
-                body["stream"] = True
-                if opts.word_timestamps:
-                    body["alignment"] = "word"
-        return {**body, **opts.extra}
 
     async def speak(self, text: str, opts: SpeechOptions, *, context: CallContext | None = None) -> SpeechResult:
         """Synthesize ``text`` over ``opts.transport``; retried and rate-limited (units: characters)."""
@@ -290,7 +181,9 @@ class SpeechClient:
 
         async def attempt() -> tuple[bytes, tuple[WordTime, ...], Mapping[str, str], float]:
             if opts.transport == "sse":
-                streamed = await stream_speech(self._http, "/audio/speech", self._speech_body(text, opts, True))
+                streamed = await stream_speech(
+                    self._http, "/audio/speech", speech_body(self.options.provider, text, opts, True)
+                )
                 return streamed.audio, streamed.words, streamed.headers, streamed.ttfb_s
             if opts.transport == "websocket":
                 params = {"model": opts.model, "voice": opts.voice, "response_format": "pcm"}
@@ -309,7 +202,7 @@ class SpeechClient:
                 )
                 return got.audio, got.words, {"x-request-id": str(got.session.get("id", ""))}, got.ttfb_s
             answer = await http_attempt.send(
-                self._http, "POST", "/audio/speech", json=self._speech_body(text, opts, False)
+                self._http, "POST", "/audio/speech", json=speech_body(self.options.provider, text, opts, False)
             )
             return answer.body, (), answer.headers, answer.ttfb_s
 
@@ -345,7 +238,9 @@ class SpeechClient:
                 holder["result"] = result
                 audio_s = result.duration_s
                 n_bytes = len(audio)
-            return self._record(
+            return call_record(
+                self._stamp,
+                self.prices,
                 endpoint="speech",
                 model=opts.model,
                 voice=opts.voice,
@@ -365,28 +260,6 @@ class SpeechClient:
         return holder["result"]
 
     # --- speech to text ----------------------------------------------------------------------------
-
-    def _stt_fields(self, opts: TranscriptionOptions, task: str) -> list[tuple[str, str]]:
-        openai = self.options.provider == "openai"
-        fields: list[tuple[str, str]] = [("model", opts.model)]  # model first: servers route on it
-        if opts.language is not None:
-            fields.append(("language", opts.language))
-        if opts.prompt is not None:
-            fields.append(("prompt", opts.prompt))
-        fields.append(("response_format", opts.response_format))
-        if opts.temperature is not None:
-            fields.append(("temperature", str(opts.temperature)))
-        if opts.response_format == "verbose_json":
-            name = "timestamp_granularities[]" if openai else "timestamp_granularities"
-            fields += [(name, g) for g in opts.timestamp_granularities]
-        if task == "transcribe" and not openai:
-            if opts.diarize:
-                fields.append(("diarize", "true"))
-            if opts.min_speakers is not None:
-                fields.append(("min_speakers", str(opts.min_speakers)))
-            if opts.max_speakers is not None:
-                fields.append(("max_speakers", str(opts.max_speakers)))
-        return fields
 
     async def transcribe(
         self, audio: bytes | Path, opts: TranscriptionOptions | None = None, *, context: CallContext | None = None
@@ -412,7 +285,7 @@ class SpeechClient:
             except AudioDecodeError:
                 seconds = None  # the provider may still decode what our ffmpeg cannot; let it judge
         endpoint = "transcriptions" if task == "transcribe" else "translations"
-        fields = self._stt_fields(opts, task)
+        fields = stt_fields(self.options.provider, opts, task)
 
         async def attempt() -> http_attempt.HttpAnswer:
             # httpx keeps the order of data fields; repeated names go as lists.
@@ -446,7 +319,9 @@ class SpeechClient:
                 )
                 holder["result"] = parse_transcript(json.loads(answer.body), opts.model, info)
             billed_s = seconds if seconds is not None else holder["result"].duration_s
-            return self._record(
+            return call_record(
+                self._stamp,
+                self.prices,
                 endpoint=endpoint,
                 model=opts.model,
                 voice=None,
@@ -478,30 +353,15 @@ class SpeechClient:
         n_bytes: int | None = None,
     ) -> CallRecord:
         """Write the ledger record of a call answered from a cache: no request, no attempts, no cost."""
-        rec = CallRecord(
-            run_id=self.run_id,
-            flow=self.flow,
-            item_id=(context or CallContext()).item_id,
-            chunk_index=(context or CallContext()).chunk_index,
-            provider=self.provider_label,
+        rec = cached_record(
+            self._stamp,
             endpoint=endpoint,
             model=model,
             voice=voice,
-            transport="cache",
+            context=context or CallContext(),
             input_chars=input_chars,
             audio_seconds=audio_seconds,
-            bytes=n_bytes,
-            attempts=0,
-            retry_wait_s=0.0,
-            http_status=None,
-            status="cached",
-            error=None,
-            request_id=None,
-            started_at=datetime.now(UTC),
-            ttfb_s=None,
-            latency_s=0.0,
-            cost_usd=0.0,
-            cached=True,
+            n_bytes=n_bytes,
         )
         self._write(rec)
         return rec
@@ -540,7 +400,9 @@ class SpeechClient:
                     latency_s,
                     "rest",
                 )
-            return self._record(
+            return call_record(
+                self._stamp,
+                self.prices,
                 endpoint="voices",
                 model=model,
                 voice=None,
