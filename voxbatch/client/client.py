@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import httpx
 
@@ -372,8 +372,8 @@ class SpeechClient:
         """Voice names per model (``GET /voices``); not rate-limited by units, not billed."""
 
         async def attempt() -> http_attempt.HttpAnswer:
-            params = {"model": model} if model else None
-            return await http_attempt.send(self._http, "GET", "/voices" + (f"?model={model}" if params else ""))
+            path = f"/voices?{urlencode({'model': model})}" if model else "/voices"
+            return await http_attempt.send(self._http, "GET", path)
 
         holder: dict[str, dict[str, list[str]]] = {}
 

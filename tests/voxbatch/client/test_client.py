@@ -222,12 +222,13 @@ def test_transcription_and_translation(server: LocalServer, jfk_flac: bytes, tmp
 
 
 def test_voices(server: LocalServer) -> None:
-    async def go() -> dict[str, list[str]]:
+    async def go() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         async with SpeechClient(options_for(server, TEST_API_KEY)) as client:
-            return await client.voices()
+            return await client.voices(), await client.voices(KOKORO)
 
-    voices = run(go())
+    voices, kokoro_only = run(go())
     assert "tara" in voices["canopylabs/orpheus-3b-0.1-ft"] and "af_heart" in voices[KOKORO]
+    assert list(kokoro_only) == [KOKORO]
 
 
 def test_every_call_yields_one_ledger_record(make_server: Callable[..., LocalServer], jfk_flac: bytes) -> None:
