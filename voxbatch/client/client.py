@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -52,6 +53,16 @@ from voxbatch.pricing import PriceTable, load_price_table
 T = TypeVar("T")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 LedgerSink = Callable[[CallRecord], None]
+
+
+@dataclass(frozen=True)
+class _SpeechAnswer:
+    """One successful speech attempt, whatever the transport (``headers`` feed the limiter)."""
+
+    audio: bytes
+    words: tuple[WordTime, ...]
+    headers: Mapping[str, str]
+    ttfb_s: float
 
 
 class SpeechClient:
@@ -179,12 +190,12 @@ class SpeechClient:
                 WEBSOCKET_RATE_HZ if pcm.sample_rate_hz == WEBSOCKET_RATE_HZ else pcm.sample_rate_hz, "pcm_s16le"
             )
 
-        async def attempt() -> tuple[bytes, tuple[WordTime, ...], Mapping[str, str], float]:
+        async def attempt() -> _SpeechAnswer:
             if opts.transport == "sse":
                 streamed = await stream_speech(
                     self._http, "/audio/speech", speech_body(self.options.provider, text, opts, True)
                 )
-                return streamed.audio, streamed.words, streamed.headers, streamed.ttfb_s
+                return _SpeechAnswer(streamed.audio, streamed.words, streamed.headers, streamed.ttfb_s)
             if opts.transport == "websocket":
                 params = {"model": opts.model, "voice": opts.voice, "response_format": "pcm"}
                 if opts.word_timestamps:
@@ -200,16 +211,16 @@ class SpeechClient:
                     params,
                     open_timeout_s=self.options.connect_timeout_s,
                 )
-                return got.audio, got.words, {"x-request-id": str(got.session.get("id", ""))}, got.ttfb_s
+                return _SpeechAnswer(got.audio, got.words, {"x-request-id": str(got.session.get("id", ""))}, got.ttfb_s)
             answer = await http_attempt.send(
                 self._http, "POST", "/audio/speech", json=speech_body(self.options.provider, text, opts, False)
             )
-            return answer.body, (), answer.headers, answer.ttfb_s
+            return _SpeechAnswer(answer.body, (), answer.headers, answer.ttfb_s)
 
         holder: dict[str, SpeechResult] = {}
 
         def record(
-            got: tuple[bytes, tuple[WordTime, ...], Mapping[str, str], float] | None,
+            got: _SpeechAnswer | None,
             stats: RetryStats,
             error: SpeechAPIError | None,
             latency_s: float,
@@ -219,7 +230,7 @@ class SpeechClient:
             audio_s = None
             n_bytes = None
             if got is not None:
-                audio, words, headers, ttfb_s = got
+                audio, words, headers, ttfb_s = got.audio, got.words, got.headers, got.ttfb_s
                 info = CallInfo(
                     stats.attempts, stats.retry_wait_s, request_id_of(headers), 200, ttfb_s, latency_s, opts.transport
                 )

@@ -26,6 +26,7 @@ from voxbatch.client.errors import (
     StreamTruncatedError,
     UnprocessableEntityError,
 )
+from voxbatch.client.limits import NoLimit
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries, server_wait_s
 
@@ -234,3 +235,39 @@ def test_bad_request_is_sent_once_and_keeps_the_servers_message() -> None:
     assert len(seen) == 1
     assert error.status == 400 and error.request_id == "req-7" and error.param == "voice"
     assert "voice 'x' unknown" in str(error) and "SECRET" not in str(error) + repr(error)
+
+
+class RecordingLimiter:
+    """A limiter that never waits and remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.slots: list[tuple[float, str]] = []
+        self.observed: list[tuple[int | None, dict[str, str]]] = []
+
+    def slot(self, units: float = 0.0, unit: str = "chars"):  # type: ignore[no-untyped-def]
+        self.slots.append((units, unit))
+        return NoLimit().slot()
+
+    def observe(self, status: int | None, headers: object) -> None:
+        self.observed.append((status, {k.lower(): v for k, v in dict(headers).items()}))  # type: ignore[call-overload]
+
+
+def test_every_attempt_takes_a_slot_and_every_answer_is_observed() -> None:
+    statuses = iter([503, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(statuses)
+        headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1.5"} if status == 200 else {}
+        return httpx.Response(status, content=PCM if status == 200 else b"{}", headers=headers)
+
+    limiter = RecordingLimiter()
+
+    async def run() -> None:
+        options = ClientOptions(api_key="k", base_url="http://api.test", retry=RetryPolicy(backoff_cap_s=0.0))
+        async with SpeechClient(options, transport=httpx.MockTransport(handler), limiter=limiter) as client:
+            await client.speak("Four", KOKORO)
+
+    asyncio.run(run())
+    assert limiter.slots == [(4.0, "chars"), (4.0, "chars")]  # units: characters, once per attempt
+    assert [s for s, _ in limiter.observed] == [503, 200]
+    assert limiter.observed[1][1]["x-ratelimit-remaining"] == "0"  # success headers reach the limiter too
