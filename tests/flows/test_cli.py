@@ -96,4 +96,4 @@ def test_demo_writes_speech_and_transcript(tmp_path: Path) -> None:
     assert 10.0 < transcript["duration"] < 12.0
     assert "country" in transcript["text"]
     assert transcript["words"], "word timestamps were asked for"
-    assert "billed" in result.output
+    assert "ledger: 2 calls" in result.output
