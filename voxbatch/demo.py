@@ -19,13 +19,13 @@ from voxbatch.audio.pcm import to_wav
 from voxbatch.client.call_options import CallContext, SpeechOptions, TranscriptionOptions
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.sync import SyncSpeechClient
+from voxbatch.endpoint import EMBEDDED_KEY
 from voxbatch.ledger.writer import LedgerWriter, read_ledger
 from voxbatch.server.options import ServerOptions
 from voxbatch.server.runner import LocalServer
 
 AUDIOBOOK_MANIFEST = "audiobook-demo.csv"
 TRANSCRIPT_MANIFEST = "transcripts-demo.csv"
-EMBEDDED_KEY = "embedded-local-server"  # the embedded server accepts any key; this one is not a secret
 
 
 def run_demo(manifests: Path, out: Path) -> list[str]:

@@ -1,0 +1,93 @@
+"""A content-addressed store of finished chunks, so nothing already paid for is ever requested again.
+
+The key is a SHA-256 over everything that shapes the audio: provider, base URL, model, voice, every audio
+parameter and the chunk text. A chunk is two files: ``<key>.pcm`` (raw audio) and ``<key>.json`` (its format,
+duration and word timings). Both are written atomically and the JSON last, so a chunk whose JSON exists is
+complete; a crash mid-write leaves at most an orphan ``.pcm`` that the next run overwrites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voxbatch.atomic import write_bytes_atomic, write_text_atomic
+
+KEY_VERSION = 1  # bump when the meaning of a cached chunk changes
+
+
+def chunk_key(**fields: Any) -> str:
+    """A stable key for the audio these fields produce (order of arguments does not matter)."""
+    canonical = json.dumps({"v": KEY_VERSION, **fields}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedChunk:
+    """A finished chunk on disk."""
+
+    key: str
+    pcm_path: Path
+    sample_rate_hz: int
+    encoding: str
+    duration_s: float
+    words: tuple[tuple[str, float, float], ...]
+
+
+class ChunkCache:
+    """Finished chunks under ``root``, sharded by the first two hex digits of the key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        folder = self.root / key[:2]
+        return folder / f"{key}.pcm", folder / f"{key}.json"
+
+    def get(self, key: str) -> CachedChunk | None:
+        """The chunk for ``key`` if a complete one is stored."""
+        pcm_path, meta_path = self._paths(key)
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        if not pcm_path.is_file() or pcm_path.stat().st_size != meta.get("bytes"):
+            return None
+        return self._chunk(key, pcm_path, meta)
+
+    def put(
+        self,
+        key: str,
+        audio: bytes,
+        *,
+        sample_rate_hz: int,
+        encoding: str,
+        duration_s: float,
+        words: tuple[tuple[str, float, float], ...] = (),
+    ) -> CachedChunk:
+        """Store a finished chunk (audio first, then the JSON that marks it complete)."""
+        pcm_path, meta_path = self._paths(key)
+        write_bytes_atomic(pcm_path, audio)
+        meta = {
+            "bytes": len(audio),
+            "sample_rate_hz": sample_rate_hz,
+            "encoding": encoding,
+            "duration_s": duration_s,
+            "words": [list(w) for w in words],
+        }
+        write_text_atomic(meta_path, json.dumps(meta))
+        return self._chunk(key, pcm_path, meta)
+
+    @staticmethod
+    def _chunk(key: str, pcm_path: Path, meta: dict[str, Any]) -> CachedChunk:
+        return CachedChunk(
+            key=key,
+            pcm_path=pcm_path,
+            sample_rate_hz=int(meta["sample_rate_hz"]),
+            encoding=str(meta["encoding"]),
+            duration_s=float(meta["duration_s"]),
+            words=tuple((str(w), float(s), float(e)) for w, s, e in meta.get("words", [])),
+        )
