@@ -1,0 +1,94 @@
+"""Prefect tasks of the audiobook flow, each a thin wrapper over one plain step of ``voxbatch.audiobook``.
+
+Granularity: one task run per book for planning and assembly, and one per *chapter* for synthesis. A task run
+costs 4-7 ms and ~38 KB here (prefect-notes.md), against ~20-60 chunk calls per chapter of a novel; per-chunk
+task runs would add thousands of records and seconds of overhead to a book, per-book synthesis would hide
+progress and serialize books. Inside a chapter task the calls run concurrently on the flow's event loop,
+paced by the run's one limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.run_resources import RunResources, RunSettings, run_resources
+from voxbatch.audiobook.assemble import AssembledBook, already_built, assemble_book
+from voxbatch.audiobook.plan import BookPlan, ChunkJob, plan_book
+from voxbatch.audiobook.synthesize import ChunkOutcome, synthesize_batch
+from voxbatch.cache import ChunkCache
+from voxbatch.client.client import SpeechClient
+from voxbatch.ledger.items import item_record
+from voxbatch.ledger.record import CallRecord, CallStatus
+from voxbatch.manifest.errors import RowError
+from voxbatch.manifest.tts import BookDefaults, BookRow, load_tts_manifest
+
+__all__ = ["BookDefaults", "RunSettings", "run_resources"]
+
+
+@task(name="load-tts-manifest", cache_policy=NO_CACHE)
+def load_manifest(path: str, defaults: BookDefaults) -> tuple[list[BookRow], list[RowError]]:
+    """Every valid row and every row error of the manifest."""
+    return load_tts_manifest(Path(path), defaults)
+
+
+@task(name="plan-book", cache_policy=NO_CACHE, task_run_name="plan-{row.id}")
+def plan(row: BookRow, endpoint_id: str) -> BookPlan:
+    """Normalize, find chapters, chunk, and key every chunk."""
+    return plan_book(row, endpoint_id)
+
+
+@task(name="find-finished-book", cache_policy=NO_CACHE, task_run_name="find-{book.row.id}")
+def find_finished(book: BookPlan, out_dir: str) -> AssembledBook | None:
+    """The book's outputs when they already exist for exactly these inputs."""
+    return already_built(book, Path(out_dir))
+
+
+@task(name="synthesize-chapter", cache_policy=NO_CACHE, task_run_name="synthesize-{item_id}-chapter-{chapter}")
+async def synthesize_chapter(
+    client: SpeechClient, cache: ChunkCache, jobs: tuple[ChunkJob, ...], item_id: str, chapter: int
+) -> list[ChunkOutcome]:
+    """Every chunk of one chapter, concurrently; cached chunks make no request."""
+    return await synthesize_batch(client, cache, jobs)
+
+
+@task(name="assemble-book", cache_policy=NO_CACHE, task_run_name="assemble-{book.row.id}")
+async def assemble(book: BookPlan, outcomes: list[ChunkOutcome], out_dir: str) -> AssembledBook:
+    """Stitch, normalize and encode the book, with its chapters.json and .srt (off the event loop)."""
+    return await asyncio.to_thread(assemble_book, book, outcomes, Path(out_dir))
+
+
+@task(name="record-book", cache_policy=NO_CACHE, task_run_name="record-{item_id}")
+def record_book(
+    resources: RunResources,
+    item_id: str,
+    model: str | None,
+    voice: str | None,
+    status: CallStatus,
+    error: str | None,
+    started_at: datetime,
+    wall_s: float,
+    audio_seconds: float | None,
+) -> CallRecord:
+    """Write the book's summary record (chunks, characters, audio, cost, wall time, status) to the ledger."""
+    rec = item_record(
+        run_id=resources.run_id,
+        flow=resources.client.flow,
+        provider=resources.client.provider_label,
+        endpoint="audiobook",
+        item_id=item_id,
+        model=model,
+        voice=voice,
+        tally=resources.tally.tally(item_id),
+        status=status,
+        error=error,
+        started_at=started_at,
+        wall_s=wall_s,
+        audio_seconds=audio_seconds,
+    )
+    resources.ledger.append(rec)
+    return rec

@@ -1,0 +1,72 @@
+"""What one run shares across its tasks: the endpoint, one client with one limiter, the cache and the ledger."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from voxbatch.cache import ChunkCache
+from voxbatch.client.client import SpeechClient
+from voxbatch.client.limiter import AsyncRateLimiter
+from voxbatch.client.limits import RateLimits, Unit
+from voxbatch.endpoint import Endpoint, open_endpoint
+from voxbatch.ledger.items import TallyingSink
+from voxbatch.ledger.writer import LedgerWriter
+
+EMBEDDED_ENDPOINT_ID = "embedded"  # its port changes every run; its audio does not
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """A run's connection and pacing settings (JSON-friendly: they arrive as flow parameters)."""
+
+    base_url: str | None = None
+    requests_per_minute: float | None = None
+    units_per_minute: float | None = None
+    max_in_flight: int = 16
+    cache_dir: str | None = None
+    ledger_dir: str | None = None
+
+
+@dataclass
+class RunResources:
+    """Shared by every task of one flow run (all on the flow's event loop)."""
+
+    run_id: str
+    endpoint: Endpoint
+    client: SpeechClient
+    cache: ChunkCache
+    ledger: LedgerWriter
+    tally: TallyingSink
+
+    @property
+    def endpoint_id(self) -> str:
+        """What identifies the endpoint's audio in cache keys."""
+        return EMBEDDED_ENDPOINT_ID if self.endpoint.embedded else self.endpoint.options.base_url
+
+
+@asynccontextmanager
+async def run_resources(
+    flow_name: str, out_dir: Path, settings: RunSettings, unit: Unit, notice: Callable[[str], None] = print
+) -> AsyncIterator[RunResources]:
+    """Open everything a run needs and close it all (ledger flushed) when the block ends."""
+    run_id = f"{flow_name}-{uuid.uuid4().hex[:12]}"
+    limits = RateLimits(
+        requests_per_minute=settings.requests_per_minute,
+        units_per_minute={unit: settings.units_per_minute} if settings.units_per_minute else {},
+        max_in_flight=settings.max_in_flight,
+    )
+    cache = ChunkCache(Path(settings.cache_dir) if settings.cache_dir else out_dir / ".voxbatch-cache")
+    ledger_root = Path(settings.ledger_dir) if settings.ledger_dir else out_dir / "ledger"
+    with (
+        open_endpoint(base_url=settings.base_url, notice=notice) as endpoint,
+        LedgerWriter(ledger_root, run_id) as ledger,
+    ):
+        tally = TallyingSink(ledger.append)
+        async with SpeechClient(
+            endpoint.options, limiter=AsyncRateLimiter(limits), ledger=tally, run_id=run_id, flow=flow_name
+        ) as client:
+            yield RunResources(run_id, endpoint, client, cache, ledger, tally)

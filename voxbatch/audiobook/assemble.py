@@ -1,0 +1,118 @@
+"""Assembling a finished book from its cached chunks: the audio file, chapters.json and the .srt.
+
+A book is skipped when its outputs exist and were built from the same chunks, metadata and options
+(recorded in ``<id>.build.json``, written last).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from voxbatch.atomic import write_text_atomic
+from voxbatch.audio.stitch import (
+    BookMeta,
+    Piece,
+    StitchOptions,
+    StitchResult,
+    stitch_book,
+    write_chapters_json,
+    write_srt,
+)
+from voxbatch.audiobook.plan import BOOK_SAMPLE_RATE_HZ, BookPlan
+from voxbatch.audiobook.synthesize import ChunkOutcome
+from voxbatch.cache import chunk_key
+
+BUILD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BookOutputs:
+    """Where a book's files go."""
+
+    audio: Path
+    chapters: Path
+    srt: Path
+    build: Path
+
+    @classmethod
+    def for_book(cls, out_dir: Path, item_id: str, audio_format: str) -> BookOutputs:
+        return cls(
+            audio=out_dir / f"{item_id}.{audio_format}",
+            chapters=out_dir / f"{item_id}.chapters.json",
+            srt=out_dir / f"{item_id}.srt",
+            build=out_dir / f"{item_id}.build.json",
+        )
+
+
+@dataclass(frozen=True)
+class AssembledBook:
+    """A finished (or skipped, already finished) book."""
+
+    item_id: str
+    outputs: BookOutputs
+    duration_s: float
+    chapters: int
+    skipped: bool
+
+
+def stitch_options(plan: BookPlan) -> StitchOptions:
+    return StitchOptions(audio_format=plan.row.audio_format, sample_rate_hz=BOOK_SAMPLE_RATE_HZ)
+
+
+def build_key(plan: BookPlan, opts: StitchOptions) -> str:
+    """What the outputs depend on: every chunk's audio, the metadata and the stitching options."""
+    row = plan.row
+    return chunk_key(
+        build=BUILD_VERSION,
+        chunks=[job.key for job in plan.jobs],
+        title=row.title,
+        author=row.author,
+        cover=str(row.cover_path) if row.cover_path else None,
+        options=asdict(opts),
+    )
+
+
+def already_built(plan: BookPlan, out_dir: Path) -> AssembledBook | None:
+    """The finished book when its outputs exist for exactly these inputs."""
+    opts = stitch_options(plan)
+    outputs = BookOutputs.for_book(out_dir, plan.row.id, plan.row.audio_format)
+    try:
+        build = json.loads(outputs.build.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    if build.get("key") != build_key(plan, opts) or not all(
+        p.is_file() for p in (outputs.audio, outputs.chapters, outputs.srt)
+    ):
+        return None
+    return AssembledBook(plan.row.id, outputs, float(build["duration_s"]), int(build["chapters"]), skipped=True)
+
+
+def assemble_book(plan: BookPlan, outcomes: Sequence[ChunkOutcome], out_dir: Path) -> AssembledBook:
+    """Stitch the book from its chunks (all of which must have succeeded) and write its sidecars."""
+    by_index = {o.chunk_index: o for o in outcomes}
+    chapters = plan.chunked.chapters
+    pieces = []
+    for job in plan.jobs:
+        outcome = by_index[job.chunk.index]
+        assert outcome.chunk is not None, f"chunk {job.chunk.index} of {plan.row.id} has no audio"
+        pieces.append(
+            Piece(
+                pcm_path=outcome.chunk.pcm_path,
+                pause_after=job.chunk.pause_after,
+                chapter_index=job.chunk.chapter_index,
+                text=job.chunk.spoken,
+                chapter_title=chapters[job.chunk.chapter_index].title,
+            )
+        )
+    opts = stitch_options(plan)
+    outputs = BookOutputs.for_book(out_dir, plan.row.id, plan.row.audio_format)
+    meta = BookMeta(title=plan.row.title, author=plan.row.author, cover_path=plan.row.cover_path)
+    result: StitchResult = stitch_book(pieces, outputs.audio, meta, opts)
+    write_chapters_json(result, outputs.chapters)
+    write_srt(result, outputs.srt)
+    build = {"key": build_key(plan, opts), "duration_s": result.duration_s, "chapters": len(result.chapters)}
+    write_text_atomic(outputs.build, json.dumps(build))
+    return AssembledBook(plan.row.id, outputs, result.duration_s, len(result.chapters), skipped=False)

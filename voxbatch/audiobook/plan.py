@@ -1,0 +1,76 @@
+"""Planning a book: its chunks, and for each the cache key of the audio it will become."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voxbatch.cache import chunk_key
+from voxbatch.client.call_options import SpeechOptions
+from voxbatch.manifest.tts import BookRow
+from voxbatch.text.chunking import Chunk, ChunkedText, chunk_budget, chunk_text
+
+BOOK_SAMPLE_RATE_HZ = 24000  # every chunk of every book is asked for at this rate, so they stitch directly
+BOOK_ENCODING = "pcm_s16le"
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """One chunk to synthesize (or find in the cache)."""
+
+    item_id: str
+    chunk: Chunk
+    key: str
+    speech: SpeechOptions
+
+
+@dataclass(frozen=True)
+class BookPlan:
+    """A book broken into chunk jobs, grouped by chapter for the synthesis batches."""
+
+    row: BookRow
+    chunked: ChunkedText
+    jobs: tuple[ChunkJob, ...]
+
+    def chapter_batches(self) -> list[tuple[ChunkJob, ...]]:
+        """The jobs of each chapter (the unit of one synthesis task run)."""
+        batches: dict[int, list[ChunkJob]] = {}
+        for job in self.jobs:
+            batches.setdefault(job.chunk.chapter_index, []).append(job)
+        return [tuple(batches[i]) for i in sorted(batches)]
+
+
+def speech_options(row: BookRow) -> SpeechOptions:
+    """How every chunk of ``row`` is synthesized."""
+    return SpeechOptions(
+        model=row.model,
+        voice=row.voice,
+        language=row.language,
+        sample_rate_hz=BOOK_SAMPLE_RATE_HZ,
+        encoding=BOOK_ENCODING,
+    )
+
+
+def plan_book(row: BookRow, endpoint_id: str) -> BookPlan:
+    """Chunk the book and key every chunk by everything that shapes its audio (``endpoint_id`` included)."""
+    chunked = chunk_text(
+        row.text, max_chars=chunk_budget(row.model), language=row.language or "en", markdown=row.markdown
+    )
+    speech = speech_options(row)
+    jobs = tuple(
+        ChunkJob(
+            item_id=row.id,
+            chunk=chunk,
+            key=chunk_key(
+                endpoint=endpoint_id,
+                model=speech.model,
+                voice=speech.voice,
+                language=speech.language,
+                sample_rate_hz=speech.sample_rate_hz,
+                encoding=speech.encoding,
+                text=chunk.spoken,
+            ),
+            speech=speech,
+        )
+        for chunk in chunked.chunks
+    )
+    return BookPlan(row=row, chunked=chunked, jobs=jobs)

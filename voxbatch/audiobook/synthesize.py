@@ -1,0 +1,71 @@
+"""Synthesizing chunks: from the cache when already paid for, else through the client, then into the cache."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from voxbatch.audiobook.plan import ChunkJob
+from voxbatch.cache import CachedChunk, ChunkCache
+from voxbatch.client.call_options import CallContext
+from voxbatch.client.client import SpeechClient
+from voxbatch.client.errors import SpeechAPIError
+
+DEFAULT_CONCURRENCY = 16  # coroutines in flight per batch; the run's limiter does the real pacing
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    """What became of one chunk job."""
+
+    item_id: str
+    chunk_index: int
+    chunk: CachedChunk | None  # None when it failed
+    from_cache: bool
+    error: str | None = None
+
+
+async def synthesize_chunk(client: SpeechClient, cache: ChunkCache, job: ChunkJob) -> ChunkOutcome:
+    """One chunk: a cache hit costs nothing and makes no request; a miss is synthesized and stored."""
+    context = CallContext(job.item_id, job.chunk.index)
+    hit = cache.get(job.key)
+    if hit is not None:
+        client.record_cached(
+            endpoint="speech",
+            model=job.speech.model,
+            voice=job.speech.voice,
+            context=context,
+            input_chars=len(job.chunk.spoken),
+            audio_seconds=hit.duration_s,
+            n_bytes=hit.pcm_path.stat().st_size,
+        )
+        return ChunkOutcome(job.item_id, job.chunk.index, hit, from_cache=True)
+    try:
+        result = await client.speak(job.chunk.spoken, job.speech, context=context)
+    except SpeechAPIError as exc:
+        return ChunkOutcome(job.item_id, job.chunk.index, None, from_cache=False, error=f"{type(exc).__name__}: {exc}")
+    assert result.sample_rate_hz is not None and result.encoding is not None and result.duration_s is not None
+    stored = await asyncio.to_thread(
+        cache.put,
+        job.key,
+        result.audio,
+        sample_rate_hz=result.sample_rate_hz,
+        encoding=result.encoding,
+        duration_s=result.duration_s,
+        words=tuple((w.word, w.start_s, w.end_s) for w in result.words),
+    )
+    return ChunkOutcome(job.item_id, job.chunk.index, stored, from_cache=False)
+
+
+async def synthesize_batch(
+    client: SpeechClient, cache: ChunkCache, jobs: Sequence[ChunkJob], concurrency: int = DEFAULT_CONCURRENCY
+) -> list[ChunkOutcome]:
+    """All ``jobs`` concurrently (bounded), in job order."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(job: ChunkJob) -> ChunkOutcome:
+        async with gate:
+            return await synthesize_chunk(client, cache, job)
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))
