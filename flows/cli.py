@@ -76,6 +76,58 @@ def serve(
 
 
 @app.command()
+def tts(
+    manifest: Annotated[Path, typer.Argument(help="CSV or Parquet manifest: id, text or text_path, and options.")],
+    out: Annotated[Path, typer.Option(help="Where the audiobooks are written.")] = Path("out/audiobooks"),
+    model: Annotated[str, typer.Option(help="Default TTS model for rows without one.")] = "hexgrad/Kokoro-82M",
+    voice: Annotated[str, typer.Option(help="Default voice for rows without one.")] = "af_heart",
+    audio_format: Annotated[str, typer.Option("--format", help="Default format: mp3, m4b, wav, flac, opus.")] = "mp3",
+    language: Annotated[str | None, typer.Option(help="Default language code.")] = None,
+    author: Annotated[str | None, typer.Option(help="Default author tag.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Any Together-compatible server (default: Together with a key, else embedded).")
+    ] = None,
+    rpm: Annotated[float | None, typer.Option(help="Requests per minute for the run.")] = None,
+    chars_per_minute: Annotated[float | None, typer.Option(help="Characters per minute for the run.")] = None,
+    max_in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
+    cache_dir: Annotated[Path | None, typer.Option(help="Chunk cache (default: OUT/.voxbatch-cache).")] = None,
+    ledger_dir: Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")] = None,
+) -> None:
+    """Turn every row of a manuscript manifest into a finished audiobook (with chapters.json and .srt)."""
+    import asyncio
+
+    from flows.audiobook import audiobook_flow
+    from tasks.run_resources import RunSettings
+
+    settings = RunSettings(
+        base_url=base_url,
+        requests_per_minute=rpm,
+        units_per_minute=chars_per_minute,
+        max_in_flight=max_in_flight,
+        cache_dir=str(cache_dir) if cache_dir else None,
+        ledger_dir=str(ledger_dir) if ledger_dir else None,
+    )
+    report = asyncio.run(
+        audiobook_flow(str(manifest), str(out), model, voice, audio_format, language, author, settings)
+    )
+    for line in report["row_errors"]:
+        typer.echo(f"skipped: {line}", err=True)
+    for item, book in report["books"].items():
+        cost = book.get("cost_usd")
+        price = "unknown cost" if cost is None else f"${cost:.4f}"
+        if book["status"] == "failed":
+            typer.echo(f"FAILED {item}: {book['error']}", err=True)
+        else:
+            typer.echo(
+                f"{book['status']:>7} {item}: {book['path']} ({book.get('duration_s', '?')} s, "
+                f"{book.get('requests', 0)} requests, {price})"
+            )
+    typer.echo(f"ledger: {report['ledger']} (run {report['run_id']}); {report['wall_s']} s on {report['endpoint']}")
+    if report["row_errors"] or any(b["status"] == "failed" for b in report["books"].values()):
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def demo(
     manifests: Annotated[Path, typer.Option(help="Folder with the demo manifests.")] = Path("manifests"),
     out: Annotated[Path, typer.Option(help="Where results are written.")] = Path("out/demo"),
@@ -89,6 +141,9 @@ def demo(
 
 def main() -> None:
     """Console entry point."""
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # there may be no internet at all
     app()
 
 

@@ -61,3 +61,22 @@ def make_server() -> Iterator[object]:
     yield factory
     for srv in started:
         srv.stop()
+
+
+PREFECT_HARNESS_STARTUP_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[str]:
+    """One temporary Prefect server (its own SQLite database) for the whole session; yields its API URL.
+
+    Opt-in (about 17 s to start): only tests that run flows or Prefect limits ask for it. Never nest
+    another harness inside it: an inner harness's exit would stop the shared server.
+    """
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=PREFECT_HARNESS_STARTUP_TIMEOUT_S):
+        url = PREFECT_API_URL.value()
+        assert url, "the harness sets PREFECT_API_URL"
+        yield str(url)

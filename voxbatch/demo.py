@@ -30,7 +30,7 @@ TRANSCRIPT_MANIFEST = "transcripts-demo.csv"
 
 def run_demo(manifests: Path, out: Path) -> list[str]:
     """Synthesize the first audiobook row and transcribe the first transcript row; return a report."""
-    book = pd.read_csv(manifests / AUDIOBOOK_MANIFEST).iloc[0]
+    book = pd.read_csv(manifests / AUDIOBOOK_MANIFEST).iloc[0]  # columns: id, text_path, model, voice, ...
     clip = pd.read_csv(manifests / TRANSCRIPT_MANIFEST).iloc[0]
     text = (manifests / str(book["text_path"])).read_text(encoding="utf-8")
     audio_path = manifests / str(clip["audio_path"])
@@ -47,11 +47,11 @@ def run_demo(manifests: Path, out: Path) -> list[str]:
             speech = client.speak(
                 text,
                 SpeechOptions(model=str(book["model"]), voice=str(book["voice"])),
-                context=CallContext(str(book["item_id"]), 0),
+                context=CallContext(str(book["id"]), 0),
             )
             assert speech.sample_rate_hz is not None
             wav = to_wav(np.frombuffer(speech.audio, dtype="<i2"), speech.sample_rate_hz)
-            wav_path = write_bytes_atomic(out / f"{book['item_id']}.wav", wav)
+            wav_path = write_bytes_atomic(out / f"{book['id']}.wav", wav)
             report.append(f"speech: {len(text)} characters -> {wav_path} ({speech.duration_s:.1f} s of audio)")
             transcript = client.transcribe(
                 audio_path,

@@ -10,9 +10,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 from voxbatch.atomic import write_text_atomic
 from voxbatch.audio.stitch import (
+    AudioFormat,
     BookMeta,
     Piece,
     StitchOptions,
@@ -59,7 +61,7 @@ class AssembledBook:
 
 
 def stitch_options(plan: BookPlan) -> StitchOptions:
-    return StitchOptions(audio_format=plan.row.audio_format, sample_rate_hz=BOOK_SAMPLE_RATE_HZ)
+    return StitchOptions(audio_format=cast(AudioFormat, plan.row.audio_format), sample_rate_hz=BOOK_SAMPLE_RATE_HZ)
 
 
 def build_key(plan: BookPlan, opts: StitchOptions) -> str:
