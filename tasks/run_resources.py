@@ -12,6 +12,7 @@ from voxbatch.cache import ChunkCache
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import RateLimits, Unit
+from voxbatch.client.retry import DEFAULT_MAX_ATTEMPTS, RetryPolicy
 from voxbatch.endpoint import Endpoint, open_endpoint
 from voxbatch.ledger.items import TallyingSink
 from voxbatch.ledger.writer import LedgerWriter
@@ -27,6 +28,7 @@ class RunSettings:
     requests_per_minute: float | None = None
     units_per_minute: float | None = None
     max_in_flight: int = 16
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS  # per call, retries included
     cache_dir: str | None = None
     ledger_dir: str | None = None
 
@@ -62,7 +64,9 @@ async def run_resources(
     cache = ChunkCache(Path(settings.cache_dir) if settings.cache_dir else out_dir / ".voxbatch-cache")
     ledger_root = Path(settings.ledger_dir) if settings.ledger_dir else out_dir / "ledger"
     with (
-        open_endpoint(base_url=settings.base_url, notice=notice) as endpoint,
+        open_endpoint(
+            base_url=settings.base_url, notice=notice, retry=RetryPolicy(max_attempts=settings.max_attempts)
+        ) as endpoint,
         LedgerWriter(ledger_root, run_id) as ledger,
     ):
         tally = TallyingSink(ledger.append)

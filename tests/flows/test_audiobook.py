@@ -1,0 +1,133 @@
+"""The audiobook flow end to end on a local server over real sockets, with a real Prefect API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.audiobook import audiobook_flow
+from tasks.run_resources import RunSettings
+from voxbatch.audio.ffmpeg import decode_to_pcm, ffmpeg_exe
+from voxbatch.ledger.writer import read_ledger
+from voxbatch.server.faults import FaultSpec
+from voxbatch.server.runner import LocalServer
+
+SPEECH = "/v1/audio/speech"
+BOOK_A = """CHAPTER I.
+The Beginning
+
+Anna opened the door. The hall was dark and quiet. She listened for a while, and then she went in.
+
+She found a lamp on the table and lit it.
+
+CHAPTER II.
+The Middle
+
+The lamp showed a staircase. Anna climbed it slowly, one step at a time.
+
+CHAPTER III.
+The End
+
+At the top she found her brother, fast asleep. She smiled and sat down beside him.
+"""
+BOOK_B = "A short story with no chapters at all. It has two sentences."
+
+
+def _manifest(folder: Path) -> Path:
+    (folder / "a.txt").write_text(BOOK_A, encoding="utf-8")
+    lines = [
+        "id,title,author,text_path,text,format,voice",
+        "book-a,Book A,Ann Author,a.txt,,m4b,",
+        'book-b,Book B,,,"' + BOOK_B + '",mp3,af_bella',
+        "bad/id,Broken,,missing.txt,,mp3,",
+    ]
+    path = folder / "manifest.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _run(manifest: Path, out: Path, server: LocalServer, **settings: Any) -> dict[str, Any]:
+    run_settings = RunSettings(base_url=server.origin, **settings)
+    return asyncio.run(audiobook_flow(str(manifest), str(out), settings=run_settings))
+
+
+def _chapters(path: Path) -> list[tuple[float, float, str]]:
+    probe = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(path), "-f", "ffmetadata", "-"], capture_output=True, text=True
+    )
+    chapters = []
+    for block in probe.stdout.split("[CHAPTER]")[1:]:
+        fields = dict(line.split("=", 1) for line in block.strip().splitlines() if "=" in line)
+        base = int(fields["TIMEBASE"].split("/")[1])
+        chapters.append((int(fields["START"]) / base, int(fields["END"]) / base, fields["title"]))
+    return chapters
+
+
+@pytest.fixture
+def plain_server(make_server: Callable[..., LocalServer]) -> LocalServer:
+    return make_server(api_key=None)
+
+
+def test_two_books_and_a_clear_error(prefect_harness: str, plain_server: LocalServer, tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path)
+    report = _run(manifest, tmp_path / "out", plain_server)
+
+    assert len(report["row_errors"]) == 1
+    error = report["row_errors"][0]
+    assert "row 4" in error and "'bad/id'" in error and "column 'id'" in error
+    assert report["books"]["book-a"]["status"] == "ok" and report["books"]["book-b"]["status"] == "ok"
+
+    out = tmp_path / "out"
+    book_a = out / "book-a.m4b"
+    chapters = _chapters(book_a)
+    sidecar = json.loads((out / "book-a.chapters.json").read_text())
+    assert [title for _, _, title in chapters] == [c["title"] for c in sidecar]
+    assert len(chapters) == 3
+    assert all(re.search(word, title) for (_, _, title), word in zip(chapters, ["Beginning", "Middle", "End"]))
+    assert [c[0] for c in chapters] == sorted(c[0] for c in chapters)
+
+    # Duration: every chunk's audio plus the pauses and lead-in the stitcher adds.
+    decoded = decode_to_pcm(book_a.read_bytes(), 24000)
+    assert abs(len(decoded) / 24000 - report["books"]["book-a"]["duration_s"]) < 0.15
+    srt = (out / "book-a.srt").read_text()
+    assert srt.startswith("1\n") and "-->" in srt and "Anna opened the door" in srt
+    assert (out / "book-b.mp3").stat().st_size > 1000
+
+    ledger = read_ledger(out / "ledger", run_id=report["run_id"])
+    items = ledger[ledger["kind"] == "item"].set_index("item_id")
+    assert set(items.index) == {"book-a", "book-b"} and (items["status"] == "ok").all()
+    calls = ledger[ledger["kind"] == "call"]
+    assert len(calls) == plain_server.stats.count(SPEECH, 200)
+    assert items.loc["book-a", "input_chars"] == calls[calls["item_id"] == "book-a"]["input_chars"].sum()
+    assert items.loc["book-a", "cost_usd"] == pytest.approx(items.loc["book-a", "input_chars"] * 4 / 1e6)
+
+
+def test_a_rerun_after_a_broken_run_requests_only_what_is_missing(
+    prefect_harness: str, plain_server: LocalServer, tmp_path: Path
+) -> None:
+    manifest = _manifest(tmp_path)
+    out = tmp_path / "out"
+    plain_server.set_faults(FaultSpec(seed=3, p500=0.5))
+    first = _run(manifest, out, plain_server, max_attempts=1)  # no retries: about half the chunks fail
+    assert any(b["status"] == "failed" for b in first["books"].values())
+    done_first = {r.input_sha256 for r in plain_server.stats.requests(SPEECH, 200)}
+    assert done_first
+
+    plain_server.set_faults("")
+    plain_server.stats.reset()
+    second = _run(manifest, out, plain_server)
+    assert all(b["status"] == "ok" for b in second["books"].values())
+    asked_again = {r.input_sha256 for r in plain_server.stats.requests(SPEECH)}
+    assert asked_again and not (asked_again & done_first)  # nothing already paid for was requested again
+
+    plain_server.stats.reset()
+    third = _run(manifest, out, plain_server)
+    assert {b["status"] for b in third["books"].values()} == {"skipped"}
+    assert plain_server.stats.count(SPEECH) == 0  # a finished run makes no requests at all
