@@ -23,19 +23,25 @@ SPEECH = "/v1/audio/speech"
 BOOK_A = """CHAPTER I.
 The Beginning
 
-Anna opened the door. The hall was dark and quiet. She listened for a while, and then she went in.
+Anna opened the door. The hall was dark and quiet. She listened for a while, and then she went in. The floor
+creaked under her feet, and somewhere far above a clock was ticking.
 
-She found a lamp on the table and lit it.
+She found a lamp on the table and lit it. The flame was small, but it was enough to see the walls, the old
+paintings, and the long shadow of the banister.
 
 CHAPTER II.
 The Middle
 
-The lamp showed a staircase. Anna climbed it slowly, one step at a time.
+The lamp showed a staircase. Anna climbed it slowly, one step at a time, holding the rail with her free hand.
+Halfway up she stopped, because she thought she had heard a voice. It was only the wind in the chimney, so she
+went on, counting the steps under her breath until she reached the landing.
 
 CHAPTER III.
 The End
 
-At the top she found her brother, fast asleep. She smiled and sat down beside him.
+At the top she found her brother, fast asleep in the armchair by the window. She smiled and sat down beside
+him, and for a long time she simply watched the rain run down the glass. When he woke, the storm had passed,
+and the two of them went down the stairs together, laughing at how frightened she had been of an empty house.
 """
 BOOK_B = "A short story with no chapters at all. It has two sentences."
 
@@ -79,9 +85,10 @@ def test_two_books_and_a_clear_error(prefect_harness: str, plain_server: LocalSe
     manifest = _manifest(tmp_path)
     report = _run(manifest, tmp_path / "out", plain_server)
 
-    assert len(report["row_errors"]) == 1
-    error = report["row_errors"][0]
-    assert "row 4" in error and "'bad/id'" in error and "column 'id'" in error
+    # The bad row is reported with every problem it has, each naming row, column and reason.
+    bad_id, bad_path = report["row_errors"]
+    assert "row 4" in bad_id and "'bad/id'" in bad_id and "column 'id'" in bad_id
+    assert "row 4" in bad_path and "column 'text_path'" in bad_path and "missing.txt does not exist" in bad_path
     assert report["books"]["book-a"]["status"] == "ok" and report["books"]["book-b"]["status"] == "ok"
 
     out = tmp_path / "out"
