@@ -27,7 +27,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install voxbatch (done automatically by run/test).
 
-run: $(STAMP) ## Run the demo manifests end to end on the embedded local server.
+run: $(STAMP) ## Run the demo manifests end to end on the embedded local server (audiobooks, then a transcript).
+	@$(VENV)/bin/voxbatch tts manifests/audiobook-demo.csv --out out/audiobooks
 	@$(VENV)/bin/voxbatch demo
 
 test: $(STAMP) ## Run the whole test suite.
