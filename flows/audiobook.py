@@ -50,7 +50,9 @@ async def audiobook_flow(
         logger.error("manifest %s: %s (row skipped)", manifest, error)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"books": {}, "row_errors": [str(e) for e in row_errors]}
-    async with run_resources("audiobook", Path(out_dir), settings or RunSettings(), "chars", notice=logger.warning) as res:
+    async with run_resources(
+        "audiobook", Path(out_dir), settings or RunSettings(), "chars", notice=logger.warning
+    ) as res:
         report["run_id"] = res.run_id
         report["endpoint"] = res.endpoint.description
         plans = {}
