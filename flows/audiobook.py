@@ -68,7 +68,11 @@ async def audiobook_flow(
             t0 = time.perf_counter()
             already = finished[item_id]
             if already is not None:
-                report["books"][item_id] = {"status": "skipped", "path": str(already.outputs.audio)}
+                report["books"][item_id] = {
+                    "status": "skipped",
+                    "path": str(already.outputs.audio),
+                    "duration_s": round(already.duration_s, 2),
+                }
                 record_book(
                     res,
                     item_id,
