@@ -1,0 +1,349 @@
+"""Chunking: cuts a normalized manuscript into the pieces sent to the speech API, one chunk per request.
+
+Guarantees (tested on the whole of Alice and on seeded random texts):
+
+* chunks tile the normalized text: ``chunks[0].start == 0``, each ``end`` is the next ``start``, the last ``end`` is
+  ``len(text)``; the whitespace between two chunks belongs to the earlier one, and ``spoken`` is the chunk's text
+  without it, so every non-space character is spoken exactly once, in order;
+* ``spoken`` is never empty and never longer than ``max_chars``; a chunk never crosses a chapter boundary;
+* each chapter heading is a chunk of its own (``is_heading``), followed by a chapter-length pause.
+
+How the cuts are chosen. A chapter is cut into regions: front matter (text before the heading of chapter 0), the
+heading, and the body. A region is cut into units: sentences (pysbd, paragraph by paragraph, because pysbd is slow
+on long inputs), and a sentence longer than ``max_chars`` into clauses (after ``, ; : . ! ? )`` or a spaced dash,
+and after CJK punctuation), a clause still too long into words, and a single word longer than ``max_chars`` (a URL, a
+run of CJK text without punctuation) into hard pieces - the only cut inside a word, as a last resort, preferably
+after ``/ - _ . ? & =`` and never before a combining mark. Units are then packed into chunks by dynamic programming
+(minimum total cost) with these costs per chunk:
+
+* ``CHUNK_COST``: one more request, so chunks fill up to the budget and packing across paragraphs is normal;
+* an end penalty by what follows the chunk: nothing at a paragraph or chapter end, ``SENTENCE_END_PENALTY`` inside a
+  paragraph (a bit more than a request, so chunks end at paragraph ends whenever that costs at most one more
+  chunk), more inside a sentence, much more inside a word;
+* ``SHORT_CHUNK_PENALTY`` when ``spoken`` is shorter than ``min_chars`` (short inputs sound clipped), so a short
+  fragment merges with a neighbour in the same region whenever the budget allows;
+* ``FILL_WEIGHT * (1 - length / max_chars) ** 2``, which prefers even lengths among equally good cuts.
+
+``pause_after`` says what follows the chunk: "chapter" after a heading chunk, after the last chunk of a chapter and
+after front matter that precedes chapter 0's heading; "paragraph" at a paragraph end; "sentence" otherwise,
+including the rare cut inside a sentence (there is no smaller pause kind).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import pysbd
+from pysbd.languages import LANGUAGE_CODES
+
+from voxbatch.text.chapters import Chapter, layout_chapters, paragraph_spans
+from voxbatch.text.normalize import normalize_document
+
+PauseKind = Literal["sentence", "paragraph", "chapter"]
+_Break = Literal["chapter", "paragraph", "sentence", "clause", "space", "hard"]
+
+DEFAULT_MAX_CHARS = 1000
+# The local server's default input cap (voxbatch.server.options.DEFAULT_MAX_INPUT_CHARS, OpenAI's limit); no
+# budget may exceed it.
+SERVER_MAX_INPUT_CHARS = 4096
+# Characters per request by model family (a substring of the model id). Together publishes no per-model input
+# limit; these are conservative choices. Orpheus and Kokoro lose quality on long inputs (Orpheus drifts and truncates
+# past its audio-token budget, Kokoro's context is ~510 phoneme tokens); the hosted Cartesia, MiniMax, Rime and
+# Deepgram voices handle paragraphs of a couple of thousand characters (Deepgram Aura documents 2000).
+MODEL_FAMILY_MAX_CHARS: Mapping[str, int] = MappingProxyType(
+    {
+        "orpheus": 600,
+        "kokoro": 500,
+        "cartesia": 1500,
+        "sonic": 1500,
+        "rime": 1500,
+        "deepgram": 1500,
+        "aura": 1500,
+        "minimax": 2000,
+    }
+)
+FALLBACK_LANGUAGE = "en"  # pysbd rules used for languages pysbd lacks
+
+CHUNK_COST = 1.0
+SENTENCE_END_PENALTY = 1.25
+CLAUSE_END_PENALTY = 3.0
+SPACE_END_PENALTY = 5.0
+HARD_END_PENALTY = 50.0
+SHORT_CHUNK_PENALTY = 2.0
+FILL_WEIGHT = 0.5
+MAX_UNITS_PER_CHUNK = 256  # bounds the packing search on pathological input (thousands of words in one clause)
+
+_END_PENALTY: Mapping[_Break, float] = MappingProxyType(
+    {
+        "chapter": 0.0,
+        "paragraph": 0.0,
+        "sentence": SENTENCE_END_PENALTY,
+        "clause": CLAUSE_END_PENALTY,
+        "space": SPACE_END_PENALTY,
+        "hard": HARD_END_PENALTY,
+    }
+)
+_CLAUSE_END_CHARS = frozenset(",;:.!?)-…，、；：。！？")
+_WIDE_CLAUSE_CHARS = "，、；：。！？"
+_TRAILING_QUOTES = "'\"]}"
+_HARD_CUT_AFTER_CHARS = frozenset("/-_.?&=#,;:")
+_TOKEN_RE = re.compile(r"\S+")
+_WIDE_PUNCT_SPLIT_RE = re.compile(rf"(?<=[{_WIDE_CLAUSE_CHARS}])(?=\S)")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One request's worth of text: ``[start, end)`` in the normalized text, and ``spoken``, what is sent."""
+
+    index: int
+    chapter_index: int
+    start: int
+    end: int
+    pause_after: PauseKind
+    is_heading: bool
+    spoken: str
+    source: str = field(repr=False, compare=False, kw_only=True)  # the normalized text, shared, not a copy
+
+    @property
+    def text(self) -> str:
+        """The chunk's slice of the normalized text, trailing whitespace included (``spoken`` is it stripped)."""
+        return self.source[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class ChunkedText:
+    """A manuscript ready to speak: the normalized text, its chapters and its chunks."""
+
+    text: str
+    chapters: tuple[Chapter, ...]
+    chunks: tuple[Chunk, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    start: int  # first non-space character
+    end: int  # just after the last non-space character
+    after: _Break  # what kind of boundary follows it
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    start: int
+    end: int
+    chapter_index: int
+    pause_after: PauseKind
+    is_heading: bool
+
+
+def chunk_budget(model: str) -> int:
+    """Characters per request for ``model`` (see ``MODEL_FAMILY_MAX_CHARS``); ``DEFAULT_MAX_CHARS`` if unknown."""
+    model_id = model.lower()
+    for family, budget in MODEL_FAMILY_MAX_CHARS.items():
+        if family in model_id:
+            return min(budget, SERVER_MAX_INPUT_CHARS)
+    return min(DEFAULT_MAX_CHARS, SERVER_MAX_INPUT_CHARS)
+
+
+def _segmenter(language: str) -> Any:
+    """A fresh pysbd segmenter (it keeps per-call state, so it is not shared between concurrent callers)."""
+    code = language.strip().lower().replace("_", "-").split("-")[0]
+    if code not in LANGUAGE_CODES:
+        code = FALLBACK_LANGUAGE
+    return pysbd.Segmenter(language=code, clean=False, char_span=True)
+
+
+def _sentence_spans(text: str, start: int, end: int, segmenter: Any) -> list[tuple[int, int]]:
+    """Sentences of the paragraph ``text[start:end]``; pysbd only proposes cut points, so nothing can go missing."""
+    try:
+        spans = segmenter.segment(text[start:end])
+    except Exception:  # a heuristic splitter must not fail a book: the paragraph is then one "sentence"
+        spans = []
+    cuts = [start]
+    for span in spans:
+        cut = start + int(span.end)
+        while cut < end and text[cut].isspace():
+            cut += 1
+        if cut <= cuts[-1] or cut >= end:
+            continue
+        previous = text[cut - 1]
+        # Only at a space, or after a wide (CJK) character, which has no spaces: never inside a word.
+        if previous.isspace() or unicodedata.east_asian_width(previous) in ("W", "F"):
+            cuts.append(cut)
+    cuts.append(end)
+    sentences = []
+    for first, last in itertools.pairwise(cuts):
+        stop = last
+        while stop > first and text[stop - 1].isspace():
+            stop -= 1
+        sentences.append((first, stop))
+    return sentences
+
+
+def _ends_clause(token: str) -> bool:
+    stripped = token.rstrip(_TRAILING_QUOTES)
+    return bool(stripped) and stripped[-1] in _CLAUSE_END_CHARS
+
+
+def _tokens(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
+    """Words of ``text[start:end]`` as (start, end, ends a clause); CJK runs are also cut after their punctuation."""
+    tokens: list[tuple[int, int, bool]] = []
+    for match in _TOKEN_RE.finditer(text, start, end):
+        position = match.start()
+        for cut in _WIDE_PUNCT_SPLIT_RE.finditer(match[0]):
+            if cut.start() > 0:
+                tokens.append((position, match.start() + cut.start(), True))
+                position = match.start() + cut.start()
+        tokens.append((position, match.end(), _ends_clause(match[0])))
+    return tokens
+
+
+def _hard_split(text: str, start: int, end: int, after: _Break, max_chars: int) -> Iterator[_Unit]:
+    position = start
+    while end - position > max_chars:
+        limit = position + max_chars
+        cut = limit
+        for candidate in range(limit, position + max_chars // 2, -1):
+            if text[candidate - 1] in _HARD_CUT_AFTER_CHARS:
+                cut = candidate
+                break
+        while cut > position + 1 and unicodedata.combining(text[cut]):
+            cut -= 1  # keep an accent with its letter
+        yield _Unit(position, cut, "hard")
+        position = cut
+    yield _Unit(position, end, after)
+
+
+def _split_long(text: str, start: int, end: int, after: _Break, max_chars: int) -> Iterator[_Unit]:
+    """Units no longer than ``max_chars`` for an over-long sentence: clauses, then words, then hard pieces."""
+    tokens = _tokens(text, start, end)
+    clauses: list[list[tuple[int, int, bool]]] = [[]]
+    for token in tokens:
+        clauses[-1].append(token)
+        if token[2]:
+            clauses.append([])
+    clauses = [clause for clause in clauses if clause]
+    for number, clause in enumerate(clauses):
+        clause_after: _Break = after if number == len(clauses) - 1 else "clause"
+        clause_start, clause_end = clause[0][0], clause[-1][1]
+        if clause_end - clause_start <= max_chars:
+            yield _Unit(clause_start, clause_end, clause_after)
+            continue
+        for position, (token_start, token_end, _) in enumerate(clause):
+            token_after: _Break = clause_after if position == len(clause) - 1 else "space"
+            yield from _hard_split(text, token_start, token_end, token_after, max_chars)
+
+
+def _units(text: str, start: int, end: int, final: _Break, max_chars: int, segmenter: Any) -> list[_Unit]:
+    units: list[_Unit] = []
+    paragraphs = paragraph_spans(text, start, end)
+    for number, (paragraph_start, paragraph_end) in enumerate(paragraphs):
+        paragraph_after: _Break = final if number == len(paragraphs) - 1 else "paragraph"
+        sentences = _sentence_spans(text, paragraph_start, paragraph_end, segmenter)
+        for position, (sentence_start, sentence_end) in enumerate(sentences):
+            after: _Break = paragraph_after if position == len(sentences) - 1 else "sentence"
+            if sentence_end - sentence_start <= max_chars:
+                units.append(_Unit(sentence_start, sentence_end, after))
+            else:
+                units.extend(_split_long(text, sentence_start, sentence_end, after, max_chars))
+    return units
+
+
+def _pack(units: list[_Unit], max_chars: int, min_chars: int) -> list[tuple[int, int]]:
+    """Group consecutive units into chunks of at most ``max_chars`` at minimum total cost (module docstring)."""
+    count = len(units)
+    best = [0.0] + [float("inf")] * count
+    previous = [0] * (count + 1)
+    for stop in range(1, count + 1):
+        last = units[stop - 1]
+        end_cost = CHUNK_COST + _END_PENALTY[last.after]
+        for first in range(stop - 1, max(stop - 1 - MAX_UNITS_PER_CHUNK, -1), -1):
+            length = last.end - units[first].start
+            if length > max_chars:
+                break
+            cost = best[first] + end_cost + FILL_WEIGHT * (1.0 - length / max_chars) ** 2
+            if length < min_chars:
+                cost += SHORT_CHUNK_PENALTY
+            if cost < best[stop]:
+                best[stop] = cost
+                previous[stop] = first
+    groups: list[tuple[int, int]] = []
+    stop = count
+    while stop > 0:
+        groups.append((previous[stop], stop))
+        stop = previous[stop]
+    groups.reverse()
+    return groups
+
+
+def _pause(kind: _Break) -> PauseKind:
+    if kind == "chapter":
+        return "chapter"
+    if kind == "paragraph":
+        return "paragraph"
+    return "sentence"
+
+
+def chunk_text(
+    raw: str, *, max_chars: int, min_chars: int = 40, language: str = "en", markdown: bool = False
+) -> ChunkedText:
+    """Normalize ``raw``, detect its chapters and cut it into chunks of at most ``max_chars`` spoken characters.
+
+    ``language`` picks pysbd's sentence rules (an ISO 639-1 code; a region suffix like "en-GB" is ignored, unknown
+    languages use English rules). See the module docstring for how cuts are chosen.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, got {max_chars}")
+    if min_chars < 0:
+        raise ValueError(f"min_chars must not be negative, got {min_chars}")
+    document = normalize_document(raw, markdown=markdown)
+    text = document.text
+    layouts = layout_chapters(document)
+    segmenter = _segmenter(language)
+
+    pieces: list[_Piece] = []
+    for layout in layouts:
+        chapter = layout.chapter
+        regions: list[tuple[int, int, bool]] = []
+        if layout.heading is None:
+            regions.append((chapter.start, chapter.end, False))
+        else:
+            heading_start, heading_end = layout.heading
+            regions += [(chapter.start, heading_start, False), (heading_start, heading_end, True)]
+            regions.append((heading_end, chapter.end, False))
+        for region_start, region_end, is_heading in regions:
+            units = _units(text, region_start, region_end, "chapter", max_chars, segmenter)
+            # A heading is spoken as it stands, however short; merging it is not an option anyway.
+            for first, stop in _pack(units, max_chars, 0 if is_heading else min_chars):
+                pieces.append(
+                    _Piece(
+                        start=units[first].start,
+                        end=units[stop - 1].end,
+                        chapter_index=chapter.index,
+                        pause_after=_pause(units[stop - 1].after),
+                        is_heading=is_heading,
+                    )
+                )
+
+    chunks: list[Chunk] = []
+    for number, piece in enumerate(pieces):
+        start = 0 if number == 0 else chunks[-1].end
+        end = pieces[number + 1].start if number + 1 < len(pieces) else len(text)
+        chunks.append(
+            Chunk(
+                index=number,
+                chapter_index=piece.chapter_index,
+                start=start,
+                end=end,
+                pause_after=piece.pause_after,
+                is_heading=piece.is_heading,
+                spoken=text[piece.start : piece.end],
+                source=text,
+            )
+        )
+    return ChunkedText(text=text, chapters=tuple(layout.chapter for layout in layouts), chunks=tuple(chunks))
