@@ -15,7 +15,11 @@ import pytest
 from flows.audiobook import audiobook_flow
 from tasks.run_resources import RunSettings
 from voxbatch.audio.ffmpeg import decode_to_pcm, ffmpeg_exe
+from voxbatch.audio.stitch import StitchOptions
+from voxbatch.audiobook.plan import plan_book
+from voxbatch.cache import ChunkCache
 from voxbatch.ledger.writer import read_ledger
+from voxbatch.manifest.tts import load_tts_manifest
 from voxbatch.server.faults import FaultSpec
 from voxbatch.server.runner import LocalServer
 
@@ -101,8 +105,24 @@ def test_two_books_and_a_clear_error(prefect_harness: str, plain_server: LocalSe
     assert [c[0] for c in chapters] == sorted(c[0] for c in chapters)
 
     # Duration: every chunk's audio plus the pauses and lead-in the stitcher adds.
+    rows, _ = load_tts_manifest(manifest)
+    book_plan = plan_book(next(r for r in rows if r.id == "book-a"), plain_server.origin + "/v1")
+    cache = ChunkCache(out / ".voxbatch-cache")
+    opts = StitchOptions()
+    pause_s = {
+        "none": 0.0,
+        "sentence": opts.sentence_pause_s,
+        "paragraph": opts.paragraph_pause_s,
+        "chapter": opts.chapter_pause_s,
+    }
+    expected = opts.lead_in_s
+    for job in book_plan.jobs:
+        cached = cache.get(job.key)
+        assert cached is not None, "every chunk of a finished book is in the cache"
+        expected += cached.duration_s + pause_s[job.chunk.pause_after]
     decoded = decode_to_pcm(book_a.read_bytes(), 24000)
-    assert abs(len(decoded) / 24000 - report["books"]["book-a"]["duration_s"]) < 0.15
+    assert abs(len(decoded) / 24000 - expected) < 0.25  # AAC priming and padding
+    assert abs(report["books"]["book-a"]["duration_s"] - expected) < 0.05
     srt = (out / "book-a.srt").read_text()
     assert srt.startswith("1\n") and "-->" in srt and "Anna opened the door" in srt
     assert (out / "book-b.mp3").stat().st_size > 1000
