@@ -37,8 +37,8 @@ def assert_chunked(result: ChunkedText, raw: str, *, max_chars: int, markdown: b
     text, chapters, chunks = result.text, result.chapters, result.chunks
     # Chapters tile the text.
     assert chapters[0].start == 0 and chapters[-1].end == len(text)
-    for before, after in itertools.pairwise(chapters):
-        assert before.end == after.start
+    for chapter_before, chapter_after in itertools.pairwise(chapters):
+        assert chapter_before.end == chapter_after.start
     if not text.strip():
         assert chunks == ()
         return
@@ -56,12 +56,10 @@ def assert_chunked(result: ChunkedText, raw: str, *, max_chars: int, markdown: b
         chapter = chapters[chunk.chapter_index]
         assert chapter.start <= chunk.start < chunk.end <= chapter.end, (chunk, chapter)
     assert [c.chapter_index for c in chunks] == sorted(c.chapter_index for c in chunks)
-    # The last chunk of a chapter (and only a chapter's end, a heading or what precedes a heading) pauses longest.
+    # A chapter pause comes exactly at a chapter's end, after a heading and before one (after front matter).
     for before, after in itertools.pairwise(chunks):
-        if before.chapter_index != after.chapter_index:
-            assert before.pause_after == "chapter"
-        if after.is_heading and not before.is_heading:
-            assert before.pause_after == "chapter"
+        chapter_break = before.chapter_index != after.chapter_index or before.is_heading != after.is_heading
+        assert (before.pause_after == "chapter") == chapter_break, (before, after)
     assert chunks[-1].pause_after == "chapter"
     # Every chapter with a heading has heading chunks, which are exactly its heading text.
     layouts = layout_chapters(normalize_document(raw, markdown=markdown))
