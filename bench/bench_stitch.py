@@ -145,7 +145,7 @@ def _vmhwm_kib(pid: int | str = "self") -> int:
 
 
 class _ChildPeak(threading.Thread):
-    """Polls this process's children (ffmpeg) and keeps the highest peak RSS seen; VmHWM only grows."""
+    """Polls this process's ffmpeg children and keeps the highest peak RSS seen (VmHWM only grows)."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
@@ -157,7 +157,8 @@ class _ChildPeak(threading.Thread):
             for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
                 with contextlib.suppress(OSError):
                     for pid in children.read_text().split():
-                        self.peak_kib = max(self.peak_kib, _vmhwm_kib(pid))
+                        if b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
+                            self.peak_kib = max(self.peak_kib, _vmhwm_kib(pid))
 
     def stop(self) -> int:
         self._done.set()

@@ -149,12 +149,17 @@ def _check_options(opts: StitchOptions) -> None:
 def _plan(pieces: Sequence[Piece], opts: StitchOptions) -> _Plan:
     """Lay the pieces out on the timeline (in samples, so nothing drifts) and check every file."""
     rate = opts.sample_rate_hz
-    pause_s = {"none": 0.0, "sentence": opts.sentence_pause_s, "paragraph": opts.paragraph_pause_s}
-    pause_s["chapter"] = opts.chapter_pause_s
+    pause_s: dict[str, float] = {
+        "none": 0.0,
+        "sentence": opts.sentence_pause_s,
+        "paragraph": opts.paragraph_pause_s,
+        "chapter": opts.chapter_pause_s,
+    }
     lead_in = round(opts.lead_in_s * rate)
     slots: list[_Slot] = []
     cues: list[Cue] = []
     chapter_starts: list[tuple[int, str, int]] = []  # (chapter_index, title, start sample)
+    seen_chapters: set[int] = set()
     position = lead_in
     for number, piece in enumerate(pieces, start=1):
         if piece.pause_after not in get_args(PauseKind):
@@ -168,9 +173,11 @@ def _plan(pieces: Sequence[Piece], opts: StitchOptions) -> _Plan:
         if size % 2:
             raise StitchError(f"piece {number}: chunk file {piece.pcm_path} is odd-length ({size} bytes), not s16le")
         if not chapter_starts or chapter_starts[-1][0] != piece.chapter_index:
-            if any(index == piece.chapter_index for index, _, _ in chapter_starts):
+            if piece.chapter_index in seen_chapters:
                 raise StitchError(f"piece {number}: chapter {piece.chapter_index} resumes after another chapter")
-            chapter_starts.append((piece.chapter_index, piece.chapter_title, 0 if not slots else position))
+            seen_chapters.add(piece.chapter_index)
+            # The first chapter starts at 0: the lead-in belongs to it.
+            chapter_starts.append((piece.chapter_index, piece.chapter_title, position if slots else 0))
         slot = _Slot(piece.pcm_path, size // 2, position, round(pause_s[piece.pause_after] * rate))
         slots.append(slot)
         cues.append(Cue(number, slot.start / rate, (slot.start + slot.n_samples) / rate, piece.text))

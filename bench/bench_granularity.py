@@ -1,0 +1,115 @@
+"""Why the audiobook flow makes one Prefect task run per chapter: the same Alice chunks, two granularities.
+
+Both variants synthesize every chunk of Alice (Kokoro budget: 377 chunks) against the local server, through
+one client and limiter on the flow's event loop, from an empty cache: (a) one task run per chapter, the calls
+inside concurrent on asyncio (what the flow does); (b) one task run per chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ALICE = REPO.parent / "shared" / "data" / "carroll-alice.txt"
+KIB_PER_MIB = 1024
+
+
+def _measure() -> list[tuple[str, int, float, float]]:
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+
+    from tasks.audiobook import synthesize_chapter
+    from tasks.run_resources import RunSettings, run_resources
+    from voxbatch.audiobook.plan import ChunkJob, plan_book
+    from voxbatch.audiobook.synthesize import ChunkOutcome, synthesize_chunk
+    from voxbatch.cache import ChunkCache
+    from voxbatch.client.client import SpeechClient
+    from voxbatch.manifest.tts import BookRow
+    from voxbatch.server.options import ServerOptions
+    from voxbatch.server.runner import LocalServer
+
+    @task(cache_policy=NO_CACHE)
+    async def synthesize_one(client: SpeechClient, cache: ChunkCache, job: ChunkJob) -> ChunkOutcome:
+        return await synthesize_chunk(client, cache, job)
+
+    row = BookRow(
+        2,
+        "alice",
+        ALICE.read_text(encoding="utf-8"),
+        False,
+        "Alice",
+        None,
+        "hexgrad/Kokoro-82M",
+        "af_heart",
+        None,
+        "mp3",
+        None,
+    )
+
+    @flow
+    async def per_chapter(base_url: str, out: str) -> int:
+        async with run_resources("bench", Path(out), RunSettings(base_url=base_url), "chars") as res:
+            book = plan_book(row, res.endpoint_id)
+            batches = book.chapter_batches()
+            results = await asyncio.gather(
+                *(synthesize_chapter(res.client, res.cache, jobs, "alice", i) for i, jobs in enumerate(batches))
+            )
+            return sum(len(r) for r in results)
+
+    @flow
+    async def per_chunk(base_url: str, out: str) -> int:
+        async with run_resources("bench", Path(out), RunSettings(base_url=base_url), "chars") as res:
+            book = plan_book(row, res.endpoint_id)
+            gate = asyncio.Semaphore(16)
+
+            async def one(job: ChunkJob) -> ChunkOutcome:
+                async with gate:
+                    return await synthesize_one(res.client, res.cache, job)
+
+            return len(await asyncio.gather(*(one(job) for job in book.jobs)))
+
+    rows = []
+    with LocalServer(ServerOptions(port=0)) as server:
+        for name, fn, tasks in (
+            ("one task run per chapter", per_chapter, 12),
+            ("one task run per chunk", per_chunk, 0),
+        ):
+            with tempfile.TemporaryDirectory() as out:
+                before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                start = time.perf_counter()
+                chunks = asyncio.run(fn(server.origin, out))
+                wall = time.perf_counter() - start
+                grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / KIB_PER_MIB
+            rows.append((name, tasks or chunks, wall, grown))
+    return rows
+
+
+def run() -> list[str]:
+    if not ALICE.is_file():
+        return ["## Audiobook: task granularity\n\n(skipped: carroll-alice.txt not found)\n"]
+    with tempfile.TemporaryDirectory(prefix="voxbatch-prefect-") as home:
+        os.environ["PREFECT_HOME"] = home
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.pop("TOGETHER_API_KEY", None)
+        (per_chapter, per_chunk) = _measure()
+    return [
+        "\n".join(
+            [
+                "## Audiobook: task granularity",
+                "",
+                "Every chunk of Alice (377 at Kokoro's 500-character budget), empty cache, local server, Prefect's",
+                "ephemeral API, one client and limiter on the flow's loop; same run, chapter variant first.",
+                "",
+                "| granularity | task runs | wall time | peak RSS growth |",
+                "|---|---|---|---|",
+                *(f"| {n} | {t} | {w:.1f} s | {g:.0f} MiB |" for n, t, w, g in (per_chapter, per_chunk)),
+                "",
+            ]
+        )
+    ]
