@@ -1,10 +1,10 @@
 """Prefect tasks of the audiobook flow, each a thin wrapper over one plain step of ``voxbatch.audiobook``.
 
-Granularity: one task run per book for planning and assembly, and one per *chapter* for synthesis. A task run
-costs 4-7 ms and ~38 KB here (prefect-notes.md), against ~20-60 chunk calls per chapter of a novel; per-chunk
-task runs would add thousands of records and seconds of overhead to a book, per-book synthesis would hide
-progress and serialize books. Inside a chapter task the calls run concurrently on the flow's event loop,
-paced by the run's one limiter.
+Granularity: one task run per book for planning and assembly, and one per *chapter* for synthesis. Measured on
+Alice (bench/bench_granularity.py, BENCHMARKS.md): 12 chapter task runs took 18.8 s where 377 chunk task runs
+took 23.7 s for the same calls, and each task run also keeps ~38 KB for the run (prefect-notes.md). Per-book
+synthesis would hide progress and serialize a book's chapters. Inside a chapter task the calls run
+concurrently on the flow's event loop, paced by the run's one limiter.
 """
 
 from __future__ import annotations
