@@ -264,7 +264,9 @@ def test_processes_sharing_one_limit_stay_within_it(prefect_api_url: str, monkey
     assert report[RUN_S] >= SHARED_RATE_PER_S * RUN_S / 4, "the shared budget is not starved"
     # Batching: one round trip per lease; at most one prefetch per limiter was cut short or never spent.
     spent = sum(limiter.permits_spent for limiter in ours)
-    assert spent == sum(len(times) for times in in_process)
+    recorded = sum(len(times) for times in in_process)
+    # A worker cancelled at the end may have spent its permit without reaching the line that records it.
+    assert recorded <= spent <= recorded + WORKERS * len(ours)
     leases = sum(limiter.leases for limiter in ours)
     assert leases <= round_trips <= leases + len(ours)
     assert round_trips <= spent / lease_size + 2 * len(ours)
