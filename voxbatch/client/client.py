@@ -13,11 +13,11 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import urlencode, urlparse
 
 import httpx
@@ -51,6 +51,8 @@ from voxbatch.ledger.record import CallRecord
 from voxbatch.pricing import PriceTable, load_price_table
 
 T = TypeVar("T")
+A = TypeVar("A", bound="_Answer")
+R = TypeVar("R")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 LedgerSink = Callable[[CallRecord], None]
 
@@ -63,6 +65,32 @@ class _SpeechAnswer:
     words: tuple[WordTime, ...]
     headers: Mapping[str, str]
     ttfb_s: float
+    status: int = 200
+
+
+class _Answer(Protocol):
+    """What ``_call`` reads from any successful attempt."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def ttfb_s(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class _CallFacts:
+    """What the ledger record of a call says besides its outcome (filled in from the answer when known)."""
+
+    endpoint: str
+    model: str | None
+    voice: str | None
+    transport: str
+    context: CallContext
+    input_chars: int | None = None
+    audio_seconds: float | None = None
+    n_bytes: int | None = None
 
 
 class SpeechClient:
@@ -157,21 +185,64 @@ class SpeechClient:
         what: str,
         units: float,
         unit: Unit,
-        attempt: Callable[[], Awaitable[T]],
-        record: Callable[[T | None, RetryStats, SpeechAPIError | None, float, datetime], CallRecord],
-    ) -> T:
+        attempt: Callable[[], Awaitable[A]],
+        facts: _CallFacts,
+        finish: Callable[[A, CallInfo], tuple[R, _CallFacts]],
+    ) -> R:
+        """Run ``attempt`` with retries under the limiter; ``finish`` turns the answer into the result.
+
+        Exactly one ledger record is written, from ``facts`` (as ``finish`` completed them on success).
+        """
         stats = RetryStats()
         started_at = datetime.now(UTC)
         started = time.perf_counter()
         try:
-            result = await call_with_retries(
+            answer = await call_with_retries(
                 lambda: self._limited(units, unit, attempt), self.options.retry, stats, sleep=self._sleep, what=what
             )
         except SpeechAPIError as exc:
-            self._write(record(None, stats, exc, time.perf_counter() - started, started_at))
+            self._write(self._record(facts, stats, exc, None, time.perf_counter() - started, started_at))
             raise
-        self._write(record(result, stats, None, time.perf_counter() - started, started_at))
+        latency_s = time.perf_counter() - started
+        info = CallInfo(
+            stats.attempts,
+            stats.retry_wait_s,
+            request_id_of(answer.headers),
+            answer.status,
+            answer.ttfb_s,
+            latency_s,
+            facts.transport,
+        )
+        result, facts = finish(answer, info)
+        self._write(self._record(facts, stats, None, info, latency_s, started_at))
         return result
+
+    def _record(
+        self,
+        facts: _CallFacts,
+        stats: RetryStats,
+        error: SpeechAPIError | None,
+        info: CallInfo | None,
+        latency_s: float,
+        started_at: datetime,
+    ) -> CallRecord:
+        return call_record(
+            self._stamp,
+            self.prices,
+            endpoint=facts.endpoint,
+            model=facts.model,
+            voice=facts.voice,
+            transport=facts.transport,
+            context=facts.context,
+            stats=stats,
+            error=error,
+            latency_s=latency_s,
+            started_at=started_at,
+            info=info,
+            input_chars=facts.input_chars,
+            audio_seconds=facts.audio_seconds,
+            n_bytes=facts.n_bytes,
+        )
 
     def _write(self, rec: CallRecord) -> None:
         if self.ledger is not None:
@@ -217,58 +288,23 @@ class SpeechClient:
             )
             return _SpeechAnswer(answer.body, (), answer.headers, answer.ttfb_s)
 
-        holder: dict[str, SpeechResult] = {}
-
-        def record(
-            got: _SpeechAnswer | None,
-            stats: RetryStats,
-            error: SpeechAPIError | None,
-            latency_s: float,
-            started_at: datetime,
-        ) -> CallRecord:
-            info = None
-            audio_s = None
-            n_bytes = None
-            if got is not None:
-                audio, words, headers, ttfb_s = got.audio, got.words, got.headers, got.ttfb_s
-                info = CallInfo(
-                    stats.attempts, stats.retry_wait_s, request_id_of(headers), 200, ttfb_s, latency_s, opts.transport
-                )
-                is_pcm = opts.audio_format == "pcm" or opts.transport != "rest"
-                result = SpeechResult(
-                    audio=audio,
-                    audio_format="pcm" if is_pcm else opts.audio_format,
-                    sample_rate_hz=pcm.sample_rate_hz if is_pcm else None,
-                    encoding=pcm.encoding if is_pcm else None,
-                    words=words,
-                    model=opts.model,
-                    voice=opts.voice,
-                    input_chars=len(text),
-                    info=info,
-                )
-                holder["result"] = result
-                audio_s = result.duration_s
-                n_bytes = len(audio)
-            return call_record(
-                self._stamp,
-                self.prices,
-                endpoint="speech",
+        def finish(got: _SpeechAnswer, info: CallInfo) -> tuple[SpeechResult, _CallFacts]:
+            is_pcm = opts.audio_format == "pcm" or opts.transport != "rest"
+            result = SpeechResult(
+                audio=got.audio,
+                audio_format="pcm" if is_pcm else opts.audio_format,
+                sample_rate_hz=pcm.sample_rate_hz if is_pcm else None,
+                encoding=pcm.encoding if is_pcm else None,
+                words=got.words,
                 model=opts.model,
                 voice=opts.voice,
-                transport=opts.transport,
-                context=context,
-                stats=stats,
-                error=error,
-                latency_s=latency_s,
-                started_at=started_at,
-                info=info,
                 input_chars=len(text),
-                audio_seconds=audio_s,
-                n_bytes=n_bytes,
+                info=info,
             )
+            return result, replace(facts, audio_seconds=result.duration_s, n_bytes=len(got.audio))
 
-        await self._call(f"speech[{opts.transport}]", float(len(text)), "chars", attempt, record)
-        return holder["result"]
+        facts = _CallFacts("speech", opts.model, opts.voice, opts.transport, context, input_chars=len(text))
+        return await self._call(f"speech[{opts.transport}]", float(len(text)), "chars", attempt, facts, finish)
 
     # --- speech to text ----------------------------------------------------------------------------
 
@@ -308,47 +344,13 @@ class SpeechClient:
                 self._http, "POST", f"/audio/{endpoint}", data=form, files={"file": (name, data)}
             )
 
-        holder: dict[str, Transcript] = {}
+        def finish(answer: http_attempt.HttpAnswer, info: CallInfo) -> tuple[Transcript, _CallFacts]:
+            transcript = parse_transcript(json.loads(answer.body), opts.model, info)
+            billed_s = seconds if seconds is not None else transcript.duration_s
+            return transcript, replace(facts, audio_seconds=billed_s)
 
-        def record(
-            answer: http_attempt.HttpAnswer | None,
-            stats: RetryStats,
-            error: SpeechAPIError | None,
-            latency_s: float,
-            started_at: datetime,
-        ) -> CallRecord:
-            info = None
-            if answer is not None:
-                info = CallInfo(
-                    stats.attempts,
-                    stats.retry_wait_s,
-                    request_id_of(answer.headers),
-                    answer.status,
-                    answer.ttfb_s,
-                    latency_s,
-                    "multipart",
-                )
-                holder["result"] = parse_transcript(json.loads(answer.body), opts.model, info)
-            billed_s = seconds if seconds is not None else holder["result"].duration_s
-            return call_record(
-                self._stamp,
-                self.prices,
-                endpoint=endpoint,
-                model=opts.model,
-                voice=None,
-                transport="multipart",
-                context=context,
-                stats=stats,
-                error=error,
-                latency_s=latency_s,
-                started_at=started_at,
-                info=info,
-                audio_seconds=billed_s if answer is not None else seconds,
-                n_bytes=len(data),
-            )
-
-        await self._call(endpoint, seconds or 0.0, "audio_s", attempt, record)
-        return holder["result"]
+        facts = _CallFacts(endpoint, opts.model, None, "multipart", context, audio_seconds=seconds, n_bytes=len(data))
+        return await self._call(endpoint, seconds or 0.0, "audio_s", attempt, facts, finish)
 
     # --- work already paid for ---------------------------------------------------------------------
 
@@ -386,45 +388,11 @@ class SpeechClient:
             path = f"/voices?{urlencode({'model': model})}" if model else "/voices"
             return await http_attempt.send(self._http, "GET", path)
 
-        holder: dict[str, dict[str, list[str]]] = {}
+        def finish(answer: http_attempt.HttpAnswer, info: CallInfo) -> tuple[dict[str, list[str]], _CallFacts]:
+            data = json.loads(answer.body)
+            entries = data.get("data", []) if isinstance(data, dict) else []
+            voices = {str(e["model"]): [str(v.get("name", v.get("id"))) for v in e.get("voices", [])] for e in entries}
+            return voices, facts
 
-        def record(
-            answer: http_attempt.HttpAnswer | None,
-            stats: RetryStats,
-            error: SpeechAPIError | None,
-            latency_s: float,
-            started_at: datetime,
-        ) -> CallRecord:
-            info = None
-            if answer is not None:
-                data = json.loads(answer.body)
-                entries = data.get("data", []) if isinstance(data, dict) else []
-                holder["result"] = {
-                    str(e["model"]): [str(v.get("name", v.get("id"))) for v in e.get("voices", [])] for e in entries
-                }
-                info = CallInfo(
-                    stats.attempts,
-                    stats.retry_wait_s,
-                    request_id_of(answer.headers),
-                    answer.status,
-                    answer.ttfb_s,
-                    latency_s,
-                    "rest",
-                )
-            return call_record(
-                self._stamp,
-                self.prices,
-                endpoint="voices",
-                model=model,
-                voice=None,
-                transport="rest",
-                context=CallContext(),
-                stats=stats,
-                error=error,
-                latency_s=latency_s,
-                started_at=started_at,
-                info=info,
-            )
-
-        await self._call("voices", 0.0, "chars", attempt, record)
-        return holder["result"]
+        facts = _CallFacts("voices", model, None, "rest", CallContext())
+        return await self._call("voices", 0.0, "chars", attempt, facts, finish)
