@@ -10,40 +10,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pyarrow as pa
 import pytest
 
+from tests.voxbatch.ledger.record_factory import DEFAULT_STARTED_AT, make_record
 from voxbatch.ledger.record import CallRecord
 from voxbatch.ledger.schema import LEDGER_SCHEMA, records_to_table
 
-T0 = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
-
-
-def make_record(**overrides: object) -> CallRecord:
-    values: dict[str, object] = {
-        "run_id": "run1",
-        "flow": "audiobook",
-        "item_id": None,
-        "chunk_index": None,
-        "provider": "together",
-        "endpoint": "speech",
-        "model": None,
-        "voice": None,
-        "transport": "rest",
-        "input_chars": None,
-        "audio_seconds": None,
-        "bytes": None,
-        "attempts": 1,
-        "retry_wait_s": 0.0,
-        "http_status": None,
-        "status": "ok",
-        "error": None,
-        "request_id": None,
-        "started_at": T0,
-        "ttfb_s": None,
-        "latency_s": 0.5,
-        "cost_usd": None,
-        "cached": False,
-    }
-    values.update(overrides)
-    return CallRecord(**values)  # type: ignore[arg-type]
+T0 = DEFAULT_STARTED_AT
 
 
 FULL = {

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from tests.voxbatch.ledger.record_factory import make_record as base_record
 from voxbatch.ledger.record import CallRecord
 from voxbatch.ledger.schema import LEDGER_SCHEMA
 from voxbatch.ledger.writer import LedgerWriter, read_ledger
@@ -28,33 +29,7 @@ POLL_LIMIT_S = 10.0
 
 
 def make_record(**overrides: object) -> CallRecord:
-    values: dict[str, object] = {
-        "run_id": "r",
-        "flow": "audiobook",
-        "item_id": None,
-        "chunk_index": None,
-        "provider": "together",
-        "endpoint": "speech",
-        "model": None,
-        "voice": None,
-        "transport": "rest",
-        "input_chars": None,
-        "audio_seconds": None,
-        "bytes": None,
-        "attempts": 1,
-        "retry_wait_s": 0.0,
-        "http_status": None,
-        "status": "ok",
-        "error": None,
-        "request_id": None,
-        "started_at": DAY1,
-        "ttfb_s": None,
-        "latency_s": 0.5,
-        "cost_usd": None,
-        "cached": False,
-    }
-    values.update(overrides)
-    return CallRecord(**values)  # type: ignore[arg-type]
+    return base_record(**{"run_id": "r", "started_at": DAY1, **overrides})
 
 
 def parquet_files(root: Path) -> list[Path]:
