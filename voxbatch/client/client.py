@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -42,8 +42,8 @@ from voxbatch.client.limits import Limiter, NoLimit, Unit
 from voxbatch.client.models import WEBSOCKET_RATE_HZ, answered_pcm_format
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.providers import speech_body, stt_fields
-from voxbatch.client.records import RunStamp, cached_record, call_record
-from voxbatch.client.results import CallInfo, SpeechResult, Transcript, WordTime, parse_transcript
+from voxbatch.client.records import CallFacts, RunStamp, cached_record, call_record
+from voxbatch.client.results import CallInfo, SpeechAudio, SpeechResult, Transcript, parse_transcript
 from voxbatch.client.retry import RetryStats, call_with_retries
 from voxbatch.client.sse import stream_speech
 from voxbatch.client.ws import speak_over_websocket
@@ -57,17 +57,6 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 LedgerSink = Callable[[CallRecord], None]
 
 
-@dataclass(frozen=True)
-class _SpeechAnswer:
-    """One successful speech attempt, whatever the transport (``headers`` feed the limiter)."""
-
-    audio: bytes
-    words: tuple[WordTime, ...]
-    headers: Mapping[str, str]
-    ttfb_s: float
-    status: int = 200
-
-
 class _Answer(Protocol):
     """What ``_call`` reads from any successful attempt."""
 
@@ -77,20 +66,6 @@ class _Answer(Protocol):
     def status(self) -> int: ...
     @property
     def ttfb_s(self) -> float: ...
-
-
-@dataclass(frozen=True)
-class _CallFacts:
-    """What the ledger record of a call says besides its outcome (filled in from the answer when known)."""
-
-    endpoint: str
-    model: str | None
-    voice: str | None
-    transport: str
-    context: CallContext
-    input_chars: int | None = None
-    audio_seconds: float | None = None
-    n_bytes: int | None = None
 
 
 class SpeechClient:
@@ -186,8 +161,8 @@ class SpeechClient:
         units: float,
         unit: Unit,
         attempt: Callable[[], Awaitable[A]],
-        facts: _CallFacts,
-        finish: Callable[[A, CallInfo], tuple[R, _CallFacts]],
+        facts: CallFacts,
+        finish: Callable[[A, CallInfo], tuple[R, CallFacts]],
     ) -> R:
         """Run ``attempt`` with retries under the limiter; ``finish`` turns the answer into the result.
 
@@ -201,7 +176,11 @@ class SpeechClient:
                 lambda: self._limited(units, unit, attempt), self.options.retry, stats, sleep=self._sleep, what=what
             )
         except SpeechAPIError as exc:
-            self._write(self._record(facts, stats, exc, None, time.perf_counter() - started, started_at))
+            latency_s = time.perf_counter() - started
+            failed = call_record(
+                self._stamp, self.prices, facts, stats=stats, error=exc, latency_s=latency_s, started_at=started_at
+            )
+            self._write(failed)
             raise
         latency_s = time.perf_counter() - started
         info = CallInfo(
@@ -214,35 +193,19 @@ class SpeechClient:
             facts.transport,
         )
         result, facts = finish(answer, info)
-        self._write(self._record(facts, stats, None, info, latency_s, started_at))
-        return result
-
-    def _record(
-        self,
-        facts: _CallFacts,
-        stats: RetryStats,
-        error: SpeechAPIError | None,
-        info: CallInfo | None,
-        latency_s: float,
-        started_at: datetime,
-    ) -> CallRecord:
-        return call_record(
-            self._stamp,
-            self.prices,
-            endpoint=facts.endpoint,
-            model=facts.model,
-            voice=facts.voice,
-            transport=facts.transport,
-            context=facts.context,
-            stats=stats,
-            error=error,
-            latency_s=latency_s,
-            started_at=started_at,
-            info=info,
-            input_chars=facts.input_chars,
-            audio_seconds=facts.audio_seconds,
-            n_bytes=facts.n_bytes,
+        self._write(
+            call_record(
+                self._stamp,
+                self.prices,
+                facts,
+                stats=stats,
+                error=None,
+                latency_s=latency_s,
+                started_at=started_at,
+                info=info,
+            )
         )
+        return result
 
     def _write(self, rec: CallRecord) -> None:
         if self.ledger is not None:
@@ -261,12 +224,11 @@ class SpeechClient:
                 WEBSOCKET_RATE_HZ if pcm.sample_rate_hz == WEBSOCKET_RATE_HZ else pcm.sample_rate_hz, "pcm_s16le"
             )
 
-        async def attempt() -> _SpeechAnswer:
+        async def attempt() -> SpeechAudio:
             if opts.transport == "sse":
-                streamed = await stream_speech(
+                return await stream_speech(
                     self._http, "/audio/speech", speech_body(self.options.provider, text, opts, True)
                 )
-                return _SpeechAnswer(streamed.audio, streamed.words, streamed.headers, streamed.ttfb_s)
             if opts.transport == "websocket":
                 params = {"model": opts.model, "voice": opts.voice, "response_format": "pcm"}
                 if opts.word_timestamps:
@@ -275,20 +237,19 @@ class SpeechClient:
                     params["sample_rate"] = str(opts.sample_rate_hz)
                 if opts.language is not None:
                     params["language"] = opts.language
-                got = await speak_over_websocket(
+                return await speak_over_websocket(
                     f"{self.options.ws_base_url}/audio/speech/websocket",
                     self.options.api_key,
                     text,
                     params,
                     open_timeout_s=self.options.connect_timeout_s,
                 )
-                return _SpeechAnswer(got.audio, got.words, {"x-request-id": str(got.session.get("id", ""))}, got.ttfb_s)
             answer = await http_attempt.send(
                 self._http, "POST", "/audio/speech", json=speech_body(self.options.provider, text, opts, False)
             )
-            return _SpeechAnswer(answer.body, (), answer.headers, answer.ttfb_s)
+            return SpeechAudio(answer.body, (), answer.headers, answer.ttfb_s)
 
-        def finish(got: _SpeechAnswer, info: CallInfo) -> tuple[SpeechResult, _CallFacts]:
+        def finish(got: SpeechAudio, info: CallInfo) -> tuple[SpeechResult, CallFacts]:
             is_pcm = opts.audio_format == "pcm" or opts.transport != "rest"
             result = SpeechResult(
                 audio=got.audio,
@@ -303,7 +264,7 @@ class SpeechClient:
             )
             return result, replace(facts, audio_seconds=result.duration_s, n_bytes=len(got.audio))
 
-        facts = _CallFacts("speech", opts.model, opts.voice, opts.transport, context, input_chars=len(text))
+        facts = CallFacts("speech", opts.model, opts.voice, opts.transport, context, input_chars=len(text))
         return await self._call(f"speech[{opts.transport}]", float(len(text)), "chars", attempt, facts, finish)
 
     # --- speech to text ----------------------------------------------------------------------------
@@ -344,12 +305,12 @@ class SpeechClient:
                 self._http, "POST", f"/audio/{endpoint}", data=form, files={"file": (name, data)}
             )
 
-        def finish(answer: http_attempt.HttpAnswer, info: CallInfo) -> tuple[Transcript, _CallFacts]:
+        def finish(answer: http_attempt.HttpAnswer, info: CallInfo) -> tuple[Transcript, CallFacts]:
             transcript = parse_transcript(json.loads(answer.body), opts.model, info)
             billed_s = seconds if seconds is not None else transcript.duration_s
             return transcript, replace(facts, audio_seconds=billed_s)
 
-        facts = _CallFacts(endpoint, opts.model, None, "multipart", context, audio_seconds=seconds, n_bytes=len(data))
+        facts = CallFacts(endpoint, opts.model, None, "multipart", context, audio_seconds=seconds, n_bytes=len(data))
         return await self._call(endpoint, seconds or 0.0, "audio_s", attempt, facts, finish)
 
     # --- work already paid for ---------------------------------------------------------------------
@@ -388,11 +349,11 @@ class SpeechClient:
             path = f"/voices?{urlencode({'model': model})}" if model else "/voices"
             return await http_attempt.send(self._http, "GET", path)
 
-        def finish(answer: http_attempt.HttpAnswer, info: CallInfo) -> tuple[dict[str, list[str]], _CallFacts]:
+        def finish(answer: http_attempt.HttpAnswer, info: CallInfo) -> tuple[dict[str, list[str]], CallFacts]:
             data = json.loads(answer.body)
             entries = data.get("data", []) if isinstance(data, dict) else []
             voices = {str(e["model"]): [str(v.get("name", v.get("id"))) for v in e.get("voices", [])] for e in entries}
             return voices, facts
 
-        facts = _CallFacts("voices", model, None, "rest", CallContext())
+        facts = CallFacts("voices", model, None, "rest", CallContext())
         return await self._call("voices", 0.0, "chars", attempt, facts, finish)

@@ -22,25 +22,34 @@ class RunStamp:
     provider: str
 
 
+@dataclass(frozen=True)
+class CallFacts:
+    """What a call's record says besides its outcome (completed from the answer when there is one)."""
+
+    endpoint: str
+    model: str | None
+    voice: str | None
+    transport: str
+    context: CallContext
+    input_chars: int | None = None
+    audio_seconds: float | None = None
+    n_bytes: int | None = None
+
+
 def call_record(
     stamp: RunStamp,
     prices: PriceTable,
+    facts: CallFacts,
     *,
-    endpoint: str,
-    model: str | None,
-    voice: str | None,
-    transport: str,
-    context: CallContext,
     stats: RetryStats,
     error: SpeechAPIError | None,
     latency_s: float,
     started_at: datetime,
     info: CallInfo | None = None,
-    input_chars: int | None = None,
-    audio_seconds: float | None = None,
-    n_bytes: int | None = None,
 ) -> CallRecord:
     """The ledger record of one finished call (``error`` set when it failed)."""
+    endpoint, model = facts.endpoint, facts.model
+    input_chars, audio_seconds = facts.input_chars, facts.audio_seconds
     status_error = error if isinstance(error, APIStatusError) else None
     cost = None
     if model is not None and endpoint in ("speech", "transcriptions", "translations"):
@@ -50,16 +59,16 @@ def call_record(
     return CallRecord(
         run_id=stamp.run_id,
         flow=stamp.flow,
-        item_id=context.item_id,
-        chunk_index=context.chunk_index,
+        item_id=facts.context.item_id,
+        chunk_index=facts.context.chunk_index,
         provider=stamp.provider,
         endpoint=endpoint,
         model=model,
-        voice=voice,
-        transport=transport,
+        voice=facts.voice,
+        transport=facts.transport,
         input_chars=input_chars,
         audio_seconds=audio_seconds,
-        bytes=n_bytes,
+        bytes=facts.n_bytes,
         attempts=stats.attempts,
         retry_wait_s=round(stats.retry_wait_s, 6),
         http_status=info.http_status if info else (status_error.status if status_error else None),
@@ -86,20 +95,8 @@ def cached_record(
     n_bytes: int | None,
 ) -> CallRecord:
     """The record of a call answered from a cache: no request, no attempts, nothing paid."""
+    facts = CallFacts(endpoint, model, voice, "cache", context, input_chars, audio_seconds, n_bytes)
     rec = call_record(
-        stamp,
-        PriceTable({}),
-        endpoint=endpoint,
-        model=model,
-        voice=voice,
-        transport="cache",
-        context=context,
-        stats=RetryStats(),
-        error=None,
-        latency_s=0.0,
-        started_at=datetime.now(UTC),
-        input_chars=input_chars,
-        audio_seconds=audio_seconds,
-        n_bytes=n_bytes,
+        stamp, PriceTable({}), facts, stats=RetryStats(), error=None, latency_s=0.0, started_at=datetime.now(UTC)
     )
     return replace(rec, status="cached", cached=True, cost_usd=0.0)

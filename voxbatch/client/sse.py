@@ -12,7 +12,6 @@ import base64
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -25,20 +24,10 @@ from voxbatch.client.errors import (
     make_status_error,
     request_id_of,
 )
-from voxbatch.client.results import WordTime
+from voxbatch.client.results import SpeechAudio, WordTime
 
 END_EVENTS = ("speech.audio.done", "conversation.item.audio_output.done")
 ERROR_STATUS_BY_CODE = {"dynamic_request_limited": 429, "engine_overloaded": 503, "invalid_api_key": 401}
-
-
-@dataclass(frozen=True)
-class StreamedAudio:
-    """Everything one stream delivered."""
-
-    audio: bytes
-    words: tuple[WordTime, ...]
-    headers: Mapping[str, str]
-    ttfb_s: float
 
 
 def _audio_of(event: dict[str, Any]) -> str | None:
@@ -65,7 +54,7 @@ def error_from_event(error: dict[str, Any], headers: Mapping[str, str]) -> APISt
 
 async def stream_speech(
     http: httpx.AsyncClient, url: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
-) -> StreamedAudio:
+) -> SpeechAudio:
     """POST ``body`` and collect the streamed audio and word timings; raise on errors and cut streams."""
     started = time.perf_counter()
     audio: list[bytes] = []
@@ -80,17 +69,17 @@ async def stream_speech(
             if not response.headers.get("content-type", "").startswith("text/event-stream"):
                 # Some servers answer a streamed request with plain chunked audio bytes.
                 raw = await response.aread()
-                return StreamedAudio(raw, (), answer_headers, time.perf_counter() - started)
+                return SpeechAudio(raw, (), answer_headers, time.perf_counter() - started)
             async for sse in source.aiter_sse():
                 if ttfb_s is None:
                     ttfb_s = time.perf_counter() - started
                 if sse.data.startswith("[DONE]"):
-                    return StreamedAudio(b"".join(audio), tuple(words), answer_headers, ttfb_s)
+                    return SpeechAudio(b"".join(audio), tuple(words), answer_headers, ttfb_s)
                 event = json.loads(sse.data)
                 if isinstance(event.get("error"), dict):
                     raise error_from_event(event["error"], answer_headers)
                 if event.get("type") in END_EVENTS:
-                    return StreamedAudio(b"".join(audio), tuple(words), answer_headers, ttfb_s)
+                    return SpeechAudio(b"".join(audio), tuple(words), answer_headers, ttfb_s)
                 payload = _audio_of(event)
                 if payload:
                     audio.append(base64.b64decode(payload))

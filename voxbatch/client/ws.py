@@ -11,7 +11,6 @@ import base64
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,18 +23,8 @@ from voxbatch.client.errors import (
     StreamTruncatedError,
     make_status_error,
 )
-from voxbatch.client.results import WordTime
+from voxbatch.client.results import SpeechAudio, WordTime
 from voxbatch.client.sse import error_from_event, word_timings_of
-
-
-@dataclass(frozen=True)
-class WebSocketAudio:
-    """What one realtime session delivered for one item."""
-
-    audio: bytes
-    words: tuple[WordTime, ...]
-    session: Mapping[str, Any]
-    ttfb_s: float
 
 
 async def speak_over_websocket(
@@ -45,7 +34,7 @@ async def speak_over_websocket(
     params: Mapping[str, Any],
     *,
     open_timeout_s: float,
-) -> WebSocketAudio:
+) -> SpeechAudio:
     """Open a session, speak ``text`` as one item, and return its audio and word timings."""
     query = {**params, "segment": "never", "max_partial_length": len(text) + 1}
     started = time.perf_counter()
@@ -76,7 +65,8 @@ async def speak_over_websocket(
                 elif kind == "conversation.item.word_timestamps":
                     words += word_timings_of(event)
                 elif kind == "conversation.item.audio_output.done":
-                    return WebSocketAudio(b"".join(audio), tuple(words), session, ttfb_s or 0.0)
+                    headers = {"x-request-id": str(session.get("id", ""))}  # the session id is our request id
+                    return SpeechAudio(b"".join(audio), tuple(words), headers, ttfb_s or 0.0)
     except InvalidStatus as exc:
         response = exc.response
         raise make_status_error(response.status_code, bytes(response.body or b""), dict(response.headers)) from exc
