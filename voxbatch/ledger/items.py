@@ -99,4 +99,5 @@ def item_record(
         cost_usd=tally.cost_usd,
         cached=tally.calls > 0 and tally.cached == tally.calls,
         kind="item",
+        chunks=tally.calls,
     )

@@ -38,3 +38,4 @@ class CallRecord:
     cost_usd: float | None  # None when the model's price is unknown (never 0 for "unknown")
     cached: bool
     kind: RecordKind = "call"
+    chunks: int | None = None  # item records: how many chunk calls the item made (cached ones included)

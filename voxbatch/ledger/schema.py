@@ -44,6 +44,7 @@ LEDGER_SCHEMA = pa.schema(
         pa.field("cost_usd", pa.float64()),
         pa.field("cached", pa.bool_(), nullable=False),
         pa.field("kind", pa.string(), nullable=False),
+        pa.field("chunks", pa.int32()),
     ]
 )
 

@@ -1,4 +1,4 @@
-"""A problem with one manifest row: which row, which column, and why."""
+"""A problem with one manifest row (or one file of a folder): which row, which column, and why."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RowError:
-    """Row numbers count like a spreadsheet: the header is row 1, the first data row is row 2."""
+    """Row numbers count like a spreadsheet: the header is row 1, the first data row is row 2.
 
-    row: int
+    Inputs that come from a folder have no row: ``row`` is None and ``source`` names the file.
+    """
+
+    row: int | None
     column: str
     reason: str
     item_id: str | None = None
+    source: str | None = None
 
     def __str__(self) -> str:
+        where = f"row {self.row}" if self.row is not None else f"file {self.source}"
         who = f" (id {self.item_id!r})" if self.item_id else ""
-        return f"row {self.row}{who}, column {self.column!r}: {self.reason}"
+        return f"{where}{who}, column {self.column!r}: {self.reason}"

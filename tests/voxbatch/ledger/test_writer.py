@@ -68,6 +68,7 @@ def test_round_trip_of_null_and_full_records(tmp_path: Path) -> None:
         cost_usd=0.004936,
         cached=True,
         kind="item",
+        chunks=7,
     )
     empty = make_record(item_id="ch02")
     with LedgerWriter(tmp_path, "r", flush_interval_s=LONG_INTERVAL_S) as writer:
@@ -80,7 +81,7 @@ def test_round_trip_of_null_and_full_records(tmp_path: Path) -> None:
     for name in LEDGER_SCHEMA.names:
         assert row[name] == getattr(full, name), name
     nulls = df.iloc[1]
-    for name in ("chunk_index", "model", "voice", "input_chars", "audio_seconds", "bytes", "http_status", "error"):
+    for name in ("chunk_index", "model", "voice", "input_chars", "audio_seconds", "bytes", "http_status", "error", "chunks"):
         assert pd.isna(nulls[name]), name
     assert nulls["cost_usd"] is None or pd.isna(nulls["cost_usd"])
     assert str(df["started_at"].dt.tz) == "UTC"

@@ -1,0 +1,232 @@
+"""The transcript inputs: a manifest (CSV or Parquet) of audio files, or a folder of them.
+
+Manifest columns: ``audio_path`` (required: a path relative to the manifest's folder, or an http(s) URL),
+and optional ``id`` (derived from the file name when empty, made unique and safe), ``language``, ``model``,
+``prompt``, ``diarize`` (true/false) and ``task`` (``transcribe`` or ``translate``). Empty optional cells
+take the run's defaults. A folder contributes every file under it (recursively) whose extension is an
+audio extension; whether it really is audio is decided later, by probing it. Every bad row is reported
+and skipped; the others run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlparse
+
+from voxbatch.client.call_options import DEFAULT_STT_MODEL
+from voxbatch.manifest.errors import RowError
+from voxbatch.manifest.table import FIRST_DATA_ROW, ID_PATTERN, read_table
+
+SttTask = Literal["transcribe", "translate"]
+TASKS: tuple[SttTask, ...] = ("transcribe", "translate")
+AUDIO_SUFFIXES = frozenset(
+    ".aac .aif .aiff .amr .au .caf .flac .m4a .m4b .mka .mkv .mov .mp2 .mp3 .mp4 .mpga .oga .ogg .opus .wav .weba "
+    ".webm .wma .wv".split()
+)
+TRUE_WORDS = frozenset({"true", "yes", "1", "y"})
+FALSE_WORDS = frozenset({"false", "no", "0", "n", ""})
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+FALLBACK_ID = "audio"
+
+Report = Callable[[str, str], None]  # (column, reason)
+
+
+@dataclass(frozen=True)
+class SttDefaults:
+    """What a row gets for an empty optional column (the flow's parameters)."""
+
+    model: str = DEFAULT_STT_MODEL
+    language: str | None = None
+    prompt: str | None = None
+    diarize: bool = False
+    task: SttTask = "transcribe"
+
+
+@dataclass(frozen=True)
+class AudioRow:
+    """One input recording: where it is and how to transcribe it.
+
+    ``source`` is a local path (absolute) or an http(s) URL; ``row`` is the manifest row (None for folders).
+    """
+
+    row: int | None
+    id: str
+    source: str
+    model: str
+    language: str | None
+    prompt: str | None
+    diarize: bool
+    task: SttTask
+
+    @property
+    def is_url(self) -> bool:
+        return is_url(self.source)
+
+    def where(self) -> str:
+        """How errors name this input."""
+        return f"row {self.row}" if self.row is not None else f"file {self.source}"
+
+    def error(self, column: str, reason: str) -> RowError:
+        """A :class:`RowError` about this input."""
+        return RowError(self.row, column, reason, self.id, None if self.row is not None else self.source)
+
+
+def is_url(value: str) -> bool:
+    return value.lower().startswith(("http://", "https://"))
+
+
+def safe_id(name: str) -> str:
+    """A file-name-safe id: anything outside ``[A-Za-z0-9._-]`` becomes ``_``; no leading dots."""
+    cleaned = _UNSAFE.sub("_", name).strip("._") or FALLBACK_ID
+    return cleaned
+
+
+def unique_ids(wanted: Iterable[str], taken: set[str]) -> list[str]:
+    """Make each wanted id unique against ``taken`` (and each other) by appending ``-2``, ``-3``, ..."""
+    out = []
+    for base in wanted:
+        candidate, n = base, 2
+        while candidate in taken:
+            candidate, n = f"{base}-{n}", n + 1
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def _id_from_source(source: str, base: Path) -> str:
+    """The id a row without one gets: the file name without extension (for URLs, the last path part)."""
+    if is_url(source):
+        name = unquote(urlparse(source).path.rstrip("/").rsplit("/", 1)[-1])
+    else:
+        name = Path(source).name
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return safe_id(stem)
+
+
+def load_stt_manifest(path: Path, defaults: SttDefaults = SttDefaults()) -> tuple[list[AudioRow], list[RowError]]:
+    """Every valid row and every problem, in manifest order."""
+    frame = read_table(path, required=("audio_path",))
+    base = path.parent.resolve()
+    cells_by_row = [{str(k): str(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    explicit = {c.get("id", "") for c in cells_by_row if c.get("id", "")}
+    taken: set[str] = set()
+    seen: dict[str, int] = {}
+    rows: list[AudioRow] = []
+    errors: list[RowError] = []
+    for offset, cells in enumerate(cells_by_row):
+        row_number = offset + FIRST_DATA_ROW
+        problems: list[RowError] = []
+        item_id = cells.get("id", "")
+
+        def problem(column: str, reason: str, item: str | None = item_id or None, row: int = row_number) -> None:
+            problems.append(RowError(row, column, reason, item))
+
+        if item_id:
+            if not ID_PATTERN.match(item_id):
+                problem("id", "may only contain letters, digits, '.', '_' and '-' (it names the output files)")
+            elif item_id in seen:
+                problem("id", f"duplicates the id of row {seen[item_id]}")
+            else:
+                seen[item_id] = row_number
+                taken.add(item_id)
+        source = _source(cells.get("audio_path", ""), base, problem)
+        if not item_id and source is not None:
+            # derived ids never take an id another row states explicitly
+            (item_id,) = unique_ids([_id_from_source(source, base)], taken | explicit)
+            taken.add(item_id)
+        task = (cells.get("task") or defaults.task).lower()
+        if task not in TASKS:
+            problem("task", f"must be transcribe or translate; got {task!r}")
+        diarize = _flag(cells.get("diarize", ""), defaults.diarize, "diarize", problem)
+        if diarize and task == "translate":
+            problem("diarize", "translations are not diarized; set diarize to false or task to transcribe")
+        if problems or source is None:
+            errors += problems
+            continue
+        rows.append(
+            AudioRow(
+                row=row_number,
+                id=item_id,
+                source=source,
+                model=cells.get("model") or defaults.model,
+                language=cells.get("language") or defaults.language,
+                prompt=cells.get("prompt") or defaults.prompt,
+                diarize=diarize,
+                task="translate" if task == "translate" else "transcribe",
+            )
+        )
+    return rows, errors
+
+
+def _source(value: str, base: Path, problem: Report) -> str | None:
+    if not value:
+        problem("audio_path", "is empty; give a file path or an http(s) URL")
+        return None
+    if is_url(value):
+        return value
+    if "://" in value:
+        problem("audio_path", f"only local paths and http(s) URLs are supported; got {value!r}")
+        return None
+    path = (base / value).resolve()
+    if not path.exists():
+        problem("audio_path", f"file {path} does not exist")
+        return None
+    if not path.is_file():
+        problem("audio_path", f"{path} is not a file")
+        return None
+    return str(path)
+
+
+def _flag(value: str, default: bool, column: str, problem: Report) -> bool:
+    lowered = value.strip().lower()
+    if not lowered:
+        return default
+    if lowered in TRUE_WORDS:
+        return True
+    if lowered in FALSE_WORDS:
+        return False
+    problem(column, f"must be true or false; got {value!r}")
+    return default
+
+
+def load_stt_folder(folder: Path, defaults: SttDefaults = SttDefaults()) -> list[AudioRow]:
+    """Every file under ``folder`` (recursively, in path order) with an audio extension.
+
+    Ids are the path relative to the folder without its extension (``/`` becomes ``_``), so they stay
+    the same from one nightly run to the next whatever files are added; clashes get ``-2``, ``-3``, ...
+    Hidden files and folders (and voxbatch's own output folders) are ignored.
+    """
+    root = folder.resolve()
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in AUDIO_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+    wanted = [safe_id("_".join(p.relative_to(root).with_suffix("").parts)) for p in files]
+    ids = unique_ids(wanted, set())
+    return [
+        AudioRow(
+            row=None,
+            id=item_id,
+            source=str(path),
+            model=defaults.model,
+            language=defaults.language,
+            prompt=defaults.prompt,
+            diarize=defaults.diarize,
+            task=defaults.task,
+        )
+        for item_id, path in zip(ids, files, strict=True)
+    ]
+
+
+def load_stt_inputs(source: Path, defaults: SttDefaults = SttDefaults()) -> tuple[list[AudioRow], list[RowError]]:
+    """A folder's audio files, or a manifest's rows."""
+    if source.is_dir():
+        return load_stt_folder(source, defaults), []
+    return load_stt_manifest(source, defaults)
