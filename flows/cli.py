@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
+from voxbatch.client.call_options import DEFAULT_STT_MODEL
 from voxbatch.server.faults import FaultSpec, FaultSpecError
+from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES
+from voxbatch.transcript.split import SplitOptions
 from voxbatch.server.options import (
     DEFAULT_HOST,
     DEFAULT_MAX_AUDIO_S,
@@ -124,6 +127,98 @@ def tts(
             )
     typer.echo(f"ledger: {report['ledger']} (run {report['run_id']}); {report['wall_s']} s on {report['endpoint']}")
     if report["row_errors"] or any(b["status"] == "failed" for b in report["books"].values()):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def stt(
+    source: Annotated[
+        Path, typer.Argument(help="A CSV/Parquet manifest (audio_path, optional id, language, ...) or a folder.")
+    ],
+    out: Annotated[Path, typer.Option(help="Where the transcripts are written.")] = Path("out/transcripts"),
+    model: Annotated[str, typer.Option(help="Default STT model for rows without one.")] = DEFAULT_STT_MODEL,
+    language: Annotated[str | None, typer.Option(help="Default spoken language (e.g. en); none: detect.")] = None,
+    prompt: Annotated[str | None, typer.Option(help="Default prompt (names, spellings) for Whisper.")] = None,
+    diarize: Annotated[bool, typer.Option(help="Label speakers by default.")] = False,
+    task: Annotated[str, typer.Option(help="Default task: transcribe, or translate (to English).")] = "transcribe",
+    formats: Annotated[str, typer.Option(help="Outputs: any of txt,srt,vtt,json (or all).")] = "txt,srt,vtt,json",
+    split_above_s: Annotated[float, typer.Option(help="Split files longer than this many seconds.")] = (
+        SplitOptions.split_above_s
+    ),
+    chunk_s: Annotated[float, typer.Option(help="Target chunk length in seconds for split files.")] = (
+        SplitOptions.target_chunk_s
+    ),
+    max_upload_mb: Annotated[float, typer.Option(help="Split files larger than this (the provider's limit).")] = (
+        PROVIDER_UPLOAD_LIMIT_BYTES / BYTES_PER_MB
+    ),
+    base_url: Annotated[
+        str | None, typer.Option(help="Any Together-compatible server (default: Together with a key, else embedded).")
+    ] = None,
+    rpm: Annotated[float | None, typer.Option(help="Requests per minute for the run.")] = None,
+    audio_s_per_minute: Annotated[float | None, typer.Option(help="Audio seconds per minute for the run.")] = None,
+    max_in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
+    cache_dir: Annotated[Path | None, typer.Option(help="Chunk cache (default: OUT/.voxbatch-cache).")] = None,
+    ledger_dir: Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")] = None,
+) -> None:
+    """Transcribe every recording of a manifest or folder into .txt, .srt, .vtt and .json (long files split)."""
+    import asyncio
+    from dataclasses import replace
+
+    from flows.transcripts import transcript_flow
+    from tasks.run_resources import RunSettings
+    from voxbatch.manifest.stt import TASKS, SttDefaults
+    from voxbatch.transcript.outputs import parse_formats
+
+    if task not in TASKS:
+        raise typer.BadParameter(f"must be one of {', '.join(TASKS)}", param_hint="--task")
+    try:
+        parse_formats(formats)
+        split = replace(SplitOptions(), split_above_s=split_above_s, target_chunk_s=chunk_s)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    settings = RunSettings(
+        base_url=base_url,
+        requests_per_minute=rpm,
+        units_per_minute=audio_s_per_minute,
+        max_in_flight=max_in_flight,
+        cache_dir=str(cache_dir) if cache_dir else None,
+        ledger_dir=str(ledger_dir) if ledger_dir else None,
+    )
+    defaults = SttDefaults(
+        model=model,
+        language=language,
+        prompt=prompt,
+        diarize=diarize,
+        task="translate" if task == "translate" else "transcribe",
+    )
+    report = asyncio.run(
+        transcript_flow(
+            str(source),
+            str(out),
+            defaults,
+            formats,
+            split,
+            max_upload_bytes=int(max_upload_mb * BYTES_PER_MB),
+            settings=settings,
+        )
+    )
+    failed = {item for item, f in report["files"].items() if f["status"] == "failed"}
+    for line in report["row_errors"]:
+        if not any(f"(id {item!r})" in line for item in failed):
+            typer.echo(f"skipped: {line}", err=True)
+    for item, entry in report["files"].items():
+        cost = entry.get("cost_usd")
+        price = "unknown cost" if cost is None else f"${cost:.4f}"
+        if entry["status"] == "failed":
+            typer.echo(f"FAILED {item}: {entry['error']}", err=True)
+        else:
+            outputs = ", ".join(entry["paths"].values())
+            typer.echo(
+                f"{entry['status']:>7} {item}: {outputs} ({entry.get('duration_s', '?')} s, "
+                f"{entry.get('chunks', 0)} chunks, {entry.get('requests', 0)} requests, {price})"
+            )
+    typer.echo(f"ledger: {report['ledger']} (run {report['run_id']}); {report['wall_s']} s on {report['endpoint']}")
+    if report["row_errors"] or failed:
         raise typer.Exit(code=1)
 
 

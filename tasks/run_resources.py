@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxbatch.cache import ChunkCache
+from voxbatch.cache import ChunkCache, JsonCache
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import RateLimits, Unit
@@ -43,6 +43,16 @@ class RunResources:
     cache: ChunkCache
     ledger: LedgerWriter
     tally: TallyingSink
+
+    @property
+    def transcripts(self) -> JsonCache:
+        """Finished chunk transcripts, next to the speech chunks."""
+        return JsonCache(self.cache.root / "transcripts")
+
+    @property
+    def downloads(self) -> Path:
+        """Where recordings given by URL are fetched to."""
+        return self.cache.root / "downloads"
 
     @property
     def endpoint_id(self) -> str:

@@ -91,3 +91,31 @@ class ChunkCache:
             duration_s=float(meta["duration_s"]),
             words=tuple((str(w), float(s), float(e)) for w, s, e in meta.get("words", [])),
         )
+
+
+class JsonCache:
+    """Finished results that are JSON documents (transcripts), under ``root`` sharded like :class:`ChunkCache`.
+
+    Each is one file written atomically, so a result that can be read is complete.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored document for ``key``, or None."""
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def has(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def put(self, key: str, document: dict[str, Any]) -> Path:
+        """Store ``document`` under ``key``."""
+        return write_text_atomic(self._path(key), json.dumps(document, ensure_ascii=False))

@@ -226,7 +226,21 @@ def load_stt_folder(folder: Path, defaults: SttDefaults = SttDefaults()) -> list
 
 
 def load_stt_inputs(source: Path, defaults: SttDefaults = SttDefaults()) -> tuple[list[AudioRow], list[RowError]]:
-    """A folder's audio files, or a manifest's rows."""
+    """A folder's audio files, a manifest's rows, or one audio file given directly."""
     if source.is_dir():
         return load_stt_folder(source, defaults), []
+    if source.is_file() and source.suffix.lower() in AUDIO_SUFFIXES:
+        path = source.resolve()
+        return [
+            AudioRow(
+                row=None,
+                id=safe_id(path.stem),
+                source=str(path),
+                model=defaults.model,
+                language=defaults.language,
+                prompt=defaults.prompt,
+                diarize=defaults.diarize,
+                task=defaults.task,
+            )
+        ], []
     return load_stt_manifest(source, defaults)

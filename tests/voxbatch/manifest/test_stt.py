@@ -111,3 +111,9 @@ def test_folders_give_every_audio_file_with_stable_path_ids(tmp_path: Path) -> N
 def test_safe_id() -> None:
     assert safe_id("Ep. 1: Über/alles") == "Ep._1_ber_alles"
     assert safe_id("...") == "audio"
+
+
+def test_one_audio_file_is_an_input_of_its_own(tmp_path: Path) -> None:
+    _touch(tmp_path / "My Talk.m4a")
+    rows, errors = load_stt_inputs(tmp_path / "My Talk.m4a", SttDefaults(language="fr"))
+    assert errors == [] and [(r.id, r.language, r.row) for r in rows] == [("My_Talk", "fr", None)]

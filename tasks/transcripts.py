@@ -1,0 +1,88 @@
+"""Prefect tasks of the transcript flow, each a thin wrapper over one plain step of ``voxbatch.transcript``.
+
+Granularity: one task run per *file* for each step (prepare, transcribe, assemble, record). A file's chunks
+are transcribed concurrently inside its one task run on the flow's event loop, paced by the run's one
+limiter; a task run per chunk would add 4-7 ms and ~38 KB each (prefect-notes.md) for no gain in control,
+and the audiobook measurement (BENCHMARKS.md) showed the coarser grain faster. CPU-bound steps (hashing,
+probing, silence scans, encoding) run in threads so files prepare in parallel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.run_resources import RunResources, RunSettings, run_resources
+from voxbatch.cache import JsonCache
+from voxbatch.client.client import SpeechClient
+from voxbatch.ledger.items import item_record
+from voxbatch.ledger.record import CallRecord, CallStatus
+from voxbatch.manifest.errors import RowError
+from voxbatch.manifest.stt import AudioRow, SttDefaults, load_stt_inputs
+from voxbatch.transcript.assemble import AssembledTranscript, assemble_transcript
+from voxbatch.transcript.captions import CaptionOptions
+from voxbatch.transcript.prepare import FilePlan, Prepared, PrepareOptions, prepare_file
+from voxbatch.transcript.transcribe import ChunkOutcome, transcribe_plan
+
+__all__ = ["RunSettings", "SttDefaults", "run_resources"]
+
+
+@task(name="load-stt-inputs", cache_policy=NO_CACHE)
+def load_inputs(source: str, defaults: SttDefaults) -> tuple[list[AudioRow], list[RowError]]:
+    """Every input of a manifest or folder, and every row error."""
+    return load_stt_inputs(Path(source), defaults)
+
+
+@task(name="prepare-file", cache_policy=NO_CACHE, task_run_name="prepare-{row.id}")
+async def prepare(row: AudioRow, options: PrepareOptions) -> Prepared:
+    """Fetch, hash, skip-if-done, probe and plan the chunks of one file (in a thread)."""
+    return await asyncio.to_thread(prepare_file, row, options)
+
+
+@task(name="transcribe-file", cache_policy=NO_CACHE, task_run_name="transcribe-{plan.row.id}")
+async def transcribe(client: SpeechClient, cache: JsonCache, plan: FilePlan) -> list[ChunkOutcome]:
+    """Every chunk of one file, concurrently; cached chunks make no request."""
+    return await transcribe_plan(client, cache, plan)
+
+
+@task(name="assemble-transcript", cache_policy=NO_CACHE, task_run_name="assemble-{plan.row.id}")
+async def assemble(
+    plan: FilePlan, outcomes: list[ChunkOutcome], out_dir: str, formats: tuple[str, ...], captions: CaptionOptions
+) -> AssembledTranscript:
+    """Merge the chunks and write the file's transcripts atomically (in a thread)."""
+    return await asyncio.to_thread(assemble_transcript, plan, outcomes, Path(out_dir), formats, captions)
+
+
+@task(name="record-file", cache_policy=NO_CACHE, task_run_name="record-{item_id}")
+def record_file(
+    resources: RunResources,
+    item_id: str,
+    model: str | None,
+    status: CallStatus,
+    error: str | None,
+    started_at: datetime,
+    wall_s: float,
+    audio_seconds: float | None,
+) -> CallRecord:
+    """Write the file's summary record (audio seconds, chunks, cost, wall time, status) to the ledger."""
+    rec = item_record(
+        run_id=resources.run_id,
+        flow=resources.client.flow,
+        provider=resources.client.provider_label,
+        endpoint="transcript",
+        item_id=item_id,
+        model=model,
+        voice=None,
+        tally=resources.tally.tally(item_id),
+        status=status,
+        error=error,
+        started_at=started_at,
+        wall_s=wall_s,
+        audio_seconds=audio_seconds,
+    )
+    resources.ledger.append(rec)
+    return rec

@@ -1,0 +1,63 @@
+"""Fetching a recording given by http(s) URL into a local file, so it can be probed and split like any other.
+
+Downloads stream to disk (bounded memory), stop at a size limit, and land atomically: a file that exists
+under the download folder is complete. Every run fetches again, so a changed file at the same URL is
+noticed by its content hash; fetching costs nothing at the provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import httpx
+
+from voxbatch.manifest.stt import safe_id
+
+DOWNLOAD_TIMEOUT_S = 60.0
+DOWNLOAD_MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB: Together's own limit for files given by URL
+DOWNLOAD_BLOCK_BYTES = 1024 * 1024
+
+
+class FetchError(ValueError):
+    """The URL could not be fetched; the message says why (never with credentials)."""
+
+
+def _name(url: str) -> str:
+    last = unquote(urlparse(url).path.rstrip("/").rsplit("/", 1)[-1])
+    return safe_id(last) if last else "download"
+
+
+def _redacted(url: str) -> str:
+    parts = urlparse(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"  # no user:password, no query (tokens live there)
+
+
+def fetch(url: str, folder: Path, *, max_bytes: int = DOWNLOAD_MAX_BYTES) -> Path:
+    """Download ``url`` to ``folder/<hash of url>/<name>`` and return the path."""
+    target = folder / hashlib.sha256(url.encode()).hexdigest()[:16] / _name(url)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    received = 0
+    try:
+        with os.fdopen(fd, "wb") as fh, httpx.stream("GET", url, timeout=DOWNLOAD_TIMEOUT_S, follow_redirects=True) as r:
+            if r.status_code != 200:
+                raise FetchError(f"GET {_redacted(url)} answered HTTP {r.status_code}")
+            for block in r.iter_bytes(DOWNLOAD_BLOCK_BYTES):
+                received += len(block)
+                if received > max_bytes:
+                    raise FetchError(f"{_redacted(url)} is larger than {max_bytes} bytes")
+                fh.write(block)
+        Path(tmp).replace(target)
+    except httpx.HTTPError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise FetchError(f"could not fetch {_redacted(url)}: {type(exc).__name__}") from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
