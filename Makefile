@@ -27,9 +27,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install voxbatch (done automatically by run/test).
 
-run: $(STAMP) ## Run the demo manifests end to end on the embedded local server (audiobooks, then a transcript).
+run: $(STAMP) ## Run the demo manifests end to end on the embedded local server (audiobooks, then transcripts).
 	@$(VENV)/bin/voxbatch tts manifests/audiobook-demo.csv --out out/audiobooks
-	@$(VENV)/bin/voxbatch demo
+	@$(VENV)/bin/voxbatch stt manifests/transcripts-demo.csv --out out/transcripts
 
 test: $(STAMP) ## Run the whole test suite.
 	@$(PY) -m pytest $(PYTEST_ARGS)

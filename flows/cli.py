@@ -222,18 +222,6 @@ def stt(
         raise typer.Exit(code=1)
 
 
-@app.command()
-def demo(
-    manifests: Annotated[Path, typer.Option(help="Folder with the demo manifests.")] = Path("manifests"),
-    out: Annotated[Path, typer.Option(help="Where results are written.")] = Path("out/demo"),
-) -> None:
-    """Run the demo manifests on the embedded local server (one speech and one transcription call)."""
-    from voxbatch.demo import run_demo
-
-    for line in run_demo(manifests, out):
-        typer.echo(line)
-
-
 def main() -> None:
     """Console entry point."""
     import os

@@ -1,15 +1,15 @@
-"""The ``voxbatch`` command: ``serve`` as a real process, ``demo`` end to end, and option errors."""
+"""The ``voxbatch`` command: ``serve`` as a real process, ``stt`` end to end, and option errors."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import re
 import time
-import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.conftest import REPO_ROOT
+from voxbatch.server.runner import LocalServer
 
 STARTUP_TIMEOUT_S = 60.0
 
@@ -30,7 +31,7 @@ def _free_port() -> int:
 def test_help_lists_the_commands() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
-    assert "serve" in result.output and "demo" in result.output
+    assert all(name in result.output for name in ("serve", "tts", "stt"))
 
 
 def test_serve_rejects_a_bad_fault_spec() -> None:
@@ -86,14 +87,27 @@ def test_serve_runs_as_a_process_with_key_faults_and_limits() -> None:
     assert "sekrit-cli-key" not in output
 
 
-def test_demo_writes_speech_and_transcript(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--manifests", str(REPO_ROOT / "manifests"), "--out", str(tmp_path)])
+def test_stt_prints_each_file_and_exits_non_zero_when_one_failed(
+    prefect_harness: str, tmp_path: Path, make_server: Callable[..., LocalServer]
+) -> None:
+    server = make_server(api_key=None)
+    out = tmp_path / "out"
+    argv = ["stt", str(REPO_ROOT / "manifests" / "transcripts-demo.csv"), "--out", str(out)]
+    result = CliRunner().invoke(app, [*argv, "--base-url", server.origin])
     assert result.exit_code == 0, result.output
-    with wave.open(str(tmp_path / "alice-opening.wav")) as w:
-        assert w.getframerate() == 24000  # Kokoro answers 24 kHz
-        assert w.getnframes() / w.getframerate() > 5.0
-    transcript = json.loads((tmp_path / "jfk-inaugural.json").read_text())
-    assert 10.0 < transcript["duration"] < 12.0
-    assert "country" in transcript["text"]
-    assert transcript["words"], "word timestamps were asked for"
-    assert "ledger: 2 calls" in result.output
+    assert re.search(r"ok jfk-inaugural: .*jfk-inaugural\.txt.*\(11\.0 s, 1 chunks, 1 requests, \$0\.0003\)", result.output)
+    assert "country" in (out / "jfk-inaugural.txt").read_text()
+    again = CliRunner().invoke(app, [*argv, "--base-url", server.origin])
+    assert again.exit_code == 0 and "skipped jfk-inaugural" in again.output
+
+    (tmp_path / "bad.csv").write_text("id,audio_path\nmissing,nowhere.flac\n")
+    failed = CliRunner().invoke(app, ["stt", str(tmp_path / "bad.csv"), "--out", str(out), "--base-url", server.origin])
+    assert failed.exit_code == 1
+    assert "row 2 (id 'missing'), column 'audio_path'" in failed.output
+
+
+def test_stt_rejects_bad_options(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["stt", str(tmp_path), "--formats", "docx"])
+    assert result.exit_code != 0 and "unknown output format" in result.output
+    result = CliRunner().invoke(app, ["stt", str(tmp_path), "--task", "summarize"])
+    assert result.exit_code != 0 and "transcribe" in result.output
