@@ -9,8 +9,6 @@ import typer
 
 from voxbatch.client.call_options import DEFAULT_STT_MODEL
 from voxbatch.server.faults import FaultSpec, FaultSpecError
-from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES
-from voxbatch.transcript.split import SplitOptions
 from voxbatch.server.options import (
     DEFAULT_HOST,
     DEFAULT_MAX_AUDIO_S,
@@ -19,6 +17,8 @@ from voxbatch.server.options import (
     DEFAULT_PORT,
     ServerOptions,
 )
+from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES
+from voxbatch.transcript.split import SplitOptions
 
 BYTES_PER_MB = 1024 * 1024
 

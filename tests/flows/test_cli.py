@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -95,7 +95,9 @@ def test_stt_prints_each_file_and_exits_non_zero_when_one_failed(
     argv = ["stt", str(REPO_ROOT / "manifests" / "transcripts-demo.csv"), "--out", str(out)]
     result = CliRunner().invoke(app, [*argv, "--base-url", server.origin])
     assert result.exit_code == 0, result.output
-    assert re.search(r"ok jfk-inaugural: .*jfk-inaugural\.txt.*\(11\.0 s, 1 chunks, 1 requests, \$0\.0003\)", result.output)
+    assert re.search(
+        r"ok jfk-inaugural: .*jfk-inaugural\.txt.*\(11\.0 s, 1 chunks, 1 requests, \$0\.0003\)", result.output
+    )
     assert "country" in (out / "jfk-inaugural.txt").read_text()
     again = CliRunner().invoke(app, [*argv, "--base-url", server.origin])
     assert again.exit_code == 0 and "skipped jfk-inaugural" in again.output

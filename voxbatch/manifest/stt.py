@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlparse
@@ -81,8 +81,7 @@ def is_url(value: str) -> bool:
 
 def safe_id(name: str) -> str:
     """A file-name-safe id: anything outside ``[A-Za-z0-9._-]`` becomes ``_``; no leading dots."""
-    cleaned = _UNSAFE.sub("_", name).strip("._") or FALLBACK_ID
-    return cleaned
+    return _UNSAFE.sub("_", name).strip("._") or FALLBACK_ID
 
 
 def unique_ids(wanted: Iterable[str], taken: set[str]) -> list[str]:
@@ -97,12 +96,9 @@ def unique_ids(wanted: Iterable[str], taken: set[str]) -> list[str]:
     return out
 
 
-def _id_from_source(source: str, base: Path) -> str:
+def _id_from_source(source: str) -> str:
     """The id a row without one gets: the file name without extension (for URLs, the last path part)."""
-    if is_url(source):
-        name = unquote(urlparse(source).path.rstrip("/").rsplit("/", 1)[-1])
-    else:
-        name = Path(source).name
+    name = unquote(urlparse(source).path.rstrip("/").rsplit("/", 1)[-1]) if is_url(source) else Path(source).name
     stem = name.rsplit(".", 1)[0] if "." in name else name
     return safe_id(stem)
 
@@ -112,54 +108,66 @@ def load_stt_manifest(path: Path, defaults: SttDefaults = SttDefaults()) -> tupl
     frame = read_table(path, required=("audio_path",))
     base = path.parent.resolve()
     cells_by_row = [{str(k): str(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
-    explicit = {c.get("id", "") for c in cells_by_row if c.get("id", "")}
-    taken: set[str] = set()
-    seen: dict[str, int] = {}
+    ids = _Ids(explicit={c.get("id", "") for c in cells_by_row if c.get("id", "")})
     rows: list[AudioRow] = []
     errors: list[RowError] = []
     for offset, cells in enumerate(cells_by_row):
-        row_number = offset + FIRST_DATA_ROW
-        problems: list[RowError] = []
-        item_id = cells.get("id", "")
-
-        def problem(column: str, reason: str, item: str | None = item_id or None, row: int = row_number) -> None:
-            problems.append(RowError(row, column, reason, item))
-
-        if item_id:
-            if not ID_PATTERN.match(item_id):
-                problem("id", "may only contain letters, digits, '.', '_' and '-' (it names the output files)")
-            elif item_id in seen:
-                problem("id", f"duplicates the id of row {seen[item_id]}")
-            else:
-                seen[item_id] = row_number
-                taken.add(item_id)
-        source = _source(cells.get("audio_path", ""), base, problem)
-        if not item_id and source is not None:
-            # derived ids never take an id another row states explicitly
-            (item_id,) = unique_ids([_id_from_source(source, base)], taken | explicit)
-            taken.add(item_id)
-        task = (cells.get("task") or defaults.task).lower()
-        if task not in TASKS:
-            problem("task", f"must be transcribe or translate; got {task!r}")
-        diarize = _flag(cells.get("diarize", ""), defaults.diarize, "diarize", problem)
-        if diarize and task == "translate":
-            problem("diarize", "translations are not diarized; set diarize to false or task to transcribe")
-        if problems or source is None:
-            errors += problems
-            continue
-        rows.append(
-            AudioRow(
-                row=row_number,
-                id=item_id,
-                source=source,
-                model=cells.get("model") or defaults.model,
-                language=cells.get("language") or defaults.language,
-                prompt=cells.get("prompt") or defaults.prompt,
-                diarize=diarize,
-                task="translate" if task == "translate" else "transcribe",
-            )
-        )
+        problems, row = _validate(cells, offset + FIRST_DATA_ROW, base, defaults, ids)
+        errors += problems
+        if row is not None:
+            rows.append(row)
     return rows, errors
+
+
+@dataclass
+class _Ids:
+    """Ids handed out so far: explicit ones by row, and every id taken (derived ids avoid all of them)."""
+
+    explicit: set[str]
+    seen: dict[str, int] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
+
+
+def _validate(
+    cells: dict[str, str], row_number: int, base: Path, defaults: SttDefaults, ids: _Ids
+) -> tuple[list[RowError], AudioRow | None]:
+    problems: list[RowError] = []
+    item_id = cells.get("id", "")
+
+    def problem(column: str, reason: str) -> None:
+        problems.append(RowError(row_number, column, reason, item_id or None))
+
+    if item_id:
+        if not ID_PATTERN.match(item_id):
+            problem("id", "may only contain letters, digits, '.', '_' and '-' (it names the output files)")
+        elif item_id in ids.seen:
+            problem("id", f"duplicates the id of row {ids.seen[item_id]}")
+        else:
+            ids.seen[item_id] = row_number
+            ids.taken.add(item_id)
+    source = _source(cells.get("audio_path", ""), base, problem)
+    if not item_id and source is not None:
+        # derived ids never take an id another row states explicitly
+        (item_id,) = unique_ids([_id_from_source(source)], ids.taken | ids.explicit)
+        ids.taken.add(item_id)
+    task = (cells.get("task") or defaults.task).lower()
+    if task not in TASKS:
+        problem("task", f"must be transcribe or translate; got {task!r}")
+    diarize = _flag(cells.get("diarize", ""), defaults.diarize, "diarize", problem)
+    if diarize and task == "translate":
+        problem("diarize", "translations are not diarized; set diarize to false or task to transcribe")
+    if problems or source is None:
+        return problems, None
+    return [], AudioRow(
+        row=row_number,
+        id=item_id,
+        source=source,
+        model=cells.get("model") or defaults.model,
+        language=cells.get("language") or defaults.language,
+        prompt=cells.get("prompt") or defaults.prompt,
+        diarize=diarize,
+        task="translate" if task == "translate" else "transcribe",
+    )
 
 
 def _source(value: str, base: Path, problem: Report) -> str | None:

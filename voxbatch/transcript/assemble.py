@@ -40,7 +40,9 @@ def provenance(plan: FilePlan) -> dict[str, Any]:
     }
 
 
-def render(merged: MergedTranscript, plan: FilePlan, formats: tuple[str, ...], captions: CaptionOptions) -> dict[str, str]:
+def render(
+    merged: MergedTranscript, plan: FilePlan, formats: tuple[str, ...], captions: CaptionOptions
+) -> dict[str, str]:
     """Each chosen format's text."""
     renderers = {
         "txt": lambda: to_text(merged),
@@ -56,7 +58,7 @@ def assemble_transcript(
     outcomes: list[ChunkOutcome],
     out_dir: Path,
     formats: tuple[str, ...],
-    captions: CaptionOptions = CaptionOptions(),
+    captions: CaptionOptions | None = None,
 ) -> AssembledTranscript:
     """Merge every chunk's transcript and write the chosen formats (all chunks must have succeeded)."""
     parts = []
@@ -68,7 +70,7 @@ def assemble_transcript(
     paths = write_outputs(
         out_dir,
         plan.row.id,
-        render(merged, plan, formats, captions),
+        render(merged, plan, formats, captions or CaptionOptions()),
         fingerprint=plan.fingerprint,
         duration_s=merged.duration_s,
         chunks=len(outcomes),

@@ -45,7 +45,10 @@ def fetch(url: str, folder: Path, *, max_bytes: int = DOWNLOAD_MAX_BYTES) -> Pat
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     received = 0
     try:
-        with os.fdopen(fd, "wb") as fh, httpx.stream("GET", url, timeout=DOWNLOAD_TIMEOUT_S, follow_redirects=True) as r:
+        with (
+            os.fdopen(fd, "wb") as fh,
+            httpx.stream("GET", url, timeout=DOWNLOAD_TIMEOUT_S, follow_redirects=True) as r,
+        ):
             if r.status_code != 200:
                 raise FetchError(f"GET {_redacted(url)} answered HTTP {r.status_code}")
             for block in r.iter_bytes(DOWNLOAD_BLOCK_BYTES):

@@ -8,7 +8,7 @@ audio, the chunk's exact sample span and the options, so a re-run resumes inside
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from voxbatch.audio.probe import AudioProbe, AudioProbeError, probe_audio
@@ -34,7 +34,7 @@ class PrepareOptions:
     download_dir: Path
     out_dir: Path
     formats: tuple[str, ...]
-    split: SplitOptions = SplitOptions()
+    split: SplitOptions = field(default_factory=SplitOptions)
     max_upload_bytes: int = PROVIDER_UPLOAD_LIMIT_BYTES
 
 

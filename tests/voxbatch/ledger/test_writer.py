@@ -81,7 +81,17 @@ def test_round_trip_of_null_and_full_records(tmp_path: Path) -> None:
     for name in LEDGER_SCHEMA.names:
         assert row[name] == getattr(full, name), name
     nulls = df.iloc[1]
-    for name in ("chunk_index", "model", "voice", "input_chars", "audio_seconds", "bytes", "http_status", "error", "chunks"):
+    for name in (
+        "chunk_index",
+        "model",
+        "voice",
+        "input_chars",
+        "audio_seconds",
+        "bytes",
+        "http_status",
+        "error",
+        "chunks",
+    ):
         assert pd.isna(nulls[name]), name
     assert nulls["cost_usd"] is None or pd.isna(nulls["cost_usd"])
     assert str(df["started_at"].dt.tz) == "UTC"

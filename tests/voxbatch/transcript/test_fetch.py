@@ -22,7 +22,7 @@ def file_server(tmp_path: Path) -> Iterator[str]:
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -47,4 +47,4 @@ def test_errors_name_the_url_without_its_query(file_server: str, tmp_path: Path)
     with pytest.raises(FetchError, match="could not fetch") as refused:
         fetch("http://user:pw@127.0.0.1:9/x.mp3", tmp_path / "dl")
     assert "pw@" not in str(refused.value)
-    assert not [p for p in (tmp_path / "dl").rglob("*.part")]
+    assert not list((tmp_path / "dl").rglob("*.part"))
