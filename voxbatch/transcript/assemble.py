@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from voxbatch.transcript.captions import CaptionOptions, to_json, to_srt, to_text, to_vtt
+from voxbatch.transcript.fetch import public_source
 from voxbatch.transcript.merge import ChunkTranscript, MergedTranscript, merge_chunks
 from voxbatch.transcript.outputs import write_outputs
 from voxbatch.transcript.prepare import FilePlan
@@ -32,7 +33,7 @@ def provenance(plan: FilePlan) -> dict[str, Any]:
     row = plan.row
     return {
         "id": row.id,
-        "source": row.source,
+        "source": public_source(row.source),
         "audio_sha256": plan.sha256,
         "model": row.model,
         "requested": {"task": row.task, "language": row.language, "prompt": row.prompt, "diarize": row.diarize},
@@ -74,6 +75,6 @@ def assemble_transcript(
         fingerprint=plan.fingerprint,
         duration_s=merged.duration_s,
         chunks=len(outcomes),
-        extra={"audio_sha256": plan.sha256, "source": plan.row.source},
+        extra={"audio_sha256": plan.sha256, "source": public_source(plan.row.source)},
     )
     return AssembledTranscript(paths, merged.duration_s, len(outcomes), len(merged.words), merged.language)

@@ -31,11 +31,16 @@ def _name(url: str) -> str:
     return safe_id(last) if last else "download"
 
 
-def _redacted(url: str) -> str:
+def redact_url(url: str) -> str:
     parts = urlparse(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}"  # no user:password, no query (tokens live there)
+
+
+def public_source(source: str) -> str:
+    """How a row's source may be written to outputs and logs: URLs without credentials or query."""
+    return redact_url(source) if source.lower().startswith(("http://", "https://")) else source
 
 
 def fetch(url: str, folder: Path, *, max_bytes: int = DOWNLOAD_MAX_BYTES) -> Path:
@@ -50,16 +55,16 @@ def fetch(url: str, folder: Path, *, max_bytes: int = DOWNLOAD_MAX_BYTES) -> Pat
             httpx.stream("GET", url, timeout=DOWNLOAD_TIMEOUT_S, follow_redirects=True) as r,
         ):
             if r.status_code != 200:
-                raise FetchError(f"GET {_redacted(url)} answered HTTP {r.status_code}")
+                raise FetchError(f"GET {redact_url(url)} answered HTTP {r.status_code}")
             for block in r.iter_bytes(DOWNLOAD_BLOCK_BYTES):
                 received += len(block)
                 if received > max_bytes:
-                    raise FetchError(f"{_redacted(url)} is larger than {max_bytes} bytes")
+                    raise FetchError(f"{redact_url(url)} is larger than {max_bytes} bytes")
                 fh.write(block)
         Path(tmp).replace(target)
     except httpx.HTTPError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise FetchError(f"could not fetch {_redacted(url)}: {type(exc).__name__}") from exc
+        raise FetchError(f"could not fetch {redact_url(url)}: {type(exc).__name__}") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
