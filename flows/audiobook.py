@@ -2,7 +2,9 @@
 
 Orchestration only: every step is a task from ``tasks.audiobook``. Chapters of all books are synthesized
 concurrently on the flow's event loop through one client and one rate limiter; a chunk that still fails
-after the client's retries fails its book, and the other books finish.
+after the client's retries fails its book, and the other books finish. With ``dry_run`` nothing is called:
+the books are planned and priced. With ``max_cost_usd`` a book starts only if its price (uncached chunks)
+fits in what the cap has left; the others are recorded as ``skipped_budget`` for a later run.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 
 from tasks.audiobook import (
     BookDefaults,
     RunSettings,
     assemble,
+    estimate_books,
     find_finished,
     load_manifest,
     plan,
@@ -26,6 +30,11 @@ from tasks.audiobook import (
     run_resources,
     synthesize_chapter,
 )
+from tasks.run_resources import cache_root, planned_endpoint_id
+from tasks.run_summary import publish_summary
+from voxbatch.budget import Budget
+from voxbatch.cache import ChunkCache
+from voxbatch.estimate import book_estimate
 
 DEFAULT_OUT_DIR = "out/audiobooks"
 
@@ -40,19 +49,34 @@ async def audiobook_flow(
     language: str | None = None,
     author: str | None = None,
     settings: RunSettings | None = None,
+    dry_run: bool = False,
+    max_cost_usd: float | None = None,
 ) -> dict[str, Any]:
     """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt."""
     logger = get_run_logger()
     started = time.perf_counter()
+    settings = settings or RunSettings()
     defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
     rows, row_errors = load_manifest(manifest, defaults)
     for error in row_errors:
         logger.error("manifest %s: %s (row skipped)", manifest, error)
+    books: dict[str, Any] = {}
+    report: dict[str, Any] = {"books": books, "items": books, "row_errors": [str(e) for e in row_errors]}
+    report["budget_usd"] = max_cost_usd
+    report["flow_run_id"] = str(flow_run.id) if flow_run.id else None
+    if dry_run:
+        endpoint_id = planned_endpoint_id(settings)
+        plans = {row.id: plan(row, endpoint_id) for row in rows}
+        report.update(
+            estimate_books(list(plans.values()), ChunkCache(cache_root(Path(out_dir), settings)), settings, out_dir)
+        )
+        report["wall_s"] = round(time.perf_counter() - started, 2)
+        return report
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"books": {}, "row_errors": [str(e) for e in row_errors]}
-    async with run_resources(
-        "audiobook", Path(out_dir), settings or RunSettings(), "chars", notice=logger.warning
-    ) as res:
+    budget = Budget(max_cost_usd) if max_cost_usd is not None else None
+    async with run_resources("audiobook", Path(out_dir), settings, "chars", notice=logger.warning) as res:
+        if budget is not None:
+            res.tally.listeners.append(budget.observe)
         report["run_id"] = res.run_id
         report["endpoint"] = res.endpoint.description
         plans = {}
@@ -60,31 +84,40 @@ async def audiobook_flow(
             try:
                 plans[row.id] = plan(row, res.endpoint_id)
             except Exception as exc:  # a book that cannot be planned fails alone
-                report["books"][row.id] = {"status": "failed", "error": f"could not chunk the text: {exc}"}
+                books[row.id] = {"status": "failed", "error": f"could not chunk the text: {exc}"}
         finished = {item: find_finished(book, out_dir) for item, book in plans.items()}
 
         async def one_book(item_id: str) -> None:
             book, begun = plans[item_id], datetime.now(UTC)
             t0 = time.perf_counter()
+
+            def done(status: Any, entry: dict[str, Any], duration_s: float | None) -> None:
+                entry["wall_s"] = round(time.perf_counter() - t0, 2)
+                books[item_id] = {"status": status, **entry}
+                row = book.row
+                wall = time.perf_counter() - t0
+                record_book(res, item_id, row.model, row.voice, status, entry.get("error"), begun, wall, duration_s)
+
             already = finished[item_id]
             if already is not None:
-                report["books"][item_id] = {
-                    "status": "skipped",
-                    "path": str(already.outputs.audio),
-                    "duration_s": round(already.duration_s, 2),
-                }
-                record_book(
-                    res,
-                    item_id,
-                    book.row.model,
-                    book.row.voice,
-                    "skipped",
-                    None,
-                    begun,
-                    time.perf_counter() - t0,
-                    already.duration_s,
-                )
+                path, seconds = str(already.outputs.audio), already.duration_s
+                done("skipped", {"path": path, "duration_s": round(seconds, 2)}, seconds)
                 return
+            if budget is not None:
+                estimate = book_estimate(book, res.cache, res.client.prices)
+                admission = budget.admit(item_id, estimate.cost_usd)
+                if not admission.admitted:
+                    reason = f"not started under the budget cap: {admission.reason}"
+                    logger.warning("book %s %s", item_id, reason)
+                    done("skipped_budget", {"chunks": estimate.chunks, "error": reason}, None)
+                    return
+            try:
+                await synthesize_book(item_id, book, done)
+            finally:
+                if budget is not None:
+                    budget.release(item_id)
+
+        async def synthesize_book(item_id: str, book: Any, done: Any) -> None:
             batches = book.chapter_batches()
             results = await asyncio.gather(
                 *(
@@ -98,45 +131,26 @@ async def audiobook_flow(
                 reason = f"{len(failures)} of {len(outcomes)} chunks failed; first: chunk {failures[0].chunk_index}: "
                 reason += str(failures[0].error)
                 logger.error("book %s failed: %s", item_id, reason)
-                report["books"][item_id] = {"status": "failed", "error": reason}
-                record_book(
-                    res,
-                    item_id,
-                    book.row.model,
-                    book.row.voice,
-                    "failed",
-                    reason,
-                    begun,
-                    time.perf_counter() - t0,
-                    None,
-                )
+                done("failed", {"chunks": len(outcomes), "error": reason}, None)
                 return
-            done = await assemble(book, outcomes, out_dir)
-            report["books"][item_id] = {
-                "status": "ok",
-                "path": str(done.outputs.audio),
-                "duration_s": round(done.duration_s, 2),
-                "chapters": done.chapters,
+            built = await assemble(book, outcomes, out_dir)
+            entry = {
+                "path": str(built.outputs.audio),
+                "duration_s": round(built.duration_s, 2),
+                "chapters": built.chapters,
                 "chunks": len(outcomes),
                 "from_cache": sum(o.from_cache for o in outcomes),
             }
-            record_book(
-                res,
-                item_id,
-                book.row.model,
-                book.row.voice,
-                "ok",
-                None,
-                begun,
-                time.perf_counter() - t0,
-                done.duration_s,
-            )
+            done("ok", entry, built.duration_s)
 
+        for item in plans:
+            books[item] = {"status": "pending"}  # the summary lists books in manifest order
         await asyncio.gather(*(one_book(item) for item in plans))
         tallies = {item: res.tally.tally(item) for item in plans}
     for item, tally in tallies.items():
-        report["books"][item]["cost_usd"] = tally.cost_usd
-        report["books"][item]["requests"] = tally.attempts
+        books[item]["cost_usd"] = tally.cost_usd
+        books[item]["requests"] = tally.attempts
     report["wall_s"] = round(time.perf_counter() - started, 2)
     report["ledger"] = str(res.ledger.root)
+    await publish_summary(report, key="audiobook", title="Audiobook run")
     return report

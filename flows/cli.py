@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +21,16 @@ from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES
 from voxbatch.transcript.split import SplitOptions
 
 BYTES_PER_MB = 1024 * 1024
+EXIT_FAILED = 1  # a bad row or a failed item
+EXIT_BUDGET = 3  # nothing failed, but the budget cap left items for a later run
+
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Plan and price the run (chunks, size, cost, wall time); call nothing.")
+]
+MaxCostOption = Annotated[
+    float | None,
+    typer.Option(help="Start no item whose price would take the run's spend over this many dollars."),
+]
 
 app = typer.Typer(
     help="voxbatch: batch text-to-speech and speech-to-text on Together AI's audio API.",
@@ -95,6 +105,8 @@ def tts(
     max_in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
     cache_dir: Annotated[Path | None, typer.Option(help="Chunk cache (default: OUT/.voxbatch-cache).")] = None,
     ledger_dir: Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")] = None,
+    dry_run: DryRunOption = False,
+    max_cost_usd: MaxCostOption = None,
 ) -> None:
     """Turn every row of a manuscript manifest into a finished audiobook (with chapters.json and .srt)."""
     import asyncio
@@ -111,23 +123,20 @@ def tts(
         ledger_dir=str(ledger_dir) if ledger_dir else None,
     )
     report = asyncio.run(
-        audiobook_flow(str(manifest), str(out), model, voice, audio_format, language, author, settings)
+        audiobook_flow(
+            str(manifest),
+            str(out),
+            model,
+            voice,
+            audio_format,
+            language,
+            author,
+            settings,
+            dry_run=dry_run,
+            max_cost_usd=max_cost_usd,
+        )
     )
-    for line in report["row_errors"]:
-        typer.echo(f"skipped: {line}", err=True)
-    for item, book in report["books"].items():
-        cost = book.get("cost_usd")
-        price = "unknown cost" if cost is None else f"${cost:.4f}"
-        if book["status"] == "failed":
-            typer.echo(f"FAILED {item}: {book['error']}", err=True)
-        else:
-            typer.echo(
-                f"{book['status']:>7} {item}: {book['path']} ({book.get('duration_s', '?')} s, "
-                f"{book.get('requests', 0)} requests, {price})"
-            )
-    typer.echo(f"ledger: {report['ledger']} (run {report['run_id']}); {report['wall_s']} s on {report['endpoint']}")
-    if report["row_errors"] or any(b["status"] == "failed" for b in report["books"].values()):
-        raise typer.Exit(code=1)
+    _finish(report)
 
 
 @app.command()
@@ -159,6 +168,8 @@ def stt(
     max_in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
     cache_dir: Annotated[Path | None, typer.Option(help="Chunk cache (default: OUT/.voxbatch-cache).")] = None,
     ledger_dir: Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")] = None,
+    dry_run: DryRunOption = False,
+    max_cost_usd: MaxCostOption = None,
 ) -> None:
     """Transcribe every recording of a manifest or folder into .txt, .srt, .vtt and .json (long files split)."""
     import asyncio
@@ -200,26 +211,75 @@ def stt(
             split,
             max_upload_bytes=int(max_upload_mb * BYTES_PER_MB),
             settings=settings,
+            dry_run=dry_run,
+            max_cost_usd=max_cost_usd,
         )
     )
-    failed = {item for item, f in report["files"].items() if f["status"] == "failed"}
-    for line in report["row_errors"]:
-        if not any(f"(id {item!r})" in line for item in failed):
-            typer.echo(f"skipped: {line}", err=True)
-    for item, entry in report["files"].items():
-        cost = entry.get("cost_usd")
-        price = "unknown cost" if cost is None else f"${cost:.4f}"
-        if entry["status"] == "failed":
-            typer.echo(f"FAILED {item}: {entry['error']}", err=True)
-        else:
-            outputs = ", ".join(entry["paths"].values())
-            typer.echo(
-                f"{entry['status']:>7} {item}: {outputs} ({entry.get('duration_s', '?')} s, "
-                f"{entry.get('chunks', 0)} chunks, {entry.get('requests', 0)} requests, {price})"
-            )
-    typer.echo(f"ledger: {report['ledger']} (run {report['run_id']}); {report['wall_s']} s on {report['endpoint']}")
-    if report["row_errors"] or failed:
+    _finish(report)
+
+
+def _finish(report: dict[str, Any]) -> None:
+    """Print the run's summary (or the dry run's estimate) and exit non-zero when cron should notice."""
+    from voxbatch.estimate import estimate_text
+    from voxbatch.summary import run_failed, summary_text
+
+    estimate = report.get("estimate")
+    if isinstance(estimate, dict):
+        typer.echo(estimate_text(estimate))
+        for line in report.get("row_errors") or []:
+            typer.echo(f"bad row: {line}", err=True)
+        raise typer.Exit(code=EXIT_FAILED if report.get("row_errors") else 0)
+    typer.echo(summary_text(report))
+    if run_failed(report):
+        raise typer.Exit(code=EXIT_FAILED)
+    if any(e.get("status") == "skipped_budget" for e in report["items"].values()):
+        typer.echo("stopped by the budget cap: run again (with a larger --max-cost-usd) to continue", err=True)
+        raise typer.Exit(code=EXIT_BUDGET)
+
+
+@app.command()
+def report(
+    ledger_dir: Annotated[Path, typer.Argument(help="A Parquet ledger folder (e.g. out/audiobooks/ledger).")],
+    since: Annotated[str | None, typer.Option(help="Only calls on or after this UTC date (YYYY-MM-DD).")] = None,
+    by: Annotated[str, typer.Option(help="One row per model, day, run, item, flow or endpoint.")] = "model",
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json (records).")] = "table",
+) -> None:
+    """Cost, calls, characters, audio minutes, latency, retries, failures and cache hits from a ledger."""
+    from typing import cast
+
+    import pyarrow as pa
+
+    from voxbatch.ledger.report import (
+        BY_KEYS,
+        FORMATS,
+        ReportFormat,
+        ReportKey,
+        ReportOptions,
+        build_report,
+        parse_since,
+    )
+
+    if by not in BY_KEYS:
+        raise typer.BadParameter(f"must be one of {', '.join(BY_KEYS)}", param_hint="--by")
+    if output_format not in FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--format")
+    try:
+        start = parse_since(since) if since is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from exc
+    if not ledger_dir.is_dir():
+        # A wrong path must not read as a quiet night: exit 1. An existing ledger with no calls exits 0.
+        typer.echo(f"no ledger at {ledger_dir} (not a folder)", err=True)
         raise typer.Exit(code=1)
+    options = ReportOptions(since=start, by=cast(ReportKey, by), fmt=cast(ReportFormat, output_format))
+    try:
+        summary, text = build_report(ledger_dir, options)
+    except (OSError, pa.ArrowException) as exc:
+        typer.echo(f"cannot read the ledger at {ledger_dir}: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    if not summary["calls"].iloc[-1]:
+        typer.echo(f"no calls in {ledger_dir}" + (f" since {start}" if start else ""), err=True)
+    typer.echo(text, nl=False)
 
 
 def main() -> None:

@@ -4,6 +4,9 @@ Orchestration only: every step is a task from ``tasks.transcripts``. Files are p
 concurrently (at most ``max_files_in_flight`` at a time) on the flow's event loop, all chunks through one
 client and one rate limiter. A file that cannot be read, or whose chunk still fails after the client's
 retries, fails alone; the others finish, and each finished file's outputs are written as soon as it is done.
+With ``dry_run`` the files are probed, split and priced, and nothing is called. With ``max_cost_usd`` files
+are admitted in input order while their price (uncached chunks) fits in what the cap has left; the others
+are recorded as ``skipped_budget`` for a later run.
 """
 
 from __future__ import annotations
@@ -15,17 +18,24 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 
+from tasks.run_resources import cache_root, planned_endpoint_id
+from tasks.run_summary import publish_summary
 from tasks.transcripts import (
     RunSettings,
     SttDefaults,
     assemble,
+    estimate_files,
     load_inputs,
     prepare,
     record_file,
     run_resources,
     transcribe,
 )
+from voxbatch.budget import Budget
+from voxbatch.cache import JsonCache
+from voxbatch.estimate import file_estimate
 from voxbatch.manifest.stt import AudioRow
 from voxbatch.transcript.captions import CaptionOptions
 from voxbatch.transcript.outputs import parse_formats
@@ -35,6 +45,7 @@ from voxbatch.transcript.split import SplitOptions
 DEFAULT_OUT_DIR = "out/transcripts"
 DEFAULT_FORMATS = "txt,srt,vtt,json"
 DEFAULT_MAX_FILES_IN_FLIGHT = 8
+TRANSCRIPTS_CACHE = "transcripts"  # under the run's cache root, next to the speech chunks
 
 
 @flow(name="transcripts")
@@ -48,84 +59,133 @@ async def transcript_flow(
     max_upload_bytes: int = PROVIDER_UPLOAD_LIMIT_BYTES,
     max_files_in_flight: int = DEFAULT_MAX_FILES_IN_FLIGHT,
     settings: RunSettings | None = None,
+    dry_run: bool = False,
+    max_cost_usd: float | None = None,
 ) -> dict[str, Any]:
-    """Transcribe every recording of ``source`` (a CSV/Parquet manifest or a folder) into ``out_dir``."""
+    """Transcribe every recording of ``source`` (a CSV/Parquet manifest, a folder or one file) into ``out_dir``."""
     logger = get_run_logger()
     started = time.perf_counter()
+    settings = settings or RunSettings()
     chosen = parse_formats(formats)
     rows, row_errors = load_inputs(source, defaults or SttDefaults())
     for error in row_errors:
         logger.error("%s: %s (row skipped)", source, error)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"files": {}, "row_errors": [str(e) for e in row_errors]}
-    async with run_resources("transcripts", out, settings or RunSettings(), "audio_s", notice=logger.warning) as res:
-        report["run_id"] = res.run_id
-        report["endpoint"] = res.endpoint.description
-        options = PrepareOptions(
-            endpoint_id=res.endpoint_id,
-            download_dir=res.downloads,
+    files: dict[str, Any] = {}
+    report: dict[str, Any] = {"files": files, "items": files, "row_errors": [str(e) for e in row_errors]}
+    report["budget_usd"] = max_cost_usd
+    report["flow_run_id"] = str(flow_run.id) if flow_run.id else None
+
+    def prepare_options(endpoint_id: str, downloads: Path) -> PrepareOptions:
+        return PrepareOptions(
+            endpoint_id=endpoint_id,
+            download_dir=downloads,
             out_dir=out,
             formats=chosen,
             split=split or SplitOptions(),
             max_upload_bytes=max_upload_bytes,
         )
-        gate = asyncio.Semaphore(max_files_in_flight)
 
-        async def one_file(row: AudioRow) -> None:
+    if dry_run:
+        root = cache_root(out, settings)
+        options = prepare_options(planned_endpoint_id(settings), root / "downloads")
+        prepared = await asyncio.gather(*(prepare(row, options) for row in rows))
+        for p in prepared:
+            if p.error is not None:
+                report["row_errors"].append(str(p.error))
+        report.update(estimate_files(list(prepared), JsonCache(root / TRANSCRIPTS_CACHE), settings))
+        report["wall_s"] = round(time.perf_counter() - started, 2)
+        return report
+
+    out.mkdir(parents=True, exist_ok=True)
+    budget = Budget(max_cost_usd) if max_cost_usd is not None else None
+    async with run_resources("transcripts", out, settings, "audio_s", notice=logger.warning) as res:
+        if budget is not None:
+            res.tally.listeners.append(budget.observe)
+        report["run_id"] = res.run_id
+        report["endpoint"] = res.endpoint.description
+        options = prepare_options(res.endpoint_id, res.downloads)
+        cache = JsonCache(res.cache.root / TRANSCRIPTS_CACHE)
+        gate = asyncio.Semaphore(max_files_in_flight)
+        # Budget admissions happen in input order, whichever file finishes preparing first.
+        admitted_in_turn = [asyncio.Event() for _ in rows]
+
+        async def one_file(position: int, row: AudioRow) -> None:
             async with gate:
                 begun, t0 = datetime.now(UTC), time.perf_counter()
 
                 def finish(status: Any, entry: dict[str, Any], audio_s: float | None) -> None:
-                    report["files"][row.id] = {"status": status, **entry}
-                    record_file(
-                        res, row.id, row.model, status, entry.get("error"), begun, time.perf_counter() - t0, audio_s
-                    )
+                    entry["wall_s"] = round(time.perf_counter() - t0, 2)
+                    files[row.id] = {"status": status, **entry}
+                    wall = time.perf_counter() - t0
+                    record_file(res, row.id, row.model, status, entry.get("error"), begun, wall, audio_s)
 
-                prepared = await prepare(row, options)
-                if prepared.error is not None:
-                    logger.error("%s", prepared.error)
-                    report["row_errors"].append(str(prepared.error))
-                    finish("failed", {"error": str(prepared.error)}, None)
-                    return
-                if prepared.finished is not None:
-                    done_before = prepared.finished
-                    paths = {k: str(v) for k, v in done_before.paths.items()}
-                    entry = {"paths": paths, "duration_s": round(done_before.duration_s, 2)}
-                    finish("skipped", entry, done_before.duration_s)
-                    return
-                plan = prepared.plan
-                assert plan is not None
-                outcomes = await transcribe(res.client, res.transcripts, plan)
-                failures = [o for o in outcomes if o.error is not None]
-                if failures:
-                    first = failures[0]
-                    reason = f"{len(failures)} of {len(outcomes)} chunks failed; first: chunk {first.span.index}: "
-                    reason += str(first.error)
-                    logger.error("file %s failed: %s", row.id, reason)
-                    finish("failed", {"error": reason}, None)
-                    return
                 try:
-                    done = await assemble(plan, outcomes, out_dir, chosen, captions or CaptionOptions())
-                except Exception as exc:  # a file whose outputs cannot be made fails alone; its chunks stay cached
-                    logger.error("file %s: outputs could not be written: %s", row.id, exc)
-                    finish("failed", {"error": f"outputs could not be written: {type(exc).__name__}: {exc}"}, None)
-                    return
-                entry = {
-                    "paths": {k: str(v) for k, v in done.paths.items()},
-                    "duration_s": round(done.duration_s, 2),
-                    "chunks": done.chunks,
-                    "from_cache": sum(o.from_cache for o in outcomes),
-                    "words": done.words,
-                    "language": done.language,
-                }
-                finish("ok", entry, done.duration_s)
+                    prepared = await prepare(row, options)
+                    if position:
+                        await admitted_in_turn[position - 1].wait()
+                    if prepared.error is not None:
+                        logger.error("%s", prepared.error)
+                        report["row_errors"].append(str(prepared.error))
+                        finish("failed", {"error": str(prepared.error)}, None)
+                        return
+                    if prepared.finished is not None:
+                        was = prepared.finished
+                        paths = {k: str(v) for k, v in was.paths.items()}
+                        finish("skipped", {"paths": paths, "duration_s": round(was.duration_s, 2)}, was.duration_s)
+                        return
+                    plan = prepared.plan
+                    assert plan is not None
+                    if budget is not None:
+                        estimate = file_estimate(plan, cache, res.client.prices)
+                        admission = budget.admit(row.id, estimate.cost_usd)
+                        if not admission.admitted:
+                            reason = f"not started under the budget cap: {admission.reason}"
+                            logger.warning("file %s %s", row.id, reason)
+                            finish("skipped_budget", {"chunks": estimate.chunks, "error": reason}, None)
+                            return
+                finally:
+                    admitted_in_turn[position].set()
+                try:
+                    await transcribe_file(row, plan, finish)
+                finally:
+                    if budget is not None:
+                        budget.release(row.id)
 
-        await asyncio.gather(*(one_file(row) for row in rows))
+        async def transcribe_file(row: AudioRow, plan: Any, finish: Any) -> None:
+            outcomes = await transcribe(res.client, cache, plan)
+            failures = [o for o in outcomes if o.error is not None]
+            if failures:
+                first = failures[0]
+                reason = f"{len(failures)} of {len(outcomes)} chunks failed; first: chunk {first.span.index}: "
+                reason += str(first.error)
+                logger.error("file %s failed: %s", row.id, reason)
+                finish("failed", {"chunks": len(outcomes), "error": reason}, None)
+                return
+            try:
+                done = await assemble(plan, outcomes, out_dir, chosen, captions or CaptionOptions())
+            except Exception as exc:  # a file whose outputs cannot be made fails alone; its chunks stay cached
+                logger.error("file %s: outputs could not be written: %s", row.id, exc)
+                finish("failed", {"error": f"outputs could not be written: {type(exc).__name__}: {exc}"}, None)
+                return
+            entry = {
+                "paths": {k: str(v) for k, v in done.paths.items()},
+                "duration_s": round(done.duration_s, 2),
+                "chunks": done.chunks,
+                "from_cache": sum(o.from_cache for o in outcomes),
+                "words": done.words,
+                "language": done.language,
+            }
+            finish("ok", entry, done.duration_s)
+
+        for row in rows:
+            files[row.id] = {"status": "pending"}  # the summary lists files in input order
+        await asyncio.gather(*(one_file(i, row) for i, row in enumerate(rows)))
         tallies = {row.id: res.tally.tally(row.id) for row in rows}
     for item, tally in tallies.items():
-        report["files"][item]["cost_usd"] = tally.cost_usd
-        report["files"][item]["requests"] = tally.attempts
+        files[item]["cost_usd"] = tally.cost_usd
+        files[item]["requests"] = tally.attempts
     report["wall_s"] = round(time.perf_counter() - started, 2)
     report["ledger"] = str(res.ledger.root)
+    await publish_summary(report, key="transcripts", title="Transcript run")
     return report

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -22,10 +23,12 @@ from voxbatch.audiobook.plan import BookPlan, ChunkJob, plan_book
 from voxbatch.audiobook.synthesize import ChunkOutcome, synthesize_batch
 from voxbatch.cache import ChunkCache
 from voxbatch.client.client import SpeechClient
+from voxbatch.estimate import RunLimits, book_estimate, estimate_report
 from voxbatch.ledger.items import item_record
 from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.tts import BookDefaults, BookRow, load_tts_manifest
+from voxbatch.pricing import load_price_table
 
 __all__ = ["BookDefaults", "RunSettings", "run_resources"]
 
@@ -60,6 +63,16 @@ async def synthesize_chapter(
 async def assemble(book: BookPlan, outcomes: list[ChunkOutcome], out_dir: str) -> AssembledBook:
     """Stitch, normalize and encode the book, with its chapters.json and .srt (off the event loop)."""
     return await asyncio.to_thread(assemble_book, book, outcomes, Path(out_dir))
+
+
+@task(name="estimate-books", cache_policy=NO_CACHE)
+def estimate_books(plans: list[BookPlan], cache: ChunkCache, settings: RunSettings, out_dir: str) -> dict[str, Any]:
+    """The dry run: what the books not yet built would cost and take; nothing is called."""
+    prices = load_price_table()
+    todo = [book for book in plans if already_built(book, Path(out_dir)) is None]
+    finished = [book.row.id for book in plans if book not in todo]
+    limits = RunLimits(settings.requests_per_minute, settings.units_per_minute, settings.max_in_flight)
+    return {"estimate": estimate_report([book_estimate(b, cache, prices) for b in todo], limits, finished)}
 
 
 @task(name="record-book", cache_policy=NO_CACHE, task_run_name="record-{item_id}")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxbatch.cache import ChunkCache, JsonCache
+from voxbatch.cache import ChunkCache
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import RateLimits, Unit
+from voxbatch.client.options import API_KEY_ENV, BASE_URL_ENV, ClientOptions
 from voxbatch.client.retry import DEFAULT_MAX_ATTEMPTS, RetryPolicy
-from voxbatch.endpoint import Endpoint, open_endpoint
+from voxbatch.endpoint import NO_KEY, Endpoint, open_endpoint
 from voxbatch.ledger.items import TallyingSink
 from voxbatch.ledger.writer import LedgerWriter
 
@@ -45,11 +47,6 @@ class RunResources:
     tally: TallyingSink
 
     @property
-    def transcripts(self) -> JsonCache:
-        """Finished chunk transcripts, next to the speech chunks."""
-        return JsonCache(self.cache.root / "transcripts")
-
-    @property
     def downloads(self) -> Path:
         """Where recordings given by URL are fetched to."""
         return self.cache.root / "downloads"
@@ -58,6 +55,19 @@ class RunResources:
     def endpoint_id(self) -> str:
         """What identifies the endpoint's audio in cache keys."""
         return EMBEDDED_ENDPOINT_ID if self.endpoint.embedded else self.endpoint.options.base_url
+
+
+def cache_root(out_dir: Path, settings: RunSettings) -> Path:
+    """Where the run's chunk cache lives."""
+    return Path(settings.cache_dir) if settings.cache_dir else out_dir / ".voxbatch-cache"
+
+
+def planned_endpoint_id(settings: RunSettings) -> str:
+    """The endpoint id a run with these settings would use, without opening it (dry runs call nothing)."""
+    key, url = os.environ.get(API_KEY_ENV), settings.base_url or os.environ.get(BASE_URL_ENV)
+    if not key and not url:
+        return EMBEDDED_ENDPOINT_ID
+    return ClientOptions.from_env(api_key=key or NO_KEY, base_url=url).base_url
 
 
 @asynccontextmanager
@@ -71,7 +81,7 @@ async def run_resources(
         units_per_minute={unit: settings.units_per_minute} if settings.units_per_minute else {},
         max_in_flight=settings.max_in_flight,
     )
-    cache = ChunkCache(Path(settings.cache_dir) if settings.cache_dir else out_dir / ".voxbatch-cache")
+    cache = ChunkCache(cache_root(out_dir, settings))
     ledger_root = Path(settings.ledger_dir) if settings.ledger_dir else out_dir / "ledger"
     with (
         open_endpoint(

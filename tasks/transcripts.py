@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -19,10 +20,12 @@ from prefect.cache_policies import NO_CACHE
 from tasks.run_resources import RunResources, RunSettings, run_resources
 from voxbatch.cache import JsonCache
 from voxbatch.client.client import SpeechClient
+from voxbatch.estimate import RunLimits, estimate_report, file_estimate
 from voxbatch.ledger.items import item_record
 from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.stt import AudioRow, SttDefaults, load_stt_inputs
+from voxbatch.pricing import load_price_table
 from voxbatch.transcript.assemble import AssembledTranscript, assemble_transcript
 from voxbatch.transcript.captions import CaptionOptions
 from voxbatch.transcript.prepare import FilePlan, Prepared, PrepareOptions, prepare_file
@@ -55,6 +58,16 @@ async def assemble(
 ) -> AssembledTranscript:
     """Merge the chunks and write the file's transcripts atomically (in a thread)."""
     return await asyncio.to_thread(assemble_transcript, plan, outcomes, Path(out_dir), formats, captions)
+
+
+@task(name="estimate-files", cache_policy=NO_CACHE)
+def estimate_files(prepared: list[Prepared], cache: JsonCache, settings: RunSettings) -> dict[str, Any]:
+    """The dry run: what the files not yet done would cost and take; nothing is called."""
+    prices = load_price_table()
+    plans = [p.plan for p in prepared if p.plan is not None]
+    finished = [p.row.id for p in prepared if p.finished is not None]
+    limits = RunLimits(settings.requests_per_minute, settings.units_per_minute, settings.max_in_flight)
+    return {"estimate": estimate_report([file_estimate(p, cache, prices) for p in plans], limits, finished)}
 
 
 @task(name="record-file", cache_policy=NO_CACHE, task_run_name="record-{item_id}")

@@ -42,6 +42,7 @@ class TallyingSink:
 
     def __init__(self, sink: Callable[[CallRecord], None] | None) -> None:
         self.sink = sink
+        self.listeners: list[Callable[[CallRecord], None]] = []  # e.g. the budget and the progress display
         self.tallies: dict[str, ItemTally] = {}
         self._lock = threading.Lock()
 
@@ -51,6 +52,8 @@ class TallyingSink:
                 self.tallies.setdefault(rec.item_id, ItemTally()).add(rec)
         if self.sink is not None:
             self.sink(rec)
+        for listener in self.listeners:
+            listener(rec)
 
     def tally(self, item_id: str) -> ItemTally:
         with self._lock:

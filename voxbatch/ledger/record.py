@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 RecordKind = Literal["call", "item"]
-CallStatus = Literal["ok", "failed", "cached", "skipped"]
+CallStatus = Literal["ok", "failed", "cached", "skipped", "skipped_budget"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,28 @@
+"""Publishing a flow run's summary as Prefect artifacts: a table (one row per item) and markdown totals.
+
+Artifacts belong to the flow run they are created in; outside a flow run this does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.context import FlowRunContext
+
+from voxbatch.summary import summary_markdown, summary_rows
+
+
+async def publish_summary(report: Mapping[str, Any], *, key: str, title: str) -> None:
+    """``<key>-items`` (table) and ``<key>-summary`` (markdown) for this flow run."""
+    if FlowRunContext.get() is None:
+        return
+    await acreate_table_artifact(
+        table=summary_rows(report),
+        key=f"{key}-items",
+        description=f"{title}: status, chunks, audio seconds, cost, wall time and error per item",
+    )
+    await acreate_markdown_artifact(
+        markdown=summary_markdown(report, title), key=f"{key}-summary", description=f"{title}: totals and problems"
+    )

@@ -1,0 +1,145 @@
+"""Cost control end to end: dry runs priced like the real runs, the budget cap, and the run's artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+from flows.audiobook import audiobook_flow
+from flows.transcripts import transcript_flow
+from tasks.run_resources import RunSettings
+from voxbatch.audio.ffmpeg import decode_to_pcm, encode_pcm
+from voxbatch.ledger.writer import read_ledger
+from voxbatch.server.runner import LocalServer
+from voxbatch.transcript.split import SplitOptions
+
+SPEECH = "/v1/audio/speech"
+TRANSCRIBE = "/v1/audio/transcriptions"
+ESTIMATE_TOLERANCE = 0.01  # dry-run cost and size within 1 % of the real run's ledger (per-unit prices: exact)
+SHORT = "A short book. It has two sentences and costs little."
+LONG = " ".join(f"Sentence number {n} of the long book goes on for a while." for n in range(40))
+
+
+@pytest.fixture
+def plain_server(make_server: Callable[..., LocalServer]) -> LocalServer:
+    return make_server(api_key=None)
+
+
+def _books(folder: Path) -> Path:
+    path = folder / "books.csv"
+    path.write_text(f'id,text\nshort,"{SHORT}"\nlong,"{LONG}"\n', encoding="utf-8")
+    return path
+
+
+def _tts(manifest: Path, out: Path, server: LocalServer, **kwargs: Any) -> dict[str, Any]:
+    settings = RunSettings(base_url=server.origin, requests_per_minute=kwargs.pop("rpm", None))
+    return asyncio.run(audiobook_flow(str(manifest), str(out), settings=settings, **kwargs))
+
+
+def _stt(source: Path, out: Path, server: LocalServer, **kwargs: Any) -> dict[str, Any]:
+    return asyncio.run(transcript_flow(str(source), str(out), settings=RunSettings(base_url=server.origin), **kwargs))
+
+
+def _calls(out: Path, run_id: str) -> Any:
+    ledger = read_ledger(out / "ledger", run_id=run_id)
+    return ledger[(ledger["kind"] == "call") & ~ledger["cached"]]
+
+
+def test_a_tts_dry_run_calls_nothing_and_prices_what_the_run_is_billed(
+    prefect_harness: str, plain_server: LocalServer, tmp_path: Path
+) -> None:
+    manifest, out = _books(tmp_path), tmp_path / "out"
+    dry = _tts(manifest, out, plain_server, dry_run=True, rpm=30)
+    assert plain_server.stats.count() == 0 and not (out / "ledger").exists()
+    estimate = dry["estimate"]
+    assert set(estimate["items"]) == {"short", "long"} and estimate["unit"] == "chars"
+    assert estimate["wall_s"] >= estimate["requests"] / 30 * 60  # paced at 30 requests a minute
+
+    real = _tts(manifest, out, plain_server)
+    calls = _calls(out, real["run_id"])
+    assert len(calls) == estimate["requests"] == plain_server.stats.count(SPEECH, 200)
+    assert calls["input_chars"].sum() == pytest.approx(estimate["units"], rel=ESTIMATE_TOLERANCE)
+    assert calls["cost_usd"].sum() == pytest.approx(estimate["cost_usd"], rel=ESTIMATE_TOLERANCE)
+    for item, e in estimate["items"].items():
+        assert real["books"][item]["cost_usd"] == pytest.approx(e["cost_usd"], rel=ESTIMATE_TOLERANCE)
+
+    again = _tts(manifest, out, plain_server, dry_run=True)["estimate"]  # everything is built now
+    assert again["requests"] == 0 and again["cost_usd"] == 0.0
+    assert all(e.get("finished") for e in again["items"].values())
+
+
+def test_an_stt_dry_run_prices_split_files_like_the_run(
+    prefect_harness: str, plain_server: LocalServer, tmp_path: Path, jfk_flac: bytes
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "short.flac").write_bytes(jfk_flac)
+    speech = decode_to_pcm(jfk_flac, 16000)
+    (inbox / "longer.flac").write_bytes(encode_pcm(np.concatenate([speech] * 3), 16000, ["-f", "flac"]))
+    split = SplitOptions(split_above_s=20.0, target_chunk_s=12.0, search_window_s=3.0, max_chunk_s=16.0, min_chunk_s=2)
+    out = tmp_path / "out"
+    dry = _stt(inbox, out, plain_server, dry_run=True, split=split)
+    assert plain_server.stats.count() == 0
+    estimate = dry["estimate"]
+    assert estimate["items"]["longer"]["chunks"] >= 2 and estimate["unit"] == "audio_s"
+    real = _stt(inbox, out, plain_server, split=split)
+    calls = _calls(out, real["run_id"])
+    assert len(calls) == estimate["requests"]
+    assert calls["audio_seconds"].sum() == pytest.approx(estimate["units"], rel=ESTIMATE_TOLERANCE)
+    assert calls["cost_usd"].sum() == pytest.approx(estimate["cost_usd"], rel=ESTIMATE_TOLERANCE)
+
+
+def test_a_budget_between_two_books_stops_after_the_first_and_a_rerun_finishes_the_second(
+    prefect_harness: str, plain_server: LocalServer, tmp_path: Path
+) -> None:
+    manifest, out = _books(tmp_path), tmp_path / "out"
+    estimate = _tts(manifest, out, plain_server, dry_run=True)["estimate"]["items"]
+    short, long = estimate["short"]["cost_usd"], estimate["long"]["cost_usd"]
+    cap = short + long / 2  # room for the first book, not for both
+
+    first = _tts(manifest, out, plain_server, max_cost_usd=cap)
+    assert first["books"]["short"]["status"] == "ok"
+    assert first["books"]["long"]["status"] == "skipped_budget" and "budget" in first["books"]["long"]["error"]
+    spent = _calls(out, first["run_id"])["cost_usd"].sum()
+    assert spent == pytest.approx(short) and spent <= cap
+    items = read_ledger(out / "ledger", run_id=first["run_id"])
+    items = items[items["kind"] == "item"].set_index("item_id")
+    assert items.loc["long", "status"] == "skipped_budget" and items.loc["short", "status"] == "ok"
+    paid_first = {r.input_sha256 for r in plain_server.stats.requests(SPEECH, 200)}
+
+    plain_server.stats.reset()
+    second = _tts(manifest, out, plain_server, max_cost_usd=long * 1.01)
+    assert second["books"]["short"]["status"] == "skipped" and second["books"]["long"]["status"] == "ok"
+    asked = {r.input_sha256 for r in plain_server.stats.requests(SPEECH)}
+    assert asked and not (asked & paid_first)  # nothing of the first book was requested again
+    assert _calls(out, second["run_id"])["cost_usd"].sum() == pytest.approx(long)
+
+
+def test_a_flow_run_leaves_its_summary_as_artifacts(
+    prefect_harness: str, plain_server: LocalServer, tmp_path: Path
+) -> None:
+    (tmp_path / "m.csv").write_text('id,text\nok,"Hello there."\nbad id,"x"\n', encoding="utf-8")
+    report = _tts(tmp_path / "m.csv", tmp_path / "out", plain_server)
+
+    async def artifacts() -> list[Any]:
+        async with get_client() as client:
+            flow_run = ArtifactFilterFlowRunId(any_=[UUID(report["flow_run_id"])])
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=flow_run))
+
+    found = {a.key: a for a in asyncio.run(artifacts()) if a.key}
+    table = found["audiobook-items"]
+    assert table.type == "table"
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert [r["item"] for r in rows] == ["ok"] and rows[0]["status"] == "ok" and rows[0]["chunks"] == 1
+    markdown = found["audiobook-summary"]
+    assert markdown.type == "markdown" and "# Audiobook run" in str(markdown.data)
+    assert "bad id" in str(markdown.data)  # the bad row is listed with its reason

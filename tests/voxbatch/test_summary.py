@@ -1,0 +1,72 @@
+"""Run summaries: rows, totals, markdown and text agree, and failures decide the exit code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voxbatch.summary import run_failed, summary_markdown, summary_rows, summary_text, totals
+
+
+def _report(**changes: Any) -> dict[str, Any]:
+    items = {
+        "a": {
+            "status": "ok",
+            "path": "out/a.mp3",
+            "duration_s": 10.5,
+            "chunks": 3,
+            "requests": 4,
+            "cost_usd": 0.01,
+            "wall_s": 2.0,
+        },
+        "b": {
+            "status": "failed",
+            "chunks": 2,
+            "cost_usd": 0.0,
+            "error": "1 of 2 chunks failed: boom | bang",
+            "wall_s": 1.0,
+        },
+        "c": {"status": "skipped_budget", "chunks": 5, "cost_usd": 0.0, "error": "not started under the budget cap"},
+    }
+    report = {"items": items, "row_errors": [], "run_id": "r1", "endpoint": "local", "wall_s": 3.0, "ledger": "L"}
+    report.update(changes)
+    return report
+
+
+def test_rows_and_totals() -> None:
+    rows = summary_rows(_report())
+    assert [r["item"] for r in rows] == ["a", "b", "c"]
+    assert rows[0] == {
+        "item": "a",
+        "status": "ok",
+        "chunks": 3,
+        "audio_s": 10.5,
+        "cost_usd": 0.01,
+        "wall_s": 2.0,
+        "error": None,
+    }
+    t = totals(_report())
+    assert t["by_status"] == {"failed": 1, "ok": 1, "skipped_budget": 1} and t["cost_usd"] == 0.01
+    assert t["requests"] == 4 and t["audio_s"] == 10.5
+    unknown = _report()
+    unknown["items"]["a"]["cost_usd"] = None
+    assert totals(unknown)["cost_usd"] is None
+
+
+def test_markdown_lists_every_item_and_every_problem() -> None:
+    markdown = summary_markdown(_report(row_errors=["row 9, column 'id': is empty"], budget_usd=0.5), "Audiobook run")
+    assert markdown.startswith("# Audiobook run\n")
+    assert "| a | ok | 3 | 10.5 | 0.01 | 2 |  |" in markdown
+    assert "boom \\| bang" in markdown  # a pipe in an error does not break the table
+    assert "## Problems" in markdown and "row 9" in markdown and "budget cap: $0.5000" in markdown
+
+
+def test_text_and_exit_decision() -> None:
+    text = summary_text(_report())
+    assert "ok a: out/a.mp3 (10.5 s, 3 chunks, 4 requests, $0.0100)" in text
+    assert "FAILED b: 1 of 2 chunks failed" in text and "SKIPPED_BUDGET c" in text
+    assert text.splitlines()[-1] == "ledger: L (run r1)"
+    assert run_failed(_report())
+    ok = _report()
+    del ok["items"]["b"]
+    assert not run_failed(ok)
+    assert run_failed(_report(items={}, row_errors=["row 2: bad"]))

@@ -1,0 +1,191 @@
+"""What a run will cost and take, worked out before any call: the dry run, and the budget's item estimates.
+
+Only chunks not already in the cache count (they are the only ones that will be paid for). Prices are per
+unit, so for a known price the estimate is what the run will be billed unless calls fail. Wall time is the
+slowest of three bounds: the request rate, the unit rate (characters or audio seconds per minute), and the
+in-flight cap times a typical call latency (an assumption, stated in :data:`TTS_LATENCY_S` and friends).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from voxbatch.audiobook.plan import BookPlan
+from voxbatch.cache import ChunkCache, JsonCache
+from voxbatch.client.limits import Unit
+from voxbatch.pricing import PriceTable
+from voxbatch.transcript.prepare import FilePlan
+
+SECONDS_PER_MINUTE = 60.0
+TTS_LATENCY_S = 1.0  # assumed: a speech call's fixed latency ...
+TTS_LATENCY_S_PER_KCHAR = 1.0  # ... plus this per 1000 characters
+STT_LATENCY_S = 1.0  # assumed: a transcription's fixed latency ...
+STT_LATENCY_S_PER_AUDIO_S = 0.02  # ... plus this per second of audio (Whisper runs ~50x real time)
+
+
+@dataclass(frozen=True)
+class ItemEstimate:
+    """What one item still needs: chunks to request, their units, cost and summed latency."""
+
+    item_id: str
+    model: str
+    unit: Unit
+    chunks: int  # all of the item's chunks
+    cached_chunks: int  # already paid for
+    units: float  # characters or audio seconds still to request
+    cost_usd: float | None  # None: the model's price is unknown
+    latency_s: float  # summed assumed latency of the calls still to make
+    longest_call_s: float = 0.0  # no run is shorter than its slowest call
+
+    @property
+    def requests(self) -> int:
+        return self.chunks - self.cached_chunks
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """The run's pacing, as configured (None: unlimited)."""
+
+    requests_per_minute: float | None = None
+    units_per_minute: float | None = None
+    max_in_flight: int = 16
+
+
+def _tts_latency_s(chars: int) -> float:
+    return TTS_LATENCY_S + TTS_LATENCY_S_PER_KCHAR * chars / 1000
+
+
+def _stt_latency_s(audio_s: float) -> float:
+    return STT_LATENCY_S + STT_LATENCY_S_PER_AUDIO_S * audio_s
+
+
+def book_estimate(plan: BookPlan, cache: ChunkCache, prices: PriceTable) -> ItemEstimate:
+    """The uncached chunks of a book: characters, cost and latency."""
+    todo = [job for job in plan.jobs if cache.get(job.key) is None]
+    chars = sum(len(job.chunk.spoken) for job in todo)
+    costs = [prices.cost_usd(job.speech.model, input_chars=len(job.chunk.spoken)) for job in todo]
+    return ItemEstimate(
+        item_id=plan.row.id,
+        model=plan.row.model,
+        unit="chars",
+        chunks=len(plan.jobs),
+        cached_chunks=len(plan.jobs) - len(todo),
+        units=float(chars),
+        cost_usd=None if any(c is None for c in costs) else sum(c for c in costs if c is not None),
+        latency_s=sum(_tts_latency_s(len(job.chunk.spoken)) for job in todo),
+        longest_call_s=max((_tts_latency_s(len(job.chunk.spoken)) for job in todo), default=0.0),
+    )
+
+
+def file_estimate(plan: FilePlan, cache: JsonCache, prices: PriceTable) -> ItemEstimate:
+    """The uncached chunks of a recording: audio seconds, cost and latency."""
+    seconds = [
+        plan.probe.duration_s if plan.whole else span.duration_s
+        for span, key in zip(plan.spans, plan.chunk_keys, strict=True)
+        if not cache.has(key)
+    ]
+    costs = [prices.cost_usd(plan.row.model, audio_seconds=s) for s in seconds]
+    return ItemEstimate(
+        item_id=plan.row.id,
+        model=plan.row.model,
+        unit="audio_s",
+        chunks=len(plan.spans),
+        cached_chunks=len(plan.spans) - len(seconds),
+        units=sum(seconds),
+        cost_usd=None if any(c is None for c in costs) else sum(c for c in costs if c is not None),
+        latency_s=sum(_stt_latency_s(s) for s in seconds),
+        longest_call_s=max((_stt_latency_s(s) for s in seconds), default=0.0),
+    )
+
+
+def wall_time_s(estimates: Sequence[ItemEstimate], limits: RunLimits) -> float:
+    """How long the calls take at best under the limits: the slowest of the three bounds."""
+    requests = sum(e.requests for e in estimates)
+    if requests == 0:
+        return 0.0
+    units = sum(e.units for e in estimates)
+    bounds = [
+        sum(e.latency_s for e in estimates) / max(limits.max_in_flight, 1),
+        max(e.longest_call_s for e in estimates),
+    ]
+    if limits.requests_per_minute:
+        bounds.append(requests / limits.requests_per_minute * SECONDS_PER_MINUTE)
+    if limits.units_per_minute:
+        bounds.append(units / limits.units_per_minute * SECONDS_PER_MINUTE)
+    return max(bounds)
+
+
+def total_cost_usd(estimates: Sequence[ItemEstimate]) -> float | None:
+    """The sum, or None when any item's price is unknown."""
+    costs = [e.cost_usd for e in estimates]
+    return None if any(c is None for c in costs) else math.fsum(c for c in costs if c is not None)
+
+
+def estimate_report(
+    estimates: Sequence[ItemEstimate], limits: RunLimits, finished: Sequence[str] = ()
+) -> dict[str, object]:
+    """The dry run's answer (JSON-ready): per item and in total, what is left to pay for and how long it takes."""
+    unit = estimates[0].unit if estimates else "chars"
+    items: dict[str, dict[str, object]] = {
+        e.item_id: {
+            "model": e.model,
+            "chunks": e.chunks,
+            "cached_chunks": e.cached_chunks,
+            "requests": e.requests,
+            e.unit: round(e.units, 3),
+            "cost_usd": e.cost_usd,
+            "wall_s": round(wall_time_s([e], limits), 2),
+        }
+        for e in estimates
+    }
+    for item in finished:
+        items[item] = {"finished": True, "chunks": 0, "requests": 0, "cost_usd": 0.0, "wall_s": 0.0}
+    return {
+        "items": items,
+        "unit": unit,
+        "requests": sum(e.requests for e in estimates),
+        "units": round(sum(e.units for e in estimates), 3),
+        "cost_usd": total_cost_usd(estimates),
+        "wall_s": round(wall_time_s(estimates, limits), 2),
+        "limits": {
+            "requests_per_minute": limits.requests_per_minute,
+            "units_per_minute": limits.units_per_minute,
+            "max_in_flight": limits.max_in_flight,
+        },
+    }
+
+
+def _unit_label(unit: str, value: float) -> str:
+    return f"{value / SECONDS_PER_MINUTE:.2f} audio min" if unit == "audio_s" else f"{value:,.0f} chars"
+
+
+def estimate_text(estimate: dict[str, object]) -> str:
+    """The dry run as the command prints it: one line per item, then the totals and the assumptions."""
+    unit = str(estimate["unit"])
+    items = estimate["items"]
+    assert isinstance(items, dict)
+    lines = [
+        "dry run: nothing was called",
+        f"{'item':<28} {'chunks':>6} {'cached':>6} {'size':>16} {'cost':>10} {'wall':>9}",
+    ]
+    for item, e in items.items():
+        if e.get("finished"):
+            lines.append(f"{item:<28} {'finished: will be skipped':>51}")
+            continue
+        cost = "unknown" if e["cost_usd"] is None else f"${e['cost_usd']:.4f}"
+        size = _unit_label(unit, float(e.get(unit) or 0.0))
+        lines.append(f"{item:<28} {e['chunks']:>6} {e['cached_chunks']:>6} {size:>16} {cost:>10} {e['wall_s']:>8.1f}s")
+    total = estimate["cost_usd"]
+    limits = estimate["limits"]
+    assert isinstance(limits, dict)
+    paced = ", ".join(
+        f"{v:g} {k.replace('_', ' ')}" for k, v in limits.items() if v is not None and k != "max_in_flight"
+    )
+    lines.append(
+        f"total: {estimate['requests']} requests, {_unit_label(unit, float(str(estimate['units'])))}, "
+        f"{'unknown cost' if total is None else f'${total:.4f}'}, about {estimate['wall_s']} s "
+        f"({paced or 'no rate limit set'}; {limits['max_in_flight']} in flight; assumed call latencies)"
+    )
+    return "\n".join(lines)
