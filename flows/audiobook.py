@@ -30,11 +30,13 @@ from tasks.audiobook import (
     run_resources,
     synthesize_chapter,
 )
+from tasks.progress_artifact import publish_progress
 from tasks.run_resources import cache_root, planned_endpoint_id
 from tasks.run_summary import publish_summary
 from voxbatch.budget import Budget
 from voxbatch.cache import ChunkCache
 from voxbatch.estimate import book_estimate
+from voxbatch.progress import RunProgress, TerminalBar
 
 DEFAULT_OUT_DIR = "out/audiobooks"
 
@@ -74,7 +76,12 @@ async def audiobook_flow(
         return report
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     budget = Budget(max_cost_usd) if max_cost_usd is not None else None
-    async with run_resources("audiobook", Path(out_dir), settings, "chars", notice=logger.warning) as res:
+    progress = RunProgress([TerminalBar.for_stream(label="audiobook")])
+    async with (
+        run_resources("audiobook", Path(out_dir), settings, "chars", notice=logger.warning) as res,
+        publish_progress(progress, title="audiobook"),
+    ):
+        res.tally.listeners.append(progress.observe)
         if budget is not None:
             res.tally.listeners.append(budget.observe)
         report["run_id"] = res.run_id
@@ -86,6 +93,10 @@ async def audiobook_flow(
             except Exception as exc:  # a book that cannot be planned fails alone
                 books[row.id] = {"status": "failed", "error": f"could not chunk the text: {exc}"}
         finished = {item: find_finished(book, out_dir) for item, book in plans.items()}
+        progress.add_items(len(plans))
+        for item_id, book in plans.items():
+            if finished[item_id] is None:
+                progress.add_chunks(len(book.jobs), item_id=item_id)
 
         async def one_book(item_id: str) -> None:
             book, begun = plans[item_id], datetime.now(UTC)
@@ -97,6 +108,7 @@ async def audiobook_flow(
                 row = book.row
                 wall = time.perf_counter() - t0
                 record_book(res, item_id, row.model, row.voice, status, entry.get("error"), begun, wall, duration_s)
+                progress.item_done(failed=status == "failed", item_id=item_id)
 
             already = finished[item_id]
             if already is not None:

@@ -20,6 +20,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from tasks.progress_artifact import publish_progress
 from tasks.run_resources import cache_root, planned_endpoint_id
 from tasks.run_summary import publish_summary
 from tasks.transcripts import (
@@ -37,6 +38,7 @@ from voxbatch.budget import Budget
 from voxbatch.cache import JsonCache
 from voxbatch.estimate import file_estimate
 from voxbatch.manifest.stt import AudioRow
+from voxbatch.progress import RunProgress, TerminalBar
 from voxbatch.transcript.captions import CaptionOptions
 from voxbatch.transcript.outputs import parse_formats
 from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES, PrepareOptions
@@ -99,7 +101,12 @@ async def transcript_flow(
 
     out.mkdir(parents=True, exist_ok=True)
     budget = Budget(max_cost_usd) if max_cost_usd is not None else None
-    async with run_resources("transcripts", out, settings, "audio_s", notice=logger.warning) as res:
+    progress = RunProgress([TerminalBar.for_stream(label="transcripts")])
+    async with (
+        run_resources("transcripts", out, settings, "audio_s", notice=logger.warning) as res,
+        publish_progress(progress, title="transcripts"),
+    ):
+        res.tally.listeners.append(progress.observe)
         if budget is not None:
             res.tally.listeners.append(budget.observe)
         report["run_id"] = res.run_id
@@ -119,6 +126,7 @@ async def transcript_flow(
                     files[row.id] = {"status": status, **entry}
                     wall = time.perf_counter() - t0
                     record_file(res, row.id, row.model, status, entry.get("error"), begun, wall, audio_s)
+                    progress.item_done(failed=status == "failed", item_id=row.id)
 
                 try:
                     prepared = await prepare(row, options)
@@ -136,6 +144,7 @@ async def transcript_flow(
                         return
                     plan = prepared.plan
                     assert plan is not None
+                    progress.add_chunks(len(plan.spans), item_id=row.id)
                     if budget is not None:
                         estimate = file_estimate(plan, cache, res.client.prices)
                         admission = budget.admit(row.id, estimate.cost_usd)
@@ -178,6 +187,7 @@ async def transcript_flow(
             }
             finish("ok", entry, done.duration_s)
 
+        progress.add_items(len(rows))
         for row in rows:
             files[row.id] = {"status": "pending"}  # the summary lists files in input order
         await asyncio.gather(*(one_file(i, row) for i, row in enumerate(rows)))

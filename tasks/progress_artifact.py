@@ -11,18 +11,20 @@ thread), and :func:`publish_progress` runs a small pump on the flow's loop that 
 only when it changed. Started from the flow body, the pump carries the flow run's context, so the artifact belongs
 to the flow run itself, not to whichever task run happened to report.
 
-The artifact has no key (Prefect keeps one progress artifact per flow run, listed on the run's Artifacts tab); its
-value is the percentage and its description the summary line (items, chunks, spend, ETA). At the end it reads
-100 % only if every planned item and chunk finished (failed ones included: progress, not success); otherwise the
-real fraction. Outside a flow run nothing is written and nothing fails. A failed write is logged and retried at
-the next interval; it never breaks the run.
+The artifact has no key (progress artifacts live on their flow run: one per :func:`publish_progress` block, on the
+run's Artifacts tab); its value is the percentage and its description the summary line (items, chunks, spend,
+ETA). At the end it reads 100 % only if every planned item and chunk finished (failed ones included: progress, not
+success); otherwise the real fraction. Outside a flow run nothing is written and nothing fails. A failed write is
+logged and retried at the next interval; it never breaks the run.
 
-Wiring in an async flow (inside the flow body)::
+Wiring in an async flow (in the flow body, so the artifact is the flow run's)::
 
     progress = RunProgress([TerminalBar.for_stream(label="audiobook")])
-    async with publish_progress(progress, title="audiobook"):
-        progress.add_items(len(rows))
-        ...  # progress.observe(record) from the ledger sink, or chunk_done()/item_done() by hand
+    async with run_resources(...) as res, publish_progress(progress, title="audiobook"):
+        res.tally.listeners.append(progress.observe)  # every chunk call: ok, cached or failed, and its cost
+        progress.add_items(len(plans))
+        progress.add_chunks(len(book.jobs), item_id=book_id)  # when an item's chunks are known
+        progress.item_done(failed=status == "failed", item_id=book_id)  # when the item is recorded
     # progress is closed here: the bar shows its final line and the artifact its final value
 """
 

@@ -135,7 +135,10 @@ def test_a_flow_run_leaves_its_summary_as_artifacts(
             flow_run = ArtifactFilterFlowRunId(any_=[UUID(report["flow_run_id"])])
             return await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=flow_run))
 
-    found = {a.key: a for a in asyncio.run(artifacts()) if a.key}
+    every = asyncio.run(artifacts())
+    (progress,) = [a for a in every if a.type == "progress"]
+    assert progress.data == 100.0  # updated as the run went, and complete at the end
+    found = {a.key: a for a in every if a.key}
     table = found["audiobook-items"]
     assert table.type == "table"
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
