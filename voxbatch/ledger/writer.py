@@ -20,13 +20,14 @@ import re
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable
-from datetime import UTC
+from collections.abc import Callable, Sequence
+from datetime import UTC, date
 from pathlib import Path
 from types import TracebackType
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -44,6 +45,7 @@ _SEQ_DIGITS = 5
 
 _PARTITION_SCHEMA = pa.schema([pa.field(PARTITION_COLUMN, pa.string())])
 _READ_SCHEMA = LEDGER_SCHEMA.append(pa.field(PARTITION_COLUMN, pa.string()))
+_DICTIONARY_TYPE = pa.dictionary(pa.int32(), pa.string())  # a string column read as a pandas categorical
 
 # Integer columns become pandas' nullable integers so a column's dtype does not flip to float when it has a null.
 _PANDAS_INT_TYPES: dict[pa.DataType, object] = {pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype()}
@@ -287,21 +289,53 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def read_ledger(root: Path, *, run_id: str | None = None) -> pd.DataFrame:
+def read_ledger(
+    root: Path,
+    *,
+    run_id: str | None = None,
+    columns: Sequence[str] | None = None,
+    since: date | None = None,
+    categories: Sequence[str] = (),
+) -> pd.DataFrame:
     """The whole ledger under ``root`` (all partitions) as a DataFrame with the ledger's columns plus ``date``.
 
     ``started_at`` is tz-aware UTC; integer columns use pandas' nullable integer dtypes. ``run_id`` keeps only
-    that run's rows. A missing or empty root gives an empty DataFrame with the same columns.
+    that run's rows. ``columns`` reads only those columns (any of the ledger's and ``date``, in that order);
+    ``since`` reads only the partitions of that UTC date and later (the others are never opened). ``categories``
+    names string columns to return as pandas categoricals, decoded straight from Parquet's dictionary pages:
+    much less memory, and faster grouping, for repetitive values such as model, status or run_id. A missing or
+    empty root gives an empty DataFrame with the same columns.
     """
     root = Path(root)
+    names = list(_READ_SCHEMA.names if columns is None else columns)
+    unknown = [name for name in [*names, *categories] if name not in _READ_SCHEMA.names]
+    if unknown:
+        raise ValueError(f"not ledger columns: {', '.join(map(repr, unknown))}")
+    not_text = [name for name in categories if _READ_SCHEMA.field(name).type != pa.string()]
+    if not_text:
+        raise ValueError(f"only string columns can be categories: {', '.join(map(repr, not_text))}")
+    in_files = [name for name in categories if name != PARTITION_COLUMN]  # the date comes from folder names
+    schema = pa.schema([f.with_type(_DICTIONARY_TYPE) if f.name in in_files else f for f in _READ_SCHEMA])
     if not root.is_dir():
-        table = _READ_SCHEMA.empty_table()
+        table = schema.empty_table().select(names)
     else:
         dataset = ds.dataset(
             root,
-            format="parquet",
-            schema=_READ_SCHEMA,
+            format=ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=in_files)),
+            schema=schema,
             partitioning=ds.partitioning(_PARTITION_SCHEMA, flavor="hive"),
         )
-        table = dataset.to_table(filter=(ds.field("run_id") == run_id) if run_id is not None else None)
+        conditions = []
+        if run_id is not None:
+            conditions.append(ds.field("run_id") == run_id)
+        if since is not None:
+            # YYYY-MM-DD strings sort as dates; a filter on the partition column prunes whole folders.
+            conditions.append(ds.field(PARTITION_COLUMN) >= since.isoformat())
+        row_filter = None
+        for condition in conditions:
+            row_filter = condition if row_filter is None else row_filter & condition
+        table = dataset.to_table(columns=names, filter=row_filter)
+    if PARTITION_COLUMN in categories and PARTITION_COLUMN in names:
+        at = names.index(PARTITION_COLUMN)
+        table = table.set_column(at, PARTITION_COLUMN, pc.dictionary_encode(table.column(at)))
     return table.to_pandas(types_mapper=_PANDAS_INT_TYPES.get)

@@ -1,0 +1,129 @@
+"""``voxbatch report`` through the command line: formats, groupings, --since, option errors, empty and missing
+ledgers. No server and no Prefect: the command only reads Parquet."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.voxbatch.ledger.record_factory import make_record
+from voxbatch.ledger.writer import LedgerWriter
+
+DAY1 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+DAY2 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+KOKORO = "hexgrad/Kokoro-82M"
+WHISPER = "openai/whisper-large-v3"
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    """Two days: day 1 two Kokoro calls (one retried) and the book's item record, day 2 a Whisper call and a hit."""
+    root = tmp_path / "ledger"
+    with LedgerWriter(root, "run1", flush_interval_s=3600.0) as writer:
+        for record in (
+            make_record(run_id="run1", model=KOKORO, item_id="book", input_chars=100, cost_usd=0.0004,
+                        ttfb_s=0.2, latency_s=1.0, started_at=DAY1),
+            make_record(run_id="run1", model=KOKORO, item_id="book", input_chars=200, cost_usd=0.0008,
+                        attempts=2, ttfb_s=0.4, latency_s=3.0, started_at=DAY1),
+            make_record(run_id="run1", model=KOKORO, item_id="book", kind="item", input_chars=300,
+                        cost_usd=0.0012, started_at=DAY1),
+            make_record(run_id="run1", flow="transcripts", endpoint="transcriptions", model=WHISPER,
+                        item_id="talk", audio_seconds=120.0, cost_usd=0.003, ttfb_s=0.5, latency_s=4.0,
+                        started_at=DAY2),
+            make_record(run_id="run1", flow="transcripts", endpoint="transcriptions", model=WHISPER,
+                        item_id="talk", audio_seconds=60.0, status="cached", cached=True, attempts=0,
+                        latency_s=0.0, cost_usd=0.0, started_at=DAY2),
+        ):  # fmt: skip
+            writer.append(record)
+    return root
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["report", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_help_lists_report() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0 and "report" in result.output
+
+
+def test_table_by_model(ledger: Path) -> None:
+    code, out, err = invoke(str(ledger))
+    assert code == 0, err
+    assert out.startswith("period: 2026-03-01 10:00 to 2026-03-02 10:00 UTC\n")
+    kokoro = next(line for line in out.splitlines() if line.startswith(KOKORO))
+    assert kokoro.split()[1:4] == ["2", "3", "1"]  # calls, requests, retries: the item record is not a call
+    assert "0.0012" in kokoro
+    total = next(line for line in out.splitlines() if line.startswith("TOTAL"))
+    assert total.split()[1] == "4" and "0.0042" in total
+
+
+def test_json_by_day_matches_the_ledger(ledger: Path) -> None:
+    code, out, err = invoke(str(ledger), "--by", "day", "--format", "json")
+    assert code == 0, err
+    records = json.loads(out)
+    assert [r["day"] for r in records] == ["2026-03-01", "2026-03-02", "TOTAL"]
+    day1, day2, total = records
+    assert (day1["calls"], day1["requests"], day1["characters"], day1["items"]) == (2, 3, 300, 1)
+    assert day1["cost_usd"] == pytest.approx(0.0012) and day1["latency_max_s"] == 3.0
+    assert (day2["calls"], day2["cache_hits"], day2["cache_hit_rate"]) == (2, 1, 0.5)
+    assert day2["audio_minutes"] == pytest.approx(2.0)  # the cached minute was not transcribed again
+    assert day2["ttfb_p50_s"] == 0.5 and day2["latency_p95_s"] == 4.0  # the cached call is not in the latencies
+    assert total["calls"] == 4 and total["failure_rate"] == 0.0 and total["cost_unknown_calls"] == 0
+
+
+def test_csv_by_item_with_since(ledger: Path) -> None:
+    code, out, err = invoke(str(ledger), "--by", "item", "--format", "csv", "--since", "2026-03-02")
+    assert code == 0, err
+    frame = pd.read_csv(io.StringIO(out))
+    assert frame["item"].tolist() == ["talk", "TOTAL"]
+    assert frame["calls"].tolist() == [2, 2]
+    assert frame["item_status"].isna().all()  # the talk has no item record in the ledger
+
+
+@pytest.mark.parametrize("by", ["model", "day", "run", "item", "flow", "endpoint"])
+def test_every_grouping_runs(ledger: Path, by: str) -> None:
+    code, out, err = invoke(str(ledger), "--by", by, "--format", "json")
+    assert code == 0, err
+    records = json.loads(out)
+    assert records[-1][by] == "TOTAL" and records[-1]["calls"] == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--since", "03/01/2026"], "--since"),
+        (["--since", "2026-02-30"], "--since"),
+        (["--by", "week"], "--by"),
+        (["--format", "xml"], "--format"),
+    ],
+)
+def test_bad_options_are_usage_errors(ledger: Path, args: list[str], option: str) -> None:
+    code, out, err = invoke(str(ledger), *args)
+    assert code == 2 and out == ""
+    assert option in err and "Invalid value" in err
+
+
+def test_a_missing_ledger_is_an_error(tmp_path: Path) -> None:
+    code, out, err = invoke(str(tmp_path / "nope"))
+    assert code == 1 and out == ""
+    assert "no ledger at" in err
+
+
+def test_an_empty_ledger_or_period_is_not_an_error(ledger: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = invoke(str(empty), "--format", "json")
+    assert code == 0 and "no calls in" in err
+    assert json.loads(out)[0]["calls"] == 0
+    code, out, err = invoke(str(ledger), "--since", "2027-01-01")
+    assert code == 0 and "since 2027-01-01" in err
+    assert out.startswith("no calls\n")
