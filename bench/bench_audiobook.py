@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ALICE = REPO.parent / "shared" / "data" / "carroll-alice.txt"
+ALICE = REPO / "tests" / "data" / "carroll-alice.txt"
 KIB_PER_MIB = 1024
 
 
@@ -41,7 +41,7 @@ def _run_tts(manifest: Path, out: Path) -> tuple[float, float, str]:
 
 def run() -> list[str]:
     if not ALICE.is_file():
-        return ["## Audiobook: Alice end to end\n\n(skipped: ../shared/data/carroll-alice.txt not found)\n"]
+        return ["## Audiobook: Alice end to end\n\n(skipped: tests/data/carroll-alice.txt not found)\n"]
     with tempfile.TemporaryDirectory(prefix="voxbatch-alice-") as tmp:
         folder = Path(tmp)
         manifest = folder / "alice.csv"

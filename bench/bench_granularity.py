@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ALICE = REPO.parent / "shared" / "data" / "carroll-alice.txt"
+ALICE = REPO / "tests" / "data" / "carroll-alice.txt"
 REPEATS = 3
 
 

@@ -19,7 +19,6 @@ from voxbatch.server.options import ServerOptions  # noqa: E402
 from voxbatch.server.runner import LocalServer  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 TEST_API_KEY = "test-key-0123456789"
 
 

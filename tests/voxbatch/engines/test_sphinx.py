@@ -27,7 +27,7 @@ from voxbatch.engines.sphinx import (
 
 pytestmark = pytest.mark.slow
 
-JFK_PATH = Path("/work/shared/data/jfk.flac")
+JFK_PATH = Path(__file__).resolve().parents[3] / "manifests" / "audio" / "jfk.flac"
 JFK_REFERENCE = (
     "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 )

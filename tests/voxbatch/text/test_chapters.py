@@ -17,7 +17,7 @@ from voxbatch.text.chapters import (
 )
 from voxbatch.text.normalize import normalize_document, normalize_text
 
-ALICE_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "carroll-alice.txt"
+ALICE_PATH = Path(__file__).resolve().parents[2] / "data" / "carroll-alice.txt"
 ALICE_TITLES = [
     "Chapter I: Down the Rabbit-Hole",
     "Chapter II: The Pool of Tears",

@@ -23,7 +23,7 @@ from voxbatch.text.chunking import (
 )
 from voxbatch.text.normalize import normalize_document, normalize_text
 
-ALICE_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "carroll-alice.txt"
+ALICE_PATH = Path(__file__).resolve().parents[2] / "data" / "carroll-alice.txt"
 ALICE_SECONDS_LIMIT = 10.0  # measured ~1 s; generous for slow CI machines
 WHITESPACE_RE = re.compile(r"\s+")
 

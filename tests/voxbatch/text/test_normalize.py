@@ -9,7 +9,7 @@ import pytest
 
 from voxbatch.text.normalize import HeadingLine, normalize_document, normalize_text, parse_heading_line
 
-ALICE_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "carroll-alice.txt"
+ALICE_PATH = Path(__file__).resolve().parents[2] / "data" / "carroll-alice.txt"
 
 
 @pytest.fixture(scope="module")
