@@ -113,3 +113,24 @@ def test_stt_rejects_bad_options(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "unknown output format" in result.output
     result = CliRunner().invoke(app, ["stt", str(tmp_path), "--task", "summarize"])
     assert result.exit_code != 0 and "transcribe" in result.output
+
+
+def test_tts_dry_run_and_budget_exit_codes(
+    prefect_harness: str, tmp_path: Path, make_server: Callable[..., LocalServer]
+) -> None:
+    server = make_server(api_key=None)
+    manifest = tmp_path / "books.csv"
+    long_text = " ".join(f"Sentence {n} of the second book." for n in range(30))
+    manifest.write_text(f'id,text\nfirst,"One short sentence."\nsecond,"{long_text}"\n')
+    common = [str(manifest), "--out", str(tmp_path / "out"), "--base-url", server.origin]
+    dry = CliRunner().invoke(app, ["tts", *common, "--dry-run", "--rpm", "60"])
+    assert dry.exit_code == 0, dry.output
+    assert "nothing was called" in dry.output and re.search(r"first\s+1\s+0\s+19 chars\s+\$0\.0001", dry.output)
+    assert "60 requests per minute" in dry.output and server.stats.count() == 0
+
+    capped = CliRunner().invoke(app, ["tts", *common, "--max-cost-usd", "0.0002"])
+    assert capped.exit_code == 3, capped.output  # nothing failed; the cap left a book for later
+    assert "SKIPPED_BUDGET second: not started under the budget cap" in capped.output
+    assert re.search(r"ok first: .*first\.mp3", capped.output)
+    finished = CliRunner().invoke(app, ["tts", *common])
+    assert finished.exit_code == 0 and "skipped first" in finished.output and "ok second" in finished.output
