@@ -28,11 +28,12 @@ from tasks.audiobook import (
     plan,
     record_book,
     run_resources,
-    synthesize_chapter,
+    synthesize_anywhere,
 )
 from tasks.progress_artifact import publish_progress
 from tasks.run_resources import cache_root, planned_endpoint_id
 from tasks.run_summary import publish_summary
+from tasks.scale_out import ScaleOut, open_cluster
 from voxbatch.budget import Budget
 from voxbatch.cache import ChunkCache
 from voxbatch.estimate import book_estimate
@@ -53,6 +54,7 @@ async def audiobook_flow(
     settings: RunSettings | None = None,
     dry_run: bool = False,
     max_cost_usd: float | None = None,
+    scale_out: ScaleOut | None = None,
 ) -> dict[str, Any]:
     """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt."""
     logger = get_run_logger()
@@ -132,10 +134,7 @@ async def audiobook_flow(
         async def synthesize_book(item_id: str, book: Any, done: Any) -> None:
             batches = book.chapter_batches()
             results = await asyncio.gather(
-                *(
-                    synthesize_chapter(res.client, res.cache, jobs, item_id, jobs[0].chunk.chapter_index)
-                    for jobs in batches
-                )
+                *(synthesize_anywhere(res, cluster, jobs, item_id, jobs[0].chunk.chapter_index) for jobs in batches)
             )
             outcomes = [o for batch in results for o in batch]
             failures = [o for o in outcomes if o.error is not None]
@@ -157,7 +156,10 @@ async def audiobook_flow(
 
         for item in plans:
             books[item] = {"status": "pending"}  # the summary lists books in manifest order
-        await asyncio.gather(*(one_book(item) for item in plans))
+        async with open_cluster(scale_out, res, settings.limit_name) as cluster:
+            await asyncio.gather(*(one_book(item) for item in plans))
+            if cluster is not None:
+                report["worker_processes"] = len(cluster.pids)
         tallies = {item: res.tally.tally(item) for item in plans}
     for item, tally in tallies.items():
         books[item]["cost_usd"] = tally.cost_usd

@@ -27,6 +27,18 @@ EXIT_BUDGET = 3  # nothing failed, but the budget cap left items for a later run
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Plan and price the run (chunks, size, cost, wall time); call nothing.")
 ]
+DaskWorkersOption = Annotated[
+    int | None, typer.Option(help="Run the task runs on a local Dask cluster of this many worker processes.")
+]
+DaskAddressOption = Annotated[
+    str | None, typer.Option(help="Run the task runs on the Dask cluster whose scheduler is here (tcp://host:8786).")
+]
+ApiKeySecretOption = Annotated[
+    str | None, typer.Option(help="Read the API key from this Prefect Secret block (instead of TOGETHER_API_KEY).")
+]
+LimitNameOption = Annotated[
+    str | None, typer.Option(help="The Prefect global concurrency limit that shares --rpm across Dask workers.")
+]
 MaxCostOption = Annotated[
     float | None,
     typer.Option(help="Start no item whose price would take the run's spend over this many dollars."),
@@ -107,6 +119,10 @@ def tts(
     ledger_dir: Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")] = None,
     dry_run: DryRunOption = False,
     max_cost_usd: MaxCostOption = None,
+    dask_workers: DaskWorkersOption = None,
+    dask_address: DaskAddressOption = None,
+    api_key_secret: ApiKeySecretOption = None,
+    limit_name: LimitNameOption = None,
 ) -> None:
     """Turn every row of a manuscript manifest into a finished audiobook (with chapters.json and .srt)."""
     import asyncio
@@ -121,6 +137,8 @@ def tts(
         max_in_flight=max_in_flight,
         cache_dir=str(cache_dir) if cache_dir else None,
         ledger_dir=str(ledger_dir) if ledger_dir else None,
+        api_key_secret=api_key_secret,
+        limit_name=limit_name,
     )
     report = asyncio.run(
         audiobook_flow(
@@ -134,6 +152,7 @@ def tts(
             settings,
             dry_run=dry_run,
             max_cost_usd=max_cost_usd,
+            scale_out=_scale_out(dask_workers, dask_address),
         )
     )
     _finish(report)
@@ -170,6 +189,10 @@ def stt(
     ledger_dir: Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")] = None,
     dry_run: DryRunOption = False,
     max_cost_usd: MaxCostOption = None,
+    dask_workers: DaskWorkersOption = None,
+    dask_address: DaskAddressOption = None,
+    api_key_secret: ApiKeySecretOption = None,
+    limit_name: LimitNameOption = None,
 ) -> None:
     """Transcribe every recording of a manifest or folder into .txt, .srt, .vtt and .json (long files split)."""
     import asyncio
@@ -194,6 +217,8 @@ def stt(
         max_in_flight=max_in_flight,
         cache_dir=str(cache_dir) if cache_dir else None,
         ledger_dir=str(ledger_dir) if ledger_dir else None,
+        api_key_secret=api_key_secret,
+        limit_name=limit_name,
     )
     defaults = SttDefaults(
         model=model,
@@ -213,9 +238,22 @@ def stt(
             settings=settings,
             dry_run=dry_run,
             max_cost_usd=max_cost_usd,
+            scale_out=_scale_out(dask_workers, dask_address),
         )
     )
     _finish(report)
+
+
+def _scale_out(workers: int | None, address: str | None) -> Any:
+    """The Dask cluster to run on, or None for one process."""
+    if workers is None and address is None:
+        return None
+    from tasks.scale_out import ScaleOut
+
+    try:
+        return ScaleOut(address=address, workers=workers)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 def _finish(report: dict[str, Any]) -> None:
@@ -230,6 +268,8 @@ def _finish(report: dict[str, Any]) -> None:
             typer.echo(f"bad row: {line}", err=True)
         raise typer.Exit(code=EXIT_FAILED if report.get("row_errors") else 0)
     typer.echo(summary_text(report))
+    if report.get("worker_processes"):
+        typer.echo(f"task runs ran on {report['worker_processes']} Dask worker processes")
     if run_failed(report):
         raise typer.Exit(code=EXIT_FAILED)
     if any(e.get("status") == "skipped_budget" for e in report["items"].values()):

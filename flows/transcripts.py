@@ -23,6 +23,7 @@ from prefect.runtime import flow_run
 from tasks.progress_artifact import publish_progress
 from tasks.run_resources import cache_root, planned_endpoint_id
 from tasks.run_summary import publish_summary
+from tasks.scale_out import ScaleOut, open_cluster
 from tasks.transcripts import (
     RunSettings,
     SttDefaults,
@@ -32,7 +33,7 @@ from tasks.transcripts import (
     prepare,
     record_file,
     run_resources,
-    transcribe,
+    transcribe_anywhere,
 )
 from voxbatch.budget import Budget
 from voxbatch.cache import JsonCache
@@ -43,11 +44,11 @@ from voxbatch.transcript.captions import CaptionOptions
 from voxbatch.transcript.outputs import parse_formats
 from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES, PrepareOptions
 from voxbatch.transcript.split import SplitOptions
+from voxbatch.transcript.transcribe import TRANSCRIPTS_CACHE_DIR
 
 DEFAULT_OUT_DIR = "out/transcripts"
 DEFAULT_FORMATS = "txt,srt,vtt,json"
 DEFAULT_MAX_FILES_IN_FLIGHT = 8
-TRANSCRIPTS_CACHE = "transcripts"  # under the run's cache root, next to the speech chunks
 
 
 @flow(name="transcripts")
@@ -63,6 +64,7 @@ async def transcript_flow(
     settings: RunSettings | None = None,
     dry_run: bool = False,
     max_cost_usd: float | None = None,
+    scale_out: ScaleOut | None = None,
 ) -> dict[str, Any]:
     """Transcribe every recording of ``source`` (a CSV/Parquet manifest, a folder or one file) into ``out_dir``."""
     logger = get_run_logger()
@@ -95,7 +97,7 @@ async def transcript_flow(
         for p in prepared:
             if p.error is not None:
                 report["row_errors"].append(str(p.error))
-        report.update(estimate_files(list(prepared), JsonCache(root / TRANSCRIPTS_CACHE), settings))
+        report.update(estimate_files(list(prepared), JsonCache(root / TRANSCRIPTS_CACHE_DIR), settings))
         report["wall_s"] = round(time.perf_counter() - started, 2)
         return report
 
@@ -112,7 +114,7 @@ async def transcript_flow(
         report["run_id"] = res.run_id
         report["endpoint"] = res.endpoint.description
         options = prepare_options(res.endpoint_id, res.downloads)
-        cache = JsonCache(res.cache.root / TRANSCRIPTS_CACHE)
+        cache = JsonCache(res.cache.root / TRANSCRIPTS_CACHE_DIR)
         gate = asyncio.Semaphore(max_files_in_flight)
         # Budget admissions happen in input order, whichever file finishes preparing first.
         admitted_in_turn = [asyncio.Event() for _ in rows]
@@ -162,7 +164,7 @@ async def transcript_flow(
                         budget.release(row.id)
 
         async def transcribe_file(row: AudioRow, plan: Any, finish: Any) -> None:
-            outcomes = await transcribe(res.client, cache, plan)
+            outcomes = await transcribe_anywhere(res, cluster, cache, plan)
             failures = [o for o in outcomes if o.error is not None]
             if failures:
                 first = failures[0]
@@ -190,7 +192,10 @@ async def transcript_flow(
         progress.add_items(len(rows))
         for row in rows:
             files[row.id] = {"status": "pending"}  # the summary lists files in input order
-        await asyncio.gather(*(one_file(i, row) for i, row in enumerate(rows)))
+        async with open_cluster(scale_out, res, settings.limit_name) as cluster:
+            await asyncio.gather(*(one_file(i, row) for i, row in enumerate(rows)))
+            if cluster is not None:
+                report["worker_processes"] = len(cluster.pids)
         tallies = {row.id: res.tally.tally(row.id) for row in rows}
     for item, tally in tallies.items():
         files[item]["cost_usd"] = tally.cost_usd

@@ -10,6 +10,7 @@ concurrently on the flow's event loop, paced by the run's one limiter.
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.run_resources import RunResources, RunSettings, run_resources
+from tasks.scale_out import Cluster, RemoteBatch, run_remote, worker_resources
 from voxbatch.audiobook.assemble import AssembledBook, already_built, assemble_book
 from voxbatch.audiobook.plan import BookPlan, ChunkJob, plan_book
 from voxbatch.audiobook.synthesize import ChunkOutcome, synthesize_batch
@@ -29,6 +31,7 @@ from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.tts import BookDefaults, BookRow, load_tts_manifest
 from voxbatch.pricing import load_price_table
+from voxbatch.worker_spec import WorkerSpec
 
 __all__ = ["BookDefaults", "RunSettings", "run_resources"]
 
@@ -57,6 +60,34 @@ async def synthesize_chapter(
 ) -> list[ChunkOutcome]:
     """Every chunk of one chapter, concurrently; cached chunks make no request."""
     return await synthesize_batch(client, cache, jobs)
+
+
+@task(
+    name="synthesize-chapter-on-worker", cache_policy=NO_CACHE, task_run_name="synthesize-{item_id}-chapter-{chapter}"
+)
+async def synthesize_chapter_on_worker(
+    spec: WorkerSpec, jobs: tuple[ChunkJob, ...], item_id: str, chapter: int
+) -> RemoteBatch:
+    """The same chapter synthesis, in a worker process with its own client (paced by the shared limit)."""
+    async with worker_resources(spec) as worker:
+        outcomes = await synthesize_batch(worker.client, worker.cache, jobs)
+    return RemoteBatch(outcomes, tuple(worker.records), os.getpid())
+
+
+async def synthesize_anywhere(
+    res: RunResources, cluster: Cluster | None, jobs: tuple[ChunkJob, ...], item_id: str, chapter: int
+) -> list[ChunkOutcome]:
+    """One chapter on the flow's own loop, or on a cluster worker (its calls then tallied here as well)."""
+    if cluster is None:
+        return await synthesize_chapter(res.client, res.cache, jobs, item_id, chapter)
+    parameters = {"spec": cluster.spec, "jobs": jobs, "item_id": item_id, "chapter": chapter}
+    try:
+        batch = await run_remote(cluster.runner, synthesize_chapter_on_worker, parameters)
+    except Exception as exc:  # the worker died or the task crashed: the chapter's chunks fail, the run goes on
+        reason = f"worker task failed: {type(exc).__name__}: {exc}"
+        return [ChunkOutcome(item_id, job.chunk.index, None, from_cache=False, error=reason) for job in jobs]
+    cluster.absorb(batch, res)
+    return list(batch.outcomes)
 
 
 @task(name="assemble-book", cache_policy=NO_CACHE, task_run_name="assemble-{book.row.id}")

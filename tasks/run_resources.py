@@ -8,6 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
+
+from prefect.blocks.system import Secret
 
 from voxbatch.cache import ChunkCache
 from voxbatch.client.client import SpeechClient
@@ -18,6 +21,7 @@ from voxbatch.client.retry import DEFAULT_MAX_ATTEMPTS, RetryPolicy
 from voxbatch.endpoint import NO_KEY, Endpoint, open_endpoint
 from voxbatch.ledger.items import TallyingSink
 from voxbatch.ledger.writer import LedgerWriter
+from voxbatch.worker_spec import WorkerSpec
 
 EMBEDDED_ENDPOINT_ID = "embedded"  # its port changes every run; its audio does not
 
@@ -33,6 +37,8 @@ class RunSettings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS  # per call, retries included
     cache_dir: str | None = None
     ledger_dir: str | None = None
+    api_key_secret: str | None = None  # a Prefect Secret block holding the API key (else TOGETHER_API_KEY)
+    limit_name: str | None = None  # the Prefect GCL that shares requests_per_minute across workers
 
 
 @dataclass
@@ -45,6 +51,31 @@ class RunResources:
     cache: ChunkCache
     ledger: LedgerWriter
     tally: TallyingSink
+    settings: RunSettings
+
+    @property
+    def key_source(self) -> str:
+        """Where a worker process finds this run's key (the key itself never leaves this process)."""
+        if self.endpoint.embedded:
+            return "embedded"
+        if self.settings.api_key_secret:
+            return f"secret:{self.settings.api_key_secret}"
+        return "env" if os.environ.get(API_KEY_ENV) else "none"
+
+    def worker_spec(self, limit_name: str | None) -> WorkerSpec:
+        """What a worker process needs to make this run's calls itself."""
+        return WorkerSpec(
+            run_id=self.run_id,
+            flow=self.client.flow,
+            base_url=self.endpoint.options.base_url,
+            key_source=self.key_source,
+            cache_dir=str(self.cache.root.resolve()),
+            ledger_dir=str(self.ledger.root.resolve()),
+            max_in_flight=self.settings.max_in_flight,
+            max_attempts=self.settings.max_attempts,
+            limit_name=limit_name,
+            requests_per_minute=self.settings.requests_per_minute,
+        )
 
     @property
     def downloads(self) -> Path:
@@ -57,6 +88,12 @@ class RunResources:
         return EMBEDDED_ENDPOINT_ID if self.endpoint.embedded else self.endpoint.options.base_url
 
 
+async def secret_value(block: str) -> str:
+    """The value of a Prefect Secret block (never logged)."""
+    secret = cast(Secret[str], await Secret.aload(block))
+    return str(secret.get())
+
+
 def cache_root(out_dir: Path, settings: RunSettings) -> Path:
     """Where the run's chunk cache lives."""
     return Path(settings.cache_dir) if settings.cache_dir else out_dir / ".voxbatch-cache"
@@ -64,7 +101,8 @@ def cache_root(out_dir: Path, settings: RunSettings) -> Path:
 
 def planned_endpoint_id(settings: RunSettings) -> str:
     """The endpoint id a run with these settings would use, without opening it (dry runs call nothing)."""
-    key, url = os.environ.get(API_KEY_ENV), settings.base_url or os.environ.get(BASE_URL_ENV)
+    key = "secret" if settings.api_key_secret else os.environ.get(API_KEY_ENV)
+    url = settings.base_url or os.environ.get(BASE_URL_ENV)
     if not key and not url:
         return EMBEDDED_ENDPOINT_ID
     return ClientOptions.from_env(api_key=key or NO_KEY, base_url=url).base_url
@@ -83,9 +121,13 @@ async def run_resources(
     )
     cache = ChunkCache(cache_root(out_dir, settings))
     ledger_root = Path(settings.ledger_dir) if settings.ledger_dir else out_dir / "ledger"
+    key = await secret_value(settings.api_key_secret) if settings.api_key_secret else None
     with (
         open_endpoint(
-            base_url=settings.base_url, notice=notice, retry=RetryPolicy(max_attempts=settings.max_attempts)
+            api_key=key,
+            base_url=settings.base_url,
+            notice=notice,
+            retry=RetryPolicy(max_attempts=settings.max_attempts),
         ) as endpoint,
         LedgerWriter(ledger_root, run_id) as ledger,
     ):
@@ -93,4 +135,4 @@ async def run_resources(
         async with SpeechClient(
             endpoint.options, limiter=AsyncRateLimiter(limits), ledger=tally, run_id=run_id, flow=flow_name
         ) as client:
-            yield RunResources(run_id, endpoint, client, cache, ledger, tally)
+            yield RunResources(run_id, endpoint, client, cache, ledger, tally, settings)

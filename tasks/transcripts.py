@@ -10,6 +10,8 @@ probing, silence scans, encoding) run in threads so files prepare in parallel.
 from __future__ import annotations
 
 import asyncio
+import os
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.run_resources import RunResources, RunSettings, run_resources
+from tasks.scale_out import Cluster, RemoteBatch, run_remote, worker_resources
 from voxbatch.cache import JsonCache
 from voxbatch.client.client import SpeechClient
 from voxbatch.estimate import RunLimits, estimate_report, file_estimate
@@ -29,7 +32,8 @@ from voxbatch.pricing import load_price_table
 from voxbatch.transcript.assemble import AssembledTranscript, assemble_transcript
 from voxbatch.transcript.captions import CaptionOptions
 from voxbatch.transcript.prepare import FilePlan, Prepared, PrepareOptions, prepare_file
-from voxbatch.transcript.transcribe import ChunkOutcome, transcribe_plan
+from voxbatch.transcript.transcribe import TRANSCRIPTS_CACHE_DIR, ChunkOutcome, transcribe_plan
+from voxbatch.worker_spec import WorkerSpec
 
 __all__ = ["RunSettings", "SttDefaults", "run_resources"]
 
@@ -50,6 +54,36 @@ async def prepare(row: AudioRow, options: PrepareOptions) -> Prepared:
 async def transcribe(client: SpeechClient, cache: JsonCache, plan: FilePlan) -> list[ChunkOutcome]:
     """Every chunk of one file, concurrently; cached chunks make no request."""
     return await transcribe_plan(client, cache, plan)
+
+
+@task(name="transcribe-file-remote", cache_policy=NO_CACHE, task_run_name="transcribe-{plan.row.id}")
+async def transcribe_on_worker(spec: WorkerSpec, plan: FilePlan) -> RemoteBatch:
+    """The same file transcription, in a worker process with its own client (paced by the shared limit)."""
+    async with worker_resources(spec) as worker:
+        cache = JsonCache(Path(spec.cache_dir) / TRANSCRIPTS_CACHE_DIR)
+        outcomes = await transcribe_plan(worker.client, cache, plan)
+    # Errors travel back as plain RuntimeErrors: an HTTP library's exception may not survive pickling.
+    portable = [o if o.error is None else replace(o, error=RuntimeError(_describe(o.error))) for o in outcomes]
+    return RemoteBatch(portable, tuple(worker.records), os.getpid())
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def transcribe_anywhere(
+    res: RunResources, cluster: Cluster | None, cache: JsonCache, plan: FilePlan
+) -> list[ChunkOutcome]:
+    """One file's chunks on the flow's own loop, or on a cluster worker (its calls then tallied here as well)."""
+    if cluster is None:
+        return await transcribe(res.client, cache, plan)
+    try:
+        batch = await run_remote(cluster.runner, transcribe_on_worker, {"spec": cluster.spec, "plan": plan})
+    except Exception as exc:  # the worker died or the task crashed: the file fails, the run goes on
+        error = RuntimeError(f"worker task failed: {_describe(exc)}")
+        return [ChunkOutcome(span, None, error) for span in plan.spans]
+    cluster.absorb(batch, res)
+    return list(batch.outcomes)
 
 
 @task(name="assemble-transcript", cache_policy=NO_CACHE, task_run_name="assemble-{plan.row.id}")

@@ -47,11 +47,15 @@ class TallyingSink:
         self._lock = threading.Lock()
 
     def __call__(self, rec: CallRecord) -> None:
+        if self.sink is not None:
+            self.sink(rec)
+        self.observe(rec)
+
+    def observe(self, rec: CallRecord) -> None:
+        """Tally a record already written elsewhere (by a worker process) and tell the listeners."""
         if rec.item_id is not None and rec.kind == "call":
             with self._lock:
                 self.tallies.setdefault(rec.item_id, ItemTally()).add(rec)
-        if self.sink is not None:
-            self.sink(rec)
         for listener in self.listeners:
             listener(rec)
 

@@ -90,13 +90,16 @@ class LedgerWriter:
         *,
         flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
         flush_rows: int = DEFAULT_FLUSH_ROWS,
+        file_tag: str | None = None,
     ) -> None:
+        """``file_tag`` keeps the files of several writers of one run apart (one per worker process)."""
         if not (math.isfinite(flush_interval_s) and flush_interval_s > 0):
             raise ValueError(f"flush_interval_s must be a finite number > 0, got {flush_interval_s!r}")
         if flush_rows < 1:
             raise ValueError(f"flush_rows must be >= 1, got {flush_rows!r}")
         self.root = Path(root)
         self.run_id = validate_run_id(run_id)
+        self._file_id = validate_run_id(f"{run_id}.{file_tag}" if file_tag else run_id)
         self.flush_interval_s = flush_interval_s
         self.flush_rows = flush_rows
         self._buffer: list[CallRecord] = []
@@ -232,10 +235,10 @@ class LedgerWriter:
     def _write_partition(self, date: str, records: list[CallRecord]) -> Path:
         folder = self.root / f"{PARTITION_COLUMN}={date}"
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / run_file_name(self.run_id, self._seq)
+        target = folder / run_file_name(self._file_id, self._seq)
         while target.exists():  # another writer of this run got there first: never overwrite a ledger file
             self._seq += 1
-            target = folder / run_file_name(self.run_id, self._seq)
+            target = folder / run_file_name(self._file_id, self._seq)
         table = records_to_table(records)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
         tmp = Path(tmp_name)
@@ -252,9 +255,9 @@ class LedgerWriter:
         return target
 
     def _last_seq_on_disk(self) -> int:
-        pattern = re.compile(rf"run-{re.escape(self.run_id)}-(\d{{{_SEQ_DIGITS},}})\.parquet")
+        pattern = re.compile(rf"run-{re.escape(self._file_id)}-(\d{{{_SEQ_DIGITS},}})\.parquet")
         last = 0
-        for path in self.root.glob(f"{PARTITION_COLUMN}=*/run-{self.run_id}-*.parquet"):
+        for path in self.root.glob(f"{PARTITION_COLUMN}=*/run-{self._file_id}-*.parquet"):
             match = pattern.fullmatch(path.name)
             if match:
                 last = max(last, int(match.group(1)))

@@ -21,6 +21,7 @@ from voxbatch.transcript.spans import ChunkSpan
 from voxbatch.transcript.split import iter_chunk_flac
 
 DEFAULT_MAX_READY_CHUNKS = 4  # encoded chunks waiting for the client, per file
+TRANSCRIPTS_CACHE_DIR = "transcripts"  # under a run's cache root, next to the speech chunks
 CACHED_INFO = CallInfo(0, 0.0, None, None, None, 0.0, "cache")
 
 

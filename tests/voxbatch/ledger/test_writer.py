@@ -396,3 +396,15 @@ def test_unclosed_writer_does_not_keep_the_interpreter_alive_and_flushes_at_exit
 def test_bad_flush_settings_are_rejected(tmp_path: Path, interval: float, rows: int) -> None:
     with pytest.raises(ValueError, match="flush_"):
         LedgerWriter(tmp_path, "r", flush_interval_s=interval, flush_rows=rows)
+
+
+def test_writers_of_one_run_in_several_processes_keep_their_files_apart(tmp_path: Path) -> None:
+    with (
+        LedgerWriter(tmp_path, "r", flush_interval_s=LONG_INTERVAL_S) as main,
+        LedgerWriter(tmp_path, "r", flush_interval_s=LONG_INTERVAL_S, file_tag="123-ab") as worker,
+    ):
+        main.append(make_record(run_id="r", item_id="a"))
+        worker.append(make_record(run_id="r", item_id="b"))
+    names = sorted(p.name for p in tmp_path.rglob("*.parquet"))
+    assert names == ["run-r-00001.parquet", "run-r.123-ab-00001.parquet"]
+    assert sorted(read_ledger(tmp_path, run_id="r")["item_id"]) == ["a", "b"]
