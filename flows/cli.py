@@ -244,6 +244,68 @@ def stt(
     _finish(report)
 
 
+@app.command()
+def schedule(
+    tts_manifest: Annotated[Path | None, typer.Option(help="Audiobook manifest to synthesize every night.")] = None,
+    stt_source: Annotated[
+        Path | None, typer.Option(help="Transcript manifest or folder to transcribe every night.")
+    ] = None,
+    audiobook_out: Annotated[Path, typer.Option(help="Where the audiobooks go.")] = Path("out/audiobooks"),
+    transcript_out: Annotated[Path, typer.Option(help="Where the transcripts go.")] = Path("out/transcripts"),
+    cron: Annotated[str, typer.Option(help="When, as a cron expression (default 02:00 every night).")] = "0 2 * * *",
+    timezone: Annotated[str, typer.Option(help="The cron's IANA time zone, e.g. Europe/Berlin.")] = "UTC",
+    base_url: Annotated[str | None, typer.Option(help="Any Together-compatible server.")] = None,
+    rpm: Annotated[float | None, typer.Option(help="Requests per minute (shared by Dask workers).")] = None,
+    max_in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
+    max_cost_usd: MaxCostOption = None,
+    api_key_secret: ApiKeySecretOption = None,
+    start_server: Annotated[
+        bool, typer.Option(help="Start a local `prefect server start` (SQLite) when no PREFECT_API_URL is set.")
+    ] = False,
+) -> None:
+    """Serve both flows on a nightly schedule from this process (needs a real Prefect server)."""
+    import os
+
+    from voxbatch.prefect_server import PrefectServerError, start_local_prefect_server
+
+    if not os.environ.get("PREFECT_API_URL"):
+        if not start_server:
+            typer.echo(
+                "voxbatch schedule needs a real Prefect server: schedules do not run on the embedded one.\n"
+                "Start one with `prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api,\n"
+                "or run `voxbatch schedule --start-server ...` to have one started for you.",
+                err=True,
+            )
+            raise typer.Exit(code=EXIT_FAILED)
+        try:
+            url = start_local_prefect_server()
+        except PrefectServerError as exc:
+            typer.echo(f"could not start a Prefect server: {exc}", err=True)
+            raise typer.Exit(code=EXIT_FAILED) from exc
+        os.environ["PREFECT_API_URL"] = url
+        typer.echo(f"started a local Prefect server: {url}")
+
+    from flows.schedule import NightlyPlan, serve_nightly
+    from tasks.run_resources import RunSettings
+
+    try:
+        plan = NightlyPlan(
+            tts_manifest=str(tts_manifest.resolve()) if tts_manifest else None,
+            stt_source=str(stt_source.resolve()) if stt_source else None,
+            audiobook_out=str(audiobook_out.resolve()),
+            transcript_out=str(transcript_out.resolve()),
+            cron=cron,
+            timezone=timezone,
+            settings=RunSettings(
+                base_url=base_url, requests_per_minute=rpm, max_in_flight=max_in_flight, api_key_secret=api_key_secret
+            ),
+            max_cost_usd=max_cost_usd,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    serve_nightly(plan)
+
+
 def _scale_out(workers: int | None, address: str | None) -> Any:
     """The Dask cluster to run on, or None for one process."""
     if workers is None and address is None:
