@@ -1,0 +1,228 @@
+"""Nightly runs and scale-out against a real ``prefect server start``: prefect.yaml deployments, the
+``voxbatch schedule`` process, and a two-process Dask cluster sharing one provider limit.
+
+Everything that talks to the Prefect server runs as a real process with ``PREFECT_API_URL`` pointing at it,
+exactly as a user's would; the test process reads the server's REST API over HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.conftest import REPO_ROOT
+from voxbatch.prefect_server import start_local_prefect_server
+from voxbatch.server.runner import LocalServer
+
+SPEECH = "/v1/audio/speech"
+RUN_TIMEOUT_S = 180.0
+SHARED_RPM = 120.0  # 2 requests a second across all workers
+SHARED_BURST = 4  # what the GCL allows back to back (two leases of two permits)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `prefect server start` (SQLite in its own PREFECT_HOME) for this module; yields its API URL."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    url = start_local_prefect_server(port=_free_port(), home=home)
+    yield url
+
+
+def _env(api: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_API_URL=api,
+        PREFECT_HOME=os.environ["PREFECT_HOME"],
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+def _voxbatch(api: str, *args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=REPO_ROOT,
+        env=_env(api),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _book(folder: Path) -> Path:
+    """Three chapters, about a dozen chunks: enough calls for the shared rate to show."""
+    chapters = []
+    for n in ("I", "II", "III"):
+        body = " ".join(f"Line {k} of chapter {n} is spoken here, at an even pace." for k in range(12))
+        chapters.append(f"CHAPTER {n}.\nPart {n}\n\n{body}\n\n{body.replace('Line', 'Verse')}\n")
+    (folder / "book.txt").write_text("\n".join(chapters), encoding="utf-8")
+    manifest = folder / "books.csv"
+    manifest.write_text("id,text_path,format\nbook,book.txt,mp3\n", encoding="utf-8")
+    return manifest
+
+
+def test_prefect_yaml_deploys_both_flows_with_the_nightly_schedule(prefect_api: str) -> None:
+    env = _env(prefect_api, PWD=str(REPO_ROOT))
+    prefect = [sys.executable, "-m", "prefect"]
+    pool = subprocess.run([*prefect, "work-pool", "create", "--type", "process", "voxbatch"], env=env, cwd=REPO_ROOT)
+    assert pool.returncode == 0
+    deploy = subprocess.run(
+        [*prefect, "--no-prompt", "deploy", "--all"], env=env, cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    expected = {
+        "audiobook/nightly-audiobooks": {"manifest": "manifests/audiobook-demo.csv", "out_dir": "out/audiobooks"},
+        "transcripts/nightly-transcripts": {"source": "manifests/transcripts-demo.csv", "out_dir": "out/transcripts"},
+    }
+    for name, parameters in expected.items():
+        deployment = httpx.get(f"{prefect_api}/deployments/name/{name}").json()
+        assert deployment["work_pool_name"] == "voxbatch"
+        assert {k: deployment["parameters"][k] for k in parameters} == parameters
+        assert deployment["parameters"]["settings"]["requests_per_minute"] == 600
+        (schedule,) = deployment["schedules"]
+        assert schedule["schedule"]["cron"] == "0 2 * * *" and schedule["schedule"]["timezone"] == "UTC"
+        assert schedule["active"]
+        (pull,) = deployment["pull_steps"]
+        assert pull["prefect.deployments.steps.set_working_directory"]["directory"] == str(REPO_ROOT)
+        # The served deployments of the next test have the same names: leave the server as we found it.
+        assert httpx.delete(f"{prefect_api}/deployments/{deployment['id']}").status_code == 204
+
+
+def test_schedule_says_plainly_when_there_is_no_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    result = CliRunner().invoke(app, ["schedule", "--tts-manifest", str(tmp_path / "m.csv")])
+    assert result.exit_code == 1
+    assert "needs a real Prefect server" in result.output and "--start-server" in result.output
+
+
+def _wait_for(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _run_now(api: str, deployment_id: str) -> str:
+    """What the scheduler does at 02:00: a flow run of the deployment, due now."""
+    created = httpx.post(f"{api}/deployments/{deployment_id}/create_flow_run", json={}).json()
+    run_id = str(created["id"])
+
+    def finished() -> str | None:
+        state = httpx.get(f"{api}/flow_runs/{run_id}").json()["state"]["type"]
+        return state if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
+
+    assert _wait_for(finished, RUN_TIMEOUT_S, f"flow run {run_id}") == "COMPLETED"
+    return run_id
+
+
+def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
+    prefect_api: str, make_server: Callable[..., LocalServer], tmp_path: Path, jfk_flac: bytes
+) -> None:
+    provider = make_server(api_key=None)
+    manifest = _book(tmp_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "speech.flac").write_bytes(jfk_flac)
+    argv = [sys.executable, "-m", "flows.cli", "schedule", "--tts-manifest", str(manifest)]
+    argv += ["--stt-source", str(inbox), "--audiobook-out", str(tmp_path / "books"), "--timezone", "Europe/Berlin"]
+    argv += ["--transcript-out", str(tmp_path / "transcripts"), "--base-url", provider.origin]
+    serving = subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        env=_env(prefect_api, PREFECT_RUNNER_POLL_FREQUENCY="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+
+        def deployments() -> dict[str, Any] | None:
+            found = {}
+            for name in ("audiobook/nightly-audiobooks", "transcripts/nightly-transcripts"):
+                answer = httpx.get(f"{prefect_api}/deployments/name/{name}")
+                if answer.status_code != 200 or answer.json()["parameters"]["settings"].get("base_url") is None:
+                    return None  # not yet registered by the serving process (prefect.yaml's have no base_url)
+                found[name] = answer.json()
+            return found
+
+        deployed = _wait_for(deployments, 60, "the served deployments")
+        for deployment in deployed.values():
+            (schedule,) = deployment["schedules"]
+            assert schedule["schedule"] == {"cron": "0 2 * * *", "timezone": "Europe/Berlin", "day_or": True}
+        books, transcripts = deployed["audiobook/nightly-audiobooks"], deployed["transcripts/nightly-transcripts"]
+        assert books["parameters"]["settings"]["base_url"] == provider.origin
+
+        _run_now(prefect_api, books["id"])
+        _run_now(prefect_api, transcripts["id"])
+        assert (tmp_path / "books" / "book.mp3").is_file() and (tmp_path / "transcripts" / "speech.srt").is_file()
+        first_night = provider.stats.count()
+        assert first_night > 0
+
+        provider.stats.reset()  # the next night: nothing changed
+        _run_now(prefect_api, books["id"])
+        _run_now(prefect_api, transcripts["id"])
+        assert provider.stats.count() == 0
+    finally:
+        os.killpg(serving.pid, signal.SIGINT)
+        try:
+            output, _ = serving.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(serving.pid, signal.SIGKILL)
+            output, _ = serving.communicate()
+        print(output)  # shown when the test fails
+
+
+def test_two_dask_workers_make_the_same_book_and_share_the_limit(
+    prefect_api: str, make_server: Callable[..., LocalServer], tmp_path: Path
+) -> None:
+    manifest = _book(tmp_path)
+    single_server = make_server(api_key=None)
+    single = _voxbatch(
+        prefect_api, "tts", str(manifest), "--out", str(tmp_path / "single"), "--base-url", single_server.origin
+    )
+    assert single.returncode == 0, single.stdout + single.stderr
+
+    strict = make_server(api_key=None, requests_per_minute=SHARED_RPM, burst_requests=SHARED_BURST)
+    args = ["tts", str(manifest), "--out", str(tmp_path / "dask"), "--base-url", strict.origin]
+    args += ["--dask-workers", "2", "--rpm", str(SHARED_RPM), "--limit-name", "voxbatch-test-shared"]
+    scaled = _voxbatch(prefect_api, *args)
+    assert scaled.returncode == 0, scaled.stdout + scaled.stderr
+    assert "task runs ran on 2 Dask worker processes" in scaled.stdout
+
+    for name in ("book.mp3", "book.chapters.json", "book.srt"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "single" / name).read_bytes(), name
+
+    # The provider's own counters: every request answered, none refused, and the pace held across workers.
+    requests = strict.stats.requests(SPEECH)
+    assert len(requests) == single_server.stats.count(SPEECH, 200) >= 6
+    assert strict.stats.count(SPEECH, 429) == 0
+    starts = sorted(r.at for r in requests)
+    rate_per_s = SHARED_RPM / 60
+    for i, first in enumerate(starts):
+        for j in range(i, len(starts)):
+            window = starts[j] - first
+            assert j - i + 1 <= SHARED_BURST + rate_per_s * window + 1, (i, j, window)
