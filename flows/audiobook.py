@@ -37,7 +37,8 @@ from tasks.scale_out import ScaleOut, open_cluster
 from voxbatch.budget import Budget
 from voxbatch.cache import ChunkCache
 from voxbatch.estimate import book_estimate
-from voxbatch.progress import RunProgress, TerminalBar
+from voxbatch.progress import RunProgress
+from voxbatch.progress_bar import TerminalBar
 
 DEFAULT_OUT_DIR = "out/audiobooks"
 

@@ -39,7 +39,8 @@ from voxbatch.budget import Budget
 from voxbatch.cache import JsonCache
 from voxbatch.estimate import file_estimate
 from voxbatch.manifest.stt import AudioRow
-from voxbatch.progress import RunProgress, TerminalBar
+from voxbatch.progress import RunProgress
+from voxbatch.progress_bar import TerminalBar
 from voxbatch.transcript.captions import CaptionOptions
 from voxbatch.transcript.outputs import parse_formats
 from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES, PrepareOptions
