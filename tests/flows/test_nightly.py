@@ -226,3 +226,25 @@ def test_two_dask_workers_make_the_same_book_and_share_the_limit(
         for j in range(i, len(starts)):
             window = starts[j] - first
             assert j - i + 1 <= SHARED_BURST + rate_per_s * window + 1, (i, j, window)
+
+
+def test_transcripts_run_on_an_existing_dask_cluster_given_its_address(
+    prefect_api: str, make_server: Callable[..., LocalServer], tmp_path: Path, jfk_flac: bytes
+) -> None:
+    from distributed import LocalCluster
+
+    provider = make_server(api_key=None)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.flac").write_bytes(jfk_flac)
+    (inbox / "b.flac").write_bytes(jfk_flac[:-1000] + bytes(1000))  # other bytes: paid for separately
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        result = _voxbatch(
+            prefect_api,
+            *("stt", str(inbox), "--out", str(tmp_path / "out"), "--base-url", provider.origin),
+            *("--dask-address", cluster.scheduler_address),
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "task runs ran on 1 Dask worker processes" in result.stdout
+    assert "country" in (tmp_path / "out" / "a.txt").read_text()
+    assert provider.stats.count("/v1/audio/transcriptions", 200) == 2
