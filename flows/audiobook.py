@@ -128,6 +128,9 @@ async def audiobook_flow(
                     return
             try:
                 await synthesize_book(item_id, book, done)
+            except Exception as exc:  # anything unforeseen fails this book alone; chunks stay cached
+                logger.exception("book %s failed", item_id)
+                done("failed", {"error": f"{type(exc).__name__}: {exc}"}, None)
             finally:
                 if budget is not None:
                     budget.release(item_id)

@@ -156,10 +156,17 @@ async def transcript_flow(
                             logger.warning("file %s %s", row.id, reason)
                             finish("skipped_budget", {"chunks": estimate.chunks, "error": reason}, None)
                             return
+                except Exception as exc:  # anything unforeseen while preparing fails this file alone
+                    logger.exception("file %s could not be prepared", row.id)
+                    finish("failed", {"error": f"could not be prepared: {type(exc).__name__}: {exc}"}, None)
+                    return
                 finally:
                     admitted_in_turn[position].set()
                 try:
                     await transcribe_file(row, plan, finish)
+                except Exception as exc:  # anything unforeseen fails this file alone; chunks stay cached
+                    logger.exception("file %s failed", row.id)
+                    finish("failed", {"error": f"{type(exc).__name__}: {exc}"}, None)
                 finally:
                     if budget is not None:
                         budget.release(row.id)

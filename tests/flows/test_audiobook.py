@@ -158,3 +158,16 @@ def test_a_rerun_after_a_broken_run_requests_only_what_is_missing(
     third = _run(manifest, out, plain_server)
     assert {b["status"] for b in third["books"].values()} == {"skipped"}
     assert plain_server.stats.count(SPEECH) == 0  # a finished run makes no requests at all
+
+
+def test_a_book_that_cannot_be_written_fails_alone(
+    prefect_harness: str, plain_server: LocalServer, tmp_path: Path
+) -> None:
+    (tmp_path / "m.csv").write_text('id,text\ngood,"A fine short book."\nbad,"Another short book."\n')
+    out = tmp_path / "out"
+    (out / "bad.mp3").mkdir(parents=True)  # something in the way of the finished file
+    report = _run(tmp_path / "m.csv", out, plain_server)
+    assert report["books"]["good"]["status"] == "ok" and (out / "good.mp3").is_file()
+    assert report["books"]["bad"]["status"] == "failed" and report["books"]["bad"]["error"]
+    items = read_ledger(out / "ledger", run_id=report["run_id"])
+    assert set(items[items["kind"] == "item"]["status"]) == {"ok", "failed"}

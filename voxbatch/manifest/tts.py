@@ -18,6 +18,8 @@ from voxbatch.manifest.table import FIRST_DATA_ROW, ID_PATTERN, read_table
 AUDIO_FORMATS = ("mp3", "m4b", "wav", "flac", "opus")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 COVER_SUFFIXES = (".jpg", ".jpeg", ".png")
+JPEG_MAGIC = b"\xff\xd8\xff"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 Report = Callable[[str, str], None]  # (column, reason)
 
@@ -141,5 +143,10 @@ def _cover(value: str, base: Path, problem: Report) -> Path | None:
         return None
     if path.suffix.lower() not in COVER_SUFFIXES:
         problem("cover_path", f"must be a JPEG or PNG image; got {path.name}")
+        return None
+    with path.open("rb") as fh:
+        head = fh.read(len(PNG_MAGIC))
+    if not (head.startswith(JPEG_MAGIC) or head.startswith(PNG_MAGIC)):
+        problem("cover_path", f"file {path.name} is not a JPEG or PNG image (its first bytes say otherwise)")
         return None
     return path
