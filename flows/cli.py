@@ -390,6 +390,7 @@ def main() -> None:
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # there may be no internet at all
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the command prints its own summary
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")  # a local cluster's start/stop chatter
     app()
 
 
