@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -49,6 +50,8 @@ from voxbatch.client.sse import stream_speech
 from voxbatch.client.ws import speak_over_websocket
 from voxbatch.ledger.record import CallRecord
 from voxbatch.pricing import PriceTable, load_price_table
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 A = TypeVar("A", bound="_Answer")
@@ -208,8 +211,13 @@ class SpeechClient:
         return result
 
     def _write(self, rec: CallRecord) -> None:
-        if self.ledger is not None:
+        """Hand the record to the ledger; a ledger that cannot take it never costs the caller a paid answer."""
+        if self.ledger is None:
+            return
+        try:
             self.ledger(rec)
+        except Exception as exc:
+            logger.error("ledger record of %s call for item %s not written: %s", rec.endpoint, rec.item_id, exc)
 
     # --- text to speech ----------------------------------------------------------------------------
 

@@ -47,9 +47,9 @@ class TallyingSink:
         self._lock = threading.Lock()
 
     def __call__(self, rec: CallRecord) -> None:
+        self.observe(rec)  # first: the budget and progress count a paid call even if the ledger write fails
         if self.sink is not None:
             self.sink(rec)
-        self.observe(rec)
 
     def observe(self, rec: CallRecord) -> None:
         """Tally a record already written elsewhere (by a worker process) and tell the listeners."""

@@ -9,6 +9,7 @@ client's retries fails the file; the chunks that succeeded are cached, so a re-r
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from voxbatch.client.results import CallInfo, Transcript, parse_transcript
 from voxbatch.transcript.prepare import FilePlan
 from voxbatch.transcript.spans import ChunkSpan
 from voxbatch.transcript.split import iter_chunk_flac
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_READY_CHUNKS = 4  # encoded chunks waiting for the client, per file
 TRANSCRIPTS_CACHE_DIR = "transcripts"  # under a run's cache root, next to the speech chunks
@@ -80,8 +83,13 @@ async def transcribe_plan(
         except Exception as exc:  # the client already retried; this chunk fails, its file fails
             outcomes[span.index] = ChunkOutcome(span, None, exc)
             return
-        await asyncio.to_thread(cache.put, plan.chunk_keys[span.index], transcript.raw)
-        outcomes[span.index] = ChunkOutcome(span, transcript)
+        outcomes[span.index] = ChunkOutcome(span, transcript)  # paid for: kept even if it cannot be cached
+        try:
+            await asyncio.to_thread(cache.put, plan.chunk_keys[span.index], transcript.raw)
+        except OSError as exc:
+            logger.warning(
+                "chunk %d of %s not cached (it will be paid again next run): %s", span.index, plan.row.id, exc
+            )
 
     if missing and plan.whole:
         audio = await asyncio.to_thread(plan.path.read_bytes)

@@ -12,6 +12,8 @@ from tests.voxbatch.client.conftest import options_for
 from voxbatch.client.client import CallContext, SpeechOptions
 from voxbatch.client.errors import BadRequestError
 from voxbatch.client.sync import SyncSpeechClient
+from voxbatch.ledger.items import TallyingSink
+from voxbatch.ledger.record import CallRecord
 from voxbatch.ledger.writer import LedgerWriter, read_ledger
 from voxbatch.server.faults import FaultSpec
 from voxbatch.server.runner import LocalServer
@@ -54,3 +56,20 @@ def test_ledger_files_read_back_with_the_right_rows(make_server: Callable[..., L
     assert (ok["audio_seconds"] > 0).all() and ok["ttfb_s"].notna().all()
     assert frame["started_at"].dt.tz is not None
     assert list((tmp_path / "ledger").glob("date=*/run-run-42-*.parquet"))
+
+
+def test_a_ledger_that_cannot_write_never_costs_a_paid_answer(
+    server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[CallRecord] = []
+
+    def full_disk(rec: CallRecord) -> None:
+        raise OSError(28, "No space left on device")
+
+    tally = TallyingSink(full_disk)
+    tally.listeners.append(seen.append)  # the budget and the progress display listen here
+    with SyncSpeechClient(options_for(server, TEST_API_KEY), ledger=tally, run_id="r") as client:
+        result = client.speak("Paid for, so kept.", SpeechOptions(model="hexgrad/Kokoro-82M", voice="af_heart"))
+    assert result.audio  # the answer reached the caller
+    assert [r.status for r in seen] == ["ok"]
+    assert "not written" in caplog.text and TEST_API_KEY not in caplog.text
