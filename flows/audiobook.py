@@ -91,10 +91,11 @@ async def audiobook_flow(
         report["endpoint"] = res.endpoint.description
         plans = {}
         for row in rows:
+            books[row.id] = {"status": "pending"}  # the summary lists books in manifest order
             try:
                 plans[row.id] = plan(row, res.endpoint_id)
             except Exception as exc:  # a book that cannot be planned fails alone
-                books[row.id] = {"status": "failed", "error": f"could not chunk the text: {exc}"}
+                books[row.id] = {"status": "failed", "error": f"could not chunk the text: {exc}", "cost_usd": 0.0}
         finished = {item: find_finished(book, out_dir) for item, book in plans.items()}
         progress.add_items(len(plans))
         for item_id, book in plans.items():
@@ -170,5 +171,5 @@ async def audiobook_flow(
         books[item]["requests"] = tally.attempts
     report["wall_s"] = round(time.perf_counter() - started, 2)
     report["ledger"] = str(res.ledger.root)
-    await publish_summary(report, key="audiobook", title="Audiobook run")
+    await publish_summary(report, key="audiobook", title="Audiobook run", logger=logger)
     return report

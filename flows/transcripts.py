@@ -72,6 +72,8 @@ async def transcript_flow(
     started = time.perf_counter()
     settings = settings or RunSettings()
     chosen = parse_formats(formats)
+    if max_files_in_flight < 1:
+        raise ValueError(f"max_files_in_flight must be at least 1, not {max_files_in_flight}")
     rows, row_errors = load_inputs(source, defaults or SttDefaults())
     for error in row_errors:
         logger.error("%s: %s (row skipped)", source, error)
@@ -93,12 +95,18 @@ async def transcript_flow(
 
     if dry_run:
         root = cache_root(out, settings)
-        options = prepare_options(planned_endpoint_id(settings), root / "downloads")
-        prepared = await asyncio.gather(*(prepare(row, options) for row in rows))
-        for p in prepared:
-            if p.error is not None:
+        options = prepare_options(planned_endpoint_id(settings), (root / "downloads").resolve())
+        outcomes = await asyncio.gather(*(prepare(row, options) for row in rows), return_exceptions=True)
+        prepared = []
+        for row, p in zip(rows, outcomes, strict=True):
+            if isinstance(p, BaseException):  # a file that cannot even be prepared is a row error, not a crash
+                report["row_errors"].append(str(row.error("audio_path", f"could not be prepared: {p}")))
+            elif p.error is not None:
                 report["row_errors"].append(str(p.error))
-        report.update(estimate_files(list(prepared), JsonCache(root / TRANSCRIPTS_CACHE_DIR), settings))
+                prepared.append(p)
+            else:
+                prepared.append(p)
+        report.update(estimate_files(prepared, JsonCache(root / TRANSCRIPTS_CACHE_DIR), settings))
         report["wall_s"] = round(time.perf_counter() - started, 2)
         return report
 
@@ -114,7 +122,7 @@ async def transcript_flow(
             res.tally.listeners.append(budget.observe)
         report["run_id"] = res.run_id
         report["endpoint"] = res.endpoint.description
-        options = prepare_options(res.endpoint_id, res.downloads)
+        options = prepare_options(res.endpoint_id, res.downloads.resolve())  # workers may run elsewhere
         cache = JsonCache(res.cache.root / TRANSCRIPTS_CACHE_DIR)
         gate = asyncio.Semaphore(max_files_in_flight)
         # Budget admissions happen in input order, whichever file finishes preparing first.
@@ -133,7 +141,7 @@ async def transcript_flow(
 
                 try:
                     prepared = await prepare(row, options)
-                    if position:
+                    if position and budget is not None:  # admissions go in input order
                         await admitted_in_turn[position - 1].wait()
                     if prepared.error is not None:
                         logger.error("%s", prepared.error)
@@ -210,5 +218,5 @@ async def transcript_flow(
         files[item]["requests"] = tally.attempts
     report["wall_s"] = round(time.perf_counter() - started, 2)
     report["ledger"] = str(res.ledger.root)
-    await publish_summary(report, key="transcripts", title="Transcript run")
+    await publish_summary(report, key="transcripts", title="Transcript run", logger=logger)
     return report

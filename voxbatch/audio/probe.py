@@ -12,7 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxbatch.audio.ffmpeg import FFMPEG_TIMEOUT_S, AudioDecodeError, decode_to_pcm, ffmpeg_exe
+from voxbatch.audio.ffmpeg import FFMPEG_TIMEOUT_S, AudioDecodeError, ffmpeg_exe
+from voxbatch.audio.stream import decode_stream
 
 PROBE_DECODE_S = 5.0  # decode this much of the start to prove the file really is audio
 PROBE_RATE_HZ = 8000  # low rate: enough to count samples
@@ -84,9 +85,9 @@ def probe_audio(path: Path) -> AudioProbe:
     if match:
         hours, minutes, seconds = match.groups()
         duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    else:  # no duration in the header (raw streams): count the samples
+    else:  # no duration in the header (raw or streamed files): count the samples, streaming
         try:
-            duration = len(decode_to_pcm(path.read_bytes(), PROBE_RATE_HZ)) / PROBE_RATE_HZ
+            duration = sum(len(block) for block in decode_stream(path, PROBE_RATE_HZ)) / PROBE_RATE_HZ
         except AudioDecodeError as exc:
             raise AudioProbeError(f"is corrupt: {exc}") from exc
     if duration <= 0:

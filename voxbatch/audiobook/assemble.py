@@ -6,6 +6,7 @@ A book is skipped when its outputs exist and were built from the same chunks, me
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -64,6 +65,13 @@ def stitch_options(plan: BookPlan) -> StitchOptions:
     return StitchOptions(audio_format=cast(AudioFormat, plan.row.audio_format), sample_rate_hz=BOOK_SAMPLE_RATE_HZ)
 
 
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def build_key(plan: BookPlan, opts: StitchOptions) -> str:
     """What the outputs depend on: every chunk's audio, the metadata and the stitching options."""
     row = plan.row
@@ -72,7 +80,7 @@ def build_key(plan: BookPlan, opts: StitchOptions) -> str:
         chunks=[job.key for job in plan.jobs],
         title=row.title,
         author=row.author,
-        cover=str(row.cover_path) if row.cover_path else None,
+        cover=_file_sha256(row.cover_path) if row.cover_path else None,  # a new image at the same path counts
         options=asdict(opts),
     )
 

@@ -10,6 +10,7 @@ and skipped; the others run.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -204,8 +205,10 @@ def _flag(value: str, default: bool, column: str, problem: Report) -> bool:
 def load_stt_folder(folder: Path, defaults: SttDefaults = SttDefaults()) -> list[AudioRow]:
     """Every file under ``folder`` (recursively, in path order) with an audio extension.
 
-    Ids are the path relative to the folder without its extension (``/`` becomes ``_``), so they stay
-    the same from one nightly run to the next whatever files are added; clashes get ``-2``, ``-3``, ...
+    Ids are the path relative to the folder without its extension (``/`` becomes ``_``). Files whose ids
+    would clash (``talk.mp3`` and ``talk.wav``) all get their extension too (``talk_mp3``, ``talk_wav``), and
+    a clash even then adds a short hash of the path: an id depends only on the file and the names it clashes
+    with, so a file added later never takes over another recording's id and outputs.
     Hidden files and folders (and voxbatch's own output folders) are ignored.
     """
     root = folder.resolve()
@@ -216,8 +219,7 @@ def load_stt_folder(folder: Path, defaults: SttDefaults = SttDefaults()) -> list
         and p.suffix.lower() in AUDIO_SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
-    wanted = [safe_id("_".join(p.relative_to(root).with_suffix("").parts)) for p in files]
-    ids = unique_ids(wanted, set())
+    ids = _folder_ids([p.relative_to(root) for p in files])
     return [
         AudioRow(
             row=None,
@@ -230,6 +232,17 @@ def load_stt_folder(folder: Path, defaults: SttDefaults = SttDefaults()) -> list
             task=defaults.task,
         )
         for item_id, path in zip(ids, files, strict=True)
+    ]
+
+
+def _folder_ids(relative: list[Path]) -> list[str]:
+    base = [safe_id("_".join(p.with_suffix("").parts)) for p in relative]
+    clashing = {b for b in base if base.count(b) > 1}
+    ids = [f"{b}_{p.suffix.lstrip('.').lower()}" if b in clashing else b for b, p in zip(base, relative, strict=True)]
+    still = {i for i in ids if ids.count(i) > 1}
+    return [
+        f"{i}-{hashlib.sha1(p.as_posix().encode()).hexdigest()[:6]}" if i in still else i
+        for i, p in zip(ids, relative, strict=True)
     ]
 
 

@@ -34,7 +34,10 @@ def _name(url: str) -> str:
 def redact_url(url: str) -> str:
     parts = urlparse(url)
     host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number
+        port = ""
     return f"{parts.scheme}://{host}{port}{parts.path}"  # no user:password, no query (tokens live there)
 
 
@@ -45,7 +48,8 @@ def public_source(source: str) -> str:
 
 def fetch(url: str, folder: Path, *, max_bytes: int = DOWNLOAD_MAX_BYTES) -> Path:
     """Download ``url`` to ``folder/<hash of url>/<name>`` and return the path."""
-    target = folder / hashlib.sha256(url.encode()).hexdigest()[:16] / _name(url)
+    # Keyed without the query: a signed URL that changes every night reuses (overwrites) one download.
+    target = folder / hashlib.sha256(redact_url(url).encode("utf-8", "replace")).hexdigest()[:16] / _name(url)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     received = 0
@@ -62,8 +66,10 @@ def fetch(url: str, folder: Path, *, max_bytes: int = DOWNLOAD_MAX_BYTES) -> Pat
                     raise FetchError(f"{redact_url(url)} is larger than {max_bytes} bytes")
                 fh.write(block)
         Path(tmp).replace(target)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, OSError) as exc:  # InvalidURL, bad IDNA, disk
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, FetchError):
+            raise
         raise FetchError(f"could not fetch {redact_url(url)}: {type(exc).__name__}") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -48,3 +48,11 @@ def test_unusable_files_say_why(tmp_path: Path, jfk_flac: bytes, content: bytes 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(AudioProbeError, match="cannot be read"):
         probe_audio(tmp_path / "nope.wav")
+
+
+def test_a_streamed_file_without_a_duration_in_its_header_is_measured_by_streaming(tmp_path: Path) -> None:
+    tone = (np.sin(np.arange(16000 * 3) * 0.1) * 8000).astype(np.int16)
+    path = tmp_path / "recorded.webm"
+    path.write_bytes(encode_pcm(tone, 16000, ["-c:a", "libopus", "-f", "webm"]))  # piped: "Duration: N/A"
+    probe = probe_audio(path)
+    assert probe.codec == "opus" and probe.duration_s == pytest.approx(3.0, abs=0.05)

@@ -48,3 +48,9 @@ def test_errors_name_the_url_without_its_query(file_server: str, tmp_path: Path)
         fetch("http://user:pw@127.0.0.1:9/x.mp3", tmp_path / "dl")
     assert "pw@" not in str(refused.value)
     assert not list((tmp_path / "dl").rglob("*.part"))
+
+
+def test_malformed_urls_are_fetch_errors_too(tmp_path: Path) -> None:
+    with pytest.raises(FetchError, match="InvalidURL") as bad_port:
+        fetch("http://host:port/x.wav?token=SEKRIT", tmp_path / "dl")
+    assert "SEKRIT" not in str(bad_port.value)
