@@ -161,7 +161,8 @@ async def audiobook_flow(
 
         for item in plans:
             books[item] = {"status": "pending"}  # the summary lists books in manifest order
-        async with open_cluster(scale_out, res, settings.limit_name) as cluster:
+        lost = budget.forfeit if budget is not None else None
+        async with open_cluster(scale_out, res, settings.limit_name, on_lost=lost) as cluster:
             await asyncio.gather(*(one_book(item) for item in plans))
             if cluster is not None:
                 report["worker_processes"] = len(cluster.pids)

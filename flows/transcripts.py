@@ -208,7 +208,8 @@ async def transcript_flow(
         progress.add_items(len(rows))
         for row in rows:
             files[row.id] = {"status": "pending"}  # the summary lists files in input order
-        async with open_cluster(scale_out, res, settings.limit_name) as cluster:
+        lost = budget.forfeit if budget is not None else None
+        async with open_cluster(scale_out, res, settings.limit_name, on_lost=lost) as cluster:
             await asyncio.gather(*(one_file(i, row) for i, row in enumerate(rows)))
             if cluster is not None:
                 report["worker_processes"] = len(cluster.pids)

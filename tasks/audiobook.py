@@ -69,8 +69,12 @@ async def synthesize_chapter_on_worker(
     spec: WorkerSpec, jobs: tuple[ChunkJob, ...], item_id: str, chapter: int
 ) -> RemoteBatch:
     """The same chapter synthesis, in a worker process with its own client (paced by the shared limit)."""
-    async with worker_resources(spec) as worker:
-        outcomes = await synthesize_batch(worker.client, worker.cache, jobs)
+    async with worker_resources(spec, expected_requests=len(jobs)) as worker:
+        try:
+            outcomes = await synthesize_batch(worker.client, worker.cache, jobs)
+        except Exception as exc:  # whatever happens, the calls already paid for travel back with the result
+            reason = f"{type(exc).__name__}: {exc}"
+            outcomes = [ChunkOutcome(item_id, job.chunk.index, None, from_cache=False, error=reason) for job in jobs]
     return RemoteBatch(outcomes, tuple(worker.records), os.getpid())
 
 
@@ -83,7 +87,8 @@ async def synthesize_anywhere(
     parameters = {"spec": cluster.spec, "jobs": jobs, "item_id": item_id, "chapter": chapter}
     try:
         batch = await run_remote(cluster.runner, synthesize_chapter_on_worker, parameters)
-    except Exception as exc:  # the worker died or the task crashed: the chapter's chunks fail, the run goes on
+    except Exception as exc:  # the worker died: its chunks fail, the run goes on, its spend counts as reserved
+        cluster.lost(item_id)
         reason = f"worker task failed: {type(exc).__name__}: {exc}"
         return [ChunkOutcome(item_id, job.chunk.index, None, from_cache=False, error=reason) for job in jobs]
     cluster.absorb(batch, res)

@@ -52,6 +52,7 @@ class RunResources:
     ledger: LedgerWriter
     tally: TallyingSink
     settings: RunSettings
+    unit: Unit = "chars"
 
     @property
     def key_source(self) -> str:
@@ -75,6 +76,8 @@ class RunResources:
             max_attempts=self.settings.max_attempts,
             limit_name=limit_name,
             requests_per_minute=self.settings.requests_per_minute,
+            units_per_minute=self.settings.units_per_minute,
+            unit=self.unit,
         )
 
     @property
@@ -135,4 +138,4 @@ async def run_resources(
         async with SpeechClient(
             endpoint.options, limiter=AsyncRateLimiter(limits), ledger=tally, run_id=run_id, flow=flow_name
         ) as client:
-            yield RunResources(run_id, endpoint, client, cache, ledger, tally, settings)
+            yield RunResources(run_id, endpoint, client, cache, ledger, tally, settings, unit)

@@ -12,23 +12,24 @@ from (:class:`tasks.gcl_limiter.PrefectGCLLimiter`). Workers need the flow's Pre
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect_dask import DaskTaskRunner
 
-from tasks.gcl_limiter import PrefectGCLLimiter, setup_gcl
+from tasks.gcl_limiter import PrefectGCLLimiter, default_lease_size, setup_gcl
 from tasks.run_resources import secret_value
 from voxbatch.cache import ChunkCache
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.limiter import AsyncRateLimiter
-from voxbatch.client.limits import Limiter, RateLimits
+from voxbatch.client.limits import Limiter, RateLimits, Unit
 from voxbatch.client.options import API_KEY_ENV, ClientOptions
 from voxbatch.client.retry import RetryPolicy
 from voxbatch.endpoint import EMBEDDED_KEY, NO_KEY
@@ -38,6 +39,8 @@ from voxbatch.worker_spec import WorkerSpec
 
 DEFAULT_THREADS_PER_WORKER = 4
 LIMIT_NAME_PREFIX = "voxbatch-rpm-"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,33 +102,47 @@ class WorkerResources:
 
 
 @asynccontextmanager
-async def worker_resources(spec: WorkerSpec) -> AsyncIterator[WorkerResources]:
-    """A client paced by the shared limit (or the spec's own rate), writing its own ledger files for the run."""
+async def worker_resources(spec: WorkerSpec, expected_requests: int = 1) -> AsyncIterator[WorkerResources]:
+    """A client paced by the shared limit (or the spec's own rate), writing its own ledger files for the run.
+
+    ``expected_requests`` bounds the permits leased at a time, so a task run that makes one request does not
+    take (and waste) a whole second of the fleet's shared rate. ``max_in_flight`` applies per task run.
+    """
+    units = {cast(Unit, spec.unit): spec.units_per_minute} if spec.units_per_minute else {}
     limiter: Limiter
     if spec.limit_name and spec.requests_per_minute:
-        limiter = PrefectGCLLimiter(spec.limit_name, RateLimits(max_in_flight=spec.max_in_flight))
+        lease = max(1, min(default_lease_size(spec.requests_per_minute), expected_requests))
+        limiter = PrefectGCLLimiter(
+            spec.limit_name, RateLimits(units_per_minute=units, max_in_flight=spec.max_in_flight), lease_size=lease
+        )
     else:
         limiter = AsyncRateLimiter(
-            RateLimits(requests_per_minute=spec.requests_per_minute, max_in_flight=spec.max_in_flight)
+            RateLimits(
+                requests_per_minute=spec.requests_per_minute, units_per_minute=units, max_in_flight=spec.max_in_flight
+            )
         )
     options = ClientOptions(
         api_key=await resolve_key(spec), base_url=spec.base_url, retry=RetryPolicy(max_attempts=spec.max_attempts)
     )
     records: list[CallRecord] = []
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # one file series per task run: writers never clash
-    with LedgerWriter(Path(spec.ledger_dir), spec.run_id, file_tag=tag) as ledger:
+    ledger = LedgerWriter(Path(spec.ledger_dir), spec.run_id, file_tag=tag)
 
-        def sink(rec: CallRecord) -> None:
-            ledger.append(rec)
-            records.append(rec)
+    def sink(rec: CallRecord) -> None:
+        records.append(rec)  # first: the flow counts a paid call even if this worker's ledger cannot write it
+        ledger.append(rec)
 
+    try:
+        async with SpeechClient(options, limiter=limiter, ledger=sink, run_id=spec.run_id, flow=spec.flow) as client:
+            yield WorkerResources(client, ChunkCache(Path(spec.cache_dir)), records)
+    finally:
+        close = getattr(limiter, "aclose", None)
+        if close is not None:
+            await close()
         try:
-            async with SpeechClient(options, limiter=limiter, ledger=sink, run_id=spec.run_id, flow=spec.flow) as c:
-                yield WorkerResources(c, ChunkCache(Path(spec.cache_dir)), records)
-        finally:
-            close = getattr(limiter, "aclose", None)
-            if close is not None:
-                await close()
+            ledger.close()
+        except Exception as exc:  # the records still travel back to the flow with the results
+            logger.error("worker ledger for run %s not fully written: %s", spec.run_id, exc)
 
 
 @dataclass(frozen=True)
@@ -158,6 +175,11 @@ class Cluster:
     runner: DaskTaskRunner
     spec: WorkerSpec
     pids: set[int] = field(default_factory=set)
+    on_lost: Callable[[str], None] | None = None  # an item whose worker vanished: what it spent is unknown
+
+    def lost(self, item_id: str) -> None:
+        if self.on_lost is not None:
+            self.on_lost(item_id)
 
     def absorb(self, batch: RemoteBatch, res: Any) -> None:
         """Tally a worker's call records in the flow (budget, progress, per-item cost); they are already written."""
@@ -167,7 +189,9 @@ class Cluster:
 
 
 @asynccontextmanager
-async def open_cluster(scale_out: ScaleOut | None, res: Any, limit_name: str | None) -> AsyncIterator[Cluster | None]:
+async def open_cluster(
+    scale_out: ScaleOut | None, res: Any, limit_name: str | None, on_lost: Callable[[str], None] | None = None
+) -> AsyncIterator[Cluster | None]:
     """The run's cluster for the block (None without ``scale_out``); the shared limit exists before any task."""
     if scale_out is None:
         yield None
@@ -177,4 +201,4 @@ async def open_cluster(scale_out: ScaleOut | None, res: Any, limit_name: str | N
     if settings.requests_per_minute:
         name = await ensure_shared_limit(limit_name or limit_name_for(res.endpoint_id), settings.requests_per_minute)
     with entered(scale_out.task_runner()) as runner:
-        yield Cluster(runner, res.worker_spec(name))
+        yield Cluster(runner, res.worker_spec(name), on_lost=on_lost)

@@ -59,9 +59,12 @@ async def transcribe(client: SpeechClient, cache: JsonCache, plan: FilePlan) -> 
 @task(name="transcribe-file-remote", cache_policy=NO_CACHE, task_run_name="transcribe-{plan.row.id}")
 async def transcribe_on_worker(spec: WorkerSpec, plan: FilePlan) -> RemoteBatch:
     """The same file transcription, in a worker process with its own client (paced by the shared limit)."""
-    async with worker_resources(spec) as worker:
+    async with worker_resources(spec, expected_requests=len(plan.spans)) as worker:
         cache = JsonCache(Path(spec.cache_dir) / TRANSCRIPTS_CACHE_DIR)
-        outcomes = await transcribe_plan(worker.client, cache, plan)
+        try:
+            outcomes = await transcribe_plan(worker.client, cache, plan)
+        except Exception as exc:  # whatever happens, the calls already paid for travel back with the result
+            outcomes = [ChunkOutcome(span, None, exc) for span in plan.spans]
     # Errors travel back as plain RuntimeErrors: an HTTP library's exception may not survive pickling.
     portable = [o if o.error is None else replace(o, error=RuntimeError(_describe(o.error))) for o in outcomes]
     return RemoteBatch(portable, tuple(worker.records), os.getpid())
@@ -79,7 +82,8 @@ async def transcribe_anywhere(
         return await transcribe(res.client, cache, plan)
     try:
         batch = await run_remote(cluster.runner, transcribe_on_worker, {"spec": cluster.spec, "plan": plan})
-    except Exception as exc:  # the worker died or the task crashed: the file fails, the run goes on
+    except Exception as exc:  # the worker died: the file fails, the run goes on, its spend counts as reserved
+        cluster.lost(plan.row.id)
         error = RuntimeError(f"worker task failed: {_describe(exc)}")
         return [ChunkOutcome(span, None, error) for span in plan.spans]
     cluster.absorb(batch, res)

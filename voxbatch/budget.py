@@ -73,6 +73,12 @@ class Budget:
             if rec.item_id in self._reserved:
                 self._reserved[rec.item_id] = max(self._reserved[rec.item_id] - rec.cost_usd, 0.0)
 
+    def forfeit(self, item_id: str) -> None:
+        """The item's calls can no longer be accounted for (a worker vanished): count what is left of its
+        reservation as spent, so the cap still holds."""
+        with self._lock:
+            self._spent += self._reserved.pop(item_id, 0.0)
+
     def release(self, item_id: str) -> None:
         """The item ended: what is left of its reservation is free again."""
         with self._lock:

@@ -29,6 +29,8 @@ class WorkerSpec:
     max_attempts: int = 4
     limit_name: str | None = None  # the Prefect global concurrency limit that shares the request rate
     requests_per_minute: float | None = None  # the shared rate (or, without a limit name, each worker's own)
+    units_per_minute: float | None = None  # characters or audio seconds per minute, per task run
+    unit: str = "chars"  # "chars" (speech) or "audio_s" (transcription)
 
     def __post_init__(self) -> None:
         if self.key_source not in KEY_SOURCES and not self.key_source.startswith(SECRET_PREFIX):

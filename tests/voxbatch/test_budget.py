@@ -38,3 +38,13 @@ def test_unknown_prices_never_fit_and_bad_caps_are_refused() -> None:
     assert Budget(0.0).admit("free", 0.0).admitted  # cached work costs nothing, even at a zero cap
     with pytest.raises(ValueError, match="zero or more"):
         Budget(-1.0)
+
+
+def test_a_lost_item_counts_its_whole_reservation_as_spent() -> None:
+    budget = Budget(1.0)
+    budget.admit("a", 0.6)
+    budget.observe(make_record(item_id="a", cost_usd=0.1))
+    budget.forfeit("a")  # its worker vanished: what it spent is unknown
+    assert budget.spent_usd == pytest.approx(0.6) and budget.reserved_usd == 0.0
+    budget.release("a")  # the flow's usual release afterwards changes nothing
+    assert budget.spent_usd == pytest.approx(0.6) and not budget.admit("b", 0.5).admitted
