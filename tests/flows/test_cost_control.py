@@ -146,3 +146,14 @@ def test_a_flow_run_leaves_its_summary_as_artifacts(
     markdown = found["audiobook-summary"]
     assert markdown.type == "markdown" and "# Audiobook run" in str(markdown.data)
     assert "bad id" in str(markdown.data)  # the bad row is listed with its reason
+
+
+def test_a_dry_run_survives_a_malformed_url_row(
+    prefect_harness: str, plain_server: LocalServer, tmp_path: Path, jfk_flac: bytes
+) -> None:
+    (tmp_path / "a.flac").write_bytes(jfk_flac)
+    (tmp_path / "m.csv").write_text("id,audio_path\ngood,a.flac\nbad,http://host:port/x.wav?token=SEKRIT\n")
+    report = _stt(tmp_path / "m.csv", tmp_path / "out", plain_server, dry_run=True)
+    assert set(report["estimate"]["items"]) == {"good"} and plain_server.stats.count() == 0
+    (error,) = report["row_errors"]
+    assert "row 3 (id 'bad'), column 'audio_path'" in error and "InvalidURL" in error and "SEKRIT" not in error
