@@ -277,3 +277,34 @@ def test_one_audio_file_can_be_given_directly_with_the_run_defaults(
     report = _run(tmp_path / "Ask Not.flac", tmp_path / "out", plain_server, defaults=defaults, formats="srt")
     assert report["files"]["Ask_Not"]["status"] == "ok"
     assert sorted(p.name for p in (tmp_path / "out").glob("Ask_Not.*")) == ["Ask_Not.srt"]
+
+
+def test_recordings_given_by_url_are_fetched_and_transcribed(
+    prefect_harness: str, plain_server: LocalServer, tmp_path: Path, jfk_flac: bytes
+) -> None:
+    import http.server
+    import threading
+
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "speech.flac").write_bytes(jfk_flac)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(www), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/speech.flac?sig=SEKRIT"
+        (tmp_path / "m.csv").write_text(f"audio_path\n{url}\n")
+        report = _run(tmp_path / "m.csv", tmp_path / "out", plain_server)
+    finally:
+        httpd.shutdown()
+    assert report["files"]["speech"]["status"] == "ok"
+    data = json.loads((tmp_path / "out" / "speech.json").read_text())
+    assert data["source"].endswith("/speech.flac") and "SEKRIT" not in json.dumps(data)
+    assert "country" in (tmp_path / "out" / "speech.txt").read_text()
