@@ -262,6 +262,7 @@ def schedule(
     start_server: Annotated[
         bool, typer.Option(help="Start a local `prefect server start` (SQLite) when no PREFECT_API_URL is set.")
     ] = False,
+    server_port: Annotated[int, typer.Option(help="Port of the server --start-server starts.")] = 4200,
 ) -> None:
     """Serve both flows on a nightly schedule from this process (needs a real Prefect server)."""
     import os
@@ -278,12 +279,12 @@ def schedule(
             )
             raise typer.Exit(code=EXIT_FAILED)
         try:
-            url = start_local_prefect_server()
+            url = start_local_prefect_server(port=server_port)
         except PrefectServerError as exc:
             typer.echo(f"could not start a Prefect server: {exc}", err=True)
             raise typer.Exit(code=EXIT_FAILED) from exc
         os.environ["PREFECT_API_URL"] = url
-        typer.echo(f"started a local Prefect server: {url}")
+        typer.echo(f"started a local Prefect server: {url}", err=True)
 
     from flows.schedule import NightlyPlan, serve_nightly
     from tasks.run_resources import RunSettings

@@ -248,3 +248,33 @@ def test_transcripts_run_on_an_existing_dask_cluster_given_its_address(
     assert "task runs ran on 1 Dask worker processes" in result.stdout
     assert "country" in (tmp_path / "out" / "a.txt").read_text()
     assert provider.stats.count("/v1/audio/transcriptions", 200) == 2
+
+
+def test_schedule_starts_a_prefect_server_when_asked(tmp_path: Path) -> None:
+    (tmp_path / "m.csv").write_text('id,text\nbook,"A short book."\n')
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    argv = [sys.executable, "-m", "flows.cli", "schedule", "--tts-manifest", str(tmp_path / "m.csv")]
+    argv += ["--start-server", "--server-port", str(port)]
+    serving = subprocess.Popen(
+        argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+
+        def registered() -> bool:
+            try:
+                return httpx.get(f"{api}/deployments/name/audiobook/nightly-audiobooks").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _wait_for(registered, 90, "the started server and the served deployment")
+        assert (tmp_path / "home" / "voxbatch-server.log").is_file()
+    finally:
+        os.killpg(serving.pid, signal.SIGINT)
+        try:
+            serving.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(serving.pid, signal.SIGKILL)
+    _wait_for(lambda: not registered(), 30, "the started server to stop with the process")
