@@ -128,17 +128,9 @@ def tts(
     import asyncio
 
     from flows.audiobook import audiobook_flow
-    from tasks.run_resources import RunSettings
 
-    settings = RunSettings(
-        base_url=base_url,
-        requests_per_minute=rpm,
-        units_per_minute=chars_per_minute,
-        max_in_flight=max_in_flight,
-        cache_dir=str(cache_dir) if cache_dir else None,
-        ledger_dir=str(ledger_dir) if ledger_dir else None,
-        api_key_secret=api_key_secret,
-        limit_name=limit_name,
+    settings = _run_settings(
+        base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name
     )
     report = asyncio.run(
         audiobook_flow(
@@ -199,7 +191,6 @@ def stt(
     from dataclasses import replace
 
     from flows.transcripts import transcript_flow
-    from tasks.run_resources import RunSettings
     from voxbatch.manifest.stt import TASKS, SttDefaults
     from voxbatch.transcript.outputs import parse_formats
 
@@ -210,15 +201,8 @@ def stt(
         split = replace(SplitOptions(), split_above_s=split_above_s, target_chunk_s=chunk_s)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    settings = RunSettings(
-        base_url=base_url,
-        requests_per_minute=rpm,
-        units_per_minute=audio_s_per_minute,
-        max_in_flight=max_in_flight,
-        cache_dir=str(cache_dir) if cache_dir else None,
-        ledger_dir=str(ledger_dir) if ledger_dir else None,
-        api_key_secret=api_key_secret,
-        limit_name=limit_name,
+    settings = _run_settings(
+        base_url, rpm, audio_s_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name
     )
     defaults = SttDefaults(
         model=model,
@@ -305,6 +289,31 @@ def schedule(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     serve_nightly(plan)
+
+
+def _run_settings(
+    base_url: str | None,
+    rpm: float | None,
+    units_per_minute: float | None,
+    max_in_flight: int,
+    cache_dir: Path | None,
+    ledger_dir: Path | None,
+    api_key_secret: str | None,
+    limit_name: str | None,
+) -> Any:
+    """The run's connection and pacing settings from the command's options."""
+    from tasks.run_resources import RunSettings
+
+    return RunSettings(
+        base_url=base_url,
+        requests_per_minute=rpm,
+        units_per_minute=units_per_minute,
+        max_in_flight=max_in_flight,
+        cache_dir=str(cache_dir) if cache_dir else None,
+        ledger_dir=str(ledger_dir) if ledger_dir else None,
+        api_key_secret=api_key_secret,
+        limit_name=limit_name,
+    )
 
 
 def _scale_out(workers: int | None, address: str | None) -> Any:

@@ -26,7 +26,6 @@ from voxbatch.audiobook.synthesize import ChunkOutcome, synthesize_batch
 from voxbatch.cache import ChunkCache
 from voxbatch.client.client import SpeechClient
 from voxbatch.estimate import RunLimits, book_estimate, estimate_report
-from voxbatch.ledger.items import item_record
 from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.tts import BookDefaults, BookRow, load_tts_manifest
@@ -124,20 +123,4 @@ def record_book(
     audio_seconds: float | None,
 ) -> CallRecord:
     """Write the book's summary record (chunks, characters, audio, cost, wall time, status) to the ledger."""
-    rec = item_record(
-        run_id=resources.run_id,
-        flow=resources.client.flow,
-        provider=resources.client.provider_label,
-        endpoint="audiobook",
-        item_id=item_id,
-        model=model,
-        voice=voice,
-        tally=resources.tally.tally(item_id),
-        status=status,
-        error=error,
-        started_at=started_at,
-        wall_s=wall_s,
-        audio_seconds=audio_seconds,
-    )
-    resources.ledger.append(rec)
-    return rec
+    return resources.record_item("audiobook", item_id, model, voice, status, error, started_at, wall_s, audio_seconds)

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import cast
 
@@ -19,7 +20,8 @@ from voxbatch.client.limits import RateLimits, Unit
 from voxbatch.client.options import API_KEY_ENV, BASE_URL_ENV, ClientOptions
 from voxbatch.client.retry import DEFAULT_MAX_ATTEMPTS, RetryPolicy
 from voxbatch.endpoint import NO_KEY, Endpoint, open_endpoint
-from voxbatch.ledger.items import TallyingSink
+from voxbatch.ledger.items import TallyingSink, item_record
+from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.ledger.writer import LedgerWriter
 from voxbatch.worker_spec import WorkerSpec
 
@@ -79,6 +81,37 @@ class RunResources:
             units_per_minute=self.settings.units_per_minute,
             unit=self.unit,
         )
+
+    def record_item(
+        self,
+        kind: str,
+        item_id: str,
+        model: str | None,
+        voice: str | None,
+        status: CallStatus,
+        error: str | None,
+        started_at: datetime,
+        wall_s: float,
+        audio_seconds: float | None,
+    ) -> CallRecord:
+        """Write one item's summary record (chunks, units, audio, cost, wall time, status) to the ledger."""
+        rec = item_record(
+            run_id=self.run_id,
+            flow=self.client.flow,
+            provider=self.client.provider_label,
+            endpoint=kind,
+            item_id=item_id,
+            model=model,
+            voice=voice,
+            tally=self.tally.tally(item_id),
+            status=status,
+            error=error,
+            started_at=started_at,
+            wall_s=wall_s,
+            audio_seconds=audio_seconds,
+        )
+        self.ledger.append(rec)
+        return rec
 
     @property
     def downloads(self) -> Path:

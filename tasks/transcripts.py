@@ -24,7 +24,6 @@ from tasks.scale_out import Cluster, RemoteBatch, run_remote, worker_resources
 from voxbatch.cache import JsonCache
 from voxbatch.client.client import SpeechClient
 from voxbatch.estimate import RunLimits, estimate_report, file_estimate
-from voxbatch.ledger.items import item_record
 from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.stt import AudioRow, SttDefaults, load_stt_inputs
@@ -120,20 +119,4 @@ def record_file(
     audio_seconds: float | None,
 ) -> CallRecord:
     """Write the file's summary record (audio seconds, chunks, cost, wall time, status) to the ledger."""
-    rec = item_record(
-        run_id=resources.run_id,
-        flow=resources.client.flow,
-        provider=resources.client.provider_label,
-        endpoint="transcript",
-        item_id=item_id,
-        model=model,
-        voice=None,
-        tally=resources.tally.tally(item_id),
-        status=status,
-        error=error,
-        started_at=started_at,
-        wall_s=wall_s,
-        audio_seconds=audio_seconds,
-    )
-    resources.ledger.append(rec)
-    return rec
+    return resources.record_item("transcript", item_id, model, None, status, error, started_at, wall_s, audio_seconds)

@@ -43,23 +43,16 @@ def _run(argv: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+def pcm_output_argv(sample_rate_hz: int) -> list[str]:
+    """ffmpeg's output arguments for mono signed 16-bit PCM at ``sample_rate_hz`` on stdout."""
+    return ["-f", "s16le", "-acodec", "pcm_s16le", "-ac", "1", "-ar", str(sample_rate_hz), "-"]
+
+
 def decode_to_pcm(data: bytes, sample_rate_hz: int = 16000) -> npt.NDArray[np.int16]:
     """Decode any container ffmpeg understands into mono signed 16-bit PCM at ``sample_rate_hz``."""
     if not data:
         raise AudioDecodeError("empty file")
-    argv = [
-        "-i",
-        "pipe:0",
-        "-f",
-        "s16le",
-        "-acodec",
-        "pcm_s16le",
-        "-ac",
-        "1",
-        "-ar",
-        str(sample_rate_hz),
-        "-",
-    ]
+    argv = ["-i", "pipe:0", *pcm_output_argv(sample_rate_hz)]
     try:
         out = _run(argv, data).stdout
     except subprocess.CalledProcessError as exc:

@@ -19,7 +19,7 @@ from typing import IO
 import numpy as np
 import numpy.typing as npt
 
-from voxbatch.audio.ffmpeg import FFMPEG_TIMEOUT_S, STDERR_TAIL_CHARS, AudioDecodeError, ffmpeg_exe
+from voxbatch.audio.ffmpeg import FFMPEG_TIMEOUT_S, STDERR_TAIL_CHARS, AudioDecodeError, ffmpeg_exe, pcm_output_argv
 
 SAMPLE_RATE_HZ = 16000  # the analysis and upload rate for speech to text (what Whisper works at)
 BYTES_PER_SAMPLE = 2  # s16le
@@ -38,15 +38,7 @@ def _decode_argv(path: Path, sample_rate_hz: int) -> list[str]:
         "error",
         "-i",
         f"file:{path}",
-        "-f",
-        "s16le",
-        "-acodec",
-        "pcm_s16le",
-        "-ac",
-        "1",
-        "-ar",
-        str(sample_rate_hz),
-        "-",
+        *pcm_output_argv(sample_rate_hz),
     ]
 
 
