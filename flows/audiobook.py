@@ -26,10 +26,10 @@ from tasks.audiobook import (
     find_finished,
     load_manifest,
     plan,
-    record_book,
     run_resources,
     synthesize_anywhere,
 )
+from tasks.items import record_item
 from tasks.progress_artifact import publish_progress
 from tasks.run_resources import cache_root, planned_endpoint_id
 from tasks.run_summary import publish_summary
@@ -111,7 +111,8 @@ async def audiobook_flow(
                 books[item_id] = {"status": status, **entry}
                 row = book.row
                 wall = time.perf_counter() - t0
-                record_book(res, item_id, row.model, row.voice, status, entry.get("error"), begun, wall, duration_s)
+                error = entry.get("error")
+                record_item(res, "audiobook", item_id, row.model, row.voice, status, error, begun, wall, duration_s)
                 progress.item_done(failed=status == "failed", item_id=item_id)
 
             already = finished[item_id]

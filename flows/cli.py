@@ -24,6 +24,13 @@ BYTES_PER_MB = 1024 * 1024
 EXIT_FAILED = 1  # a bad row or a failed item
 EXIT_BUDGET = 3  # nothing failed, but the budget cap left items for a later run
 
+BaseUrlOption = Annotated[
+    str | None, typer.Option(help="Any Together-compatible server (default: Together with a key, else embedded).")
+]
+RpmOption = Annotated[float | None, typer.Option(help="Requests per minute for the run.")]
+MaxInFlightOption = Annotated[int, typer.Option(help="Requests in flight at most.")]
+CacheDirOption = Annotated[Path | None, typer.Option(help="Chunk cache (default: OUT/.voxbatch-cache).")]
+LedgerDirOption = Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Plan and price the run (chunks, size, cost, wall time); call nothing.")
 ]
@@ -109,14 +116,12 @@ def tts(
     audio_format: Annotated[str, typer.Option("--format", help="Default format: mp3, m4b, wav, flac, opus.")] = "mp3",
     language: Annotated[str | None, typer.Option(help="Default language code.")] = None,
     author: Annotated[str | None, typer.Option(help="Default author tag.")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="Any Together-compatible server (default: Together with a key, else embedded).")
-    ] = None,
-    rpm: Annotated[float | None, typer.Option(help="Requests per minute for the run.")] = None,
+    base_url: BaseUrlOption = None,
+    rpm: RpmOption = None,
     chars_per_minute: Annotated[float | None, typer.Option(help="Characters per minute for the run.")] = None,
-    max_in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
-    cache_dir: Annotated[Path | None, typer.Option(help="Chunk cache (default: OUT/.voxbatch-cache).")] = None,
-    ledger_dir: Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")] = None,
+    max_in_flight: MaxInFlightOption = 16,
+    cache_dir: CacheDirOption = None,
+    ledger_dir: LedgerDirOption = None,
     dry_run: DryRunOption = False,
     max_cost_usd: MaxCostOption = None,
     dask_workers: DaskWorkersOption = None,
@@ -171,14 +176,12 @@ def stt(
     max_upload_mb: Annotated[float, typer.Option(help="Split files larger than this (the provider's limit).")] = (
         PROVIDER_UPLOAD_LIMIT_BYTES / BYTES_PER_MB
     ),
-    base_url: Annotated[
-        str | None, typer.Option(help="Any Together-compatible server (default: Together with a key, else embedded).")
-    ] = None,
-    rpm: Annotated[float | None, typer.Option(help="Requests per minute for the run.")] = None,
+    base_url: BaseUrlOption = None,
+    rpm: RpmOption = None,
     audio_s_per_minute: Annotated[float | None, typer.Option(help="Audio seconds per minute for the run.")] = None,
-    max_in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
-    cache_dir: Annotated[Path | None, typer.Option(help="Chunk cache (default: OUT/.voxbatch-cache).")] = None,
-    ledger_dir: Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")] = None,
+    max_in_flight: MaxInFlightOption = 16,
+    cache_dir: CacheDirOption = None,
+    ledger_dir: LedgerDirOption = None,
     dry_run: DryRunOption = False,
     max_cost_usd: MaxCostOption = None,
     dask_workers: DaskWorkersOption = None,
@@ -238,9 +241,9 @@ def schedule(
     transcript_out: Annotated[Path, typer.Option(help="Where the transcripts go.")] = Path("out/transcripts"),
     cron: Annotated[str, typer.Option(help="When, as a cron expression (default 02:00 every night).")] = "0 2 * * *",
     timezone: Annotated[str, typer.Option(help="The cron's IANA time zone, e.g. Europe/Berlin.")] = "UTC",
-    base_url: Annotated[str | None, typer.Option(help="Any Together-compatible server.")] = None,
+    base_url: BaseUrlOption = None,
     rpm: Annotated[float | None, typer.Option(help="Requests per minute (shared by Dask workers).")] = None,
-    max_in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
+    max_in_flight: MaxInFlightOption = 16,
     max_cost_usd: MaxCostOption = None,
     api_key_secret: ApiKeySecretOption = None,
     start_server: Annotated[

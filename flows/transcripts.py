@@ -20,6 +20,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from tasks.items import record_item
 from tasks.progress_artifact import publish_progress
 from tasks.run_resources import cache_root, planned_endpoint_id
 from tasks.run_summary import publish_summary
@@ -31,7 +32,6 @@ from tasks.transcripts import (
     estimate_files,
     load_inputs,
     prepare,
-    record_file,
     run_resources,
     transcribe_anywhere,
 )
@@ -136,7 +136,8 @@ async def transcript_flow(
                     entry["wall_s"] = round(time.perf_counter() - t0, 2)
                     files[row.id] = {"status": status, **entry}
                     wall = time.perf_counter() - t0
-                    record_file(res, row.id, row.model, status, entry.get("error"), begun, wall, audio_s)
+                    error = entry.get("error")
+                    record_item(res, "transcript", row.id, row.model, None, status, error, begun, wall, audio_s)
                     progress.item_done(failed=status == "failed", item_id=row.id)
 
                 try:

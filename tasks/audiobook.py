@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from voxbatch.audiobook.synthesize import ChunkOutcome, synthesize_batch
 from voxbatch.cache import ChunkCache
 from voxbatch.client.client import SpeechClient
 from voxbatch.estimate import RunLimits, book_estimate, estimate_report
-from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.tts import BookDefaults, BookRow, load_tts_manifest
 from voxbatch.pricing import load_price_table
@@ -108,19 +106,3 @@ def estimate_books(plans: list[BookPlan], cache: ChunkCache, settings: RunSettin
     finished = [book.row.id for book in plans if book not in todo]
     limits = RunLimits(settings.requests_per_minute, settings.units_per_minute, settings.max_in_flight)
     return {"estimate": estimate_report([book_estimate(b, cache, prices) for b in todo], limits, finished)}
-
-
-@task(name="record-book", cache_policy=NO_CACHE, task_run_name="record-{item_id}")
-def record_book(
-    resources: RunResources,
-    item_id: str,
-    model: str | None,
-    voice: str | None,
-    status: CallStatus,
-    error: str | None,
-    started_at: datetime,
-    wall_s: float,
-    audio_seconds: float | None,
-) -> CallRecord:
-    """Write the book's summary record (chunks, characters, audio, cost, wall time, status) to the ledger."""
-    return resources.record_item("audiobook", item_id, model, voice, status, error, started_at, wall_s, audio_seconds)

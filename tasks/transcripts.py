@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from tasks.scale_out import Cluster, RemoteBatch, run_remote, worker_resources
 from voxbatch.cache import JsonCache
 from voxbatch.client.client import SpeechClient
 from voxbatch.estimate import RunLimits, estimate_report, file_estimate
-from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.stt import AudioRow, SttDefaults, load_stt_inputs
 from voxbatch.pricing import load_price_table
@@ -105,18 +103,3 @@ def estimate_files(prepared: list[Prepared], cache: JsonCache, settings: RunSett
     finished = [p.row.id for p in prepared if p.finished is not None]
     limits = RunLimits(settings.requests_per_minute, settings.units_per_minute, settings.max_in_flight)
     return {"estimate": estimate_report([file_estimate(p, cache, prices) for p in plans], limits, finished)}
-
-
-@task(name="record-file", cache_policy=NO_CACHE, task_run_name="record-{item_id}")
-def record_file(
-    resources: RunResources,
-    item_id: str,
-    model: str | None,
-    status: CallStatus,
-    error: str | None,
-    started_at: datetime,
-    wall_s: float,
-    audio_seconds: float | None,
-) -> CallRecord:
-    """Write the file's summary record (audio seconds, chunks, cost, wall time, status) to the ledger."""
-    return resources.record_item("transcript", item_id, model, None, status, error, started_at, wall_s, audio_seconds)
