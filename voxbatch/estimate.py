@@ -61,22 +61,40 @@ def _stt_latency_s(audio_s: float) -> float:
     return STT_LATENCY_S + STT_LATENCY_S_PER_AUDIO_S * audio_s
 
 
+def _sum_or_none(costs: Sequence[float | None]) -> float | None:
+    """The sum, or None when any cost is unknown (an unknown price never reads as free)."""
+    return None if any(c is None for c in costs) else math.fsum(c for c in costs if c is not None)
+
+
+def _item(
+    item_id: str,
+    model: str,
+    unit: Unit,
+    chunks: int,
+    sizes: list[float],
+    costs: list[float | None],
+    latencies: list[float],
+) -> ItemEstimate:
+    """An item whose uncached chunks have these sizes (characters or audio seconds), costs and latencies."""
+    return ItemEstimate(
+        item_id=item_id,
+        model=model,
+        unit=unit,
+        chunks=chunks,
+        cached_chunks=chunks - len(sizes),
+        units=float(sum(sizes)),
+        cost_usd=_sum_or_none(costs),
+        latency_s=sum(latencies),
+        longest_call_s=max(latencies, default=0.0),
+    )
+
+
 def book_estimate(plan: BookPlan, cache: ChunkCache, prices: PriceTable) -> ItemEstimate:
     """The uncached chunks of a book: characters, cost and latency."""
-    todo = [job for job in plan.jobs if cache.get(job.key) is None]
-    chars = sum(len(job.chunk.spoken) for job in todo)
-    costs = [prices.cost_usd(job.speech.model, input_chars=len(job.chunk.spoken)) for job in todo]
-    return ItemEstimate(
-        item_id=plan.row.id,
-        model=plan.row.model,
-        unit="chars",
-        chunks=len(plan.jobs),
-        cached_chunks=len(plan.jobs) - len(todo),
-        units=float(chars),
-        cost_usd=None if any(c is None for c in costs) else sum(c for c in costs if c is not None),
-        latency_s=sum(_tts_latency_s(len(job.chunk.spoken)) for job in todo),
-        longest_call_s=max((_tts_latency_s(len(job.chunk.spoken)) for job in todo), default=0.0),
-    )
+    chars = [len(job.chunk.spoken) for job in plan.jobs if cache.get(job.key) is None]
+    costs = [prices.cost_usd(plan.row.model, input_chars=n) for n in chars]
+    latencies = [_tts_latency_s(n) for n in chars]
+    return _item(plan.row.id, plan.row.model, "chars", len(plan.jobs), [float(n) for n in chars], costs, latencies)
 
 
 def file_estimate(plan: FilePlan, cache: JsonCache, prices: PriceTable) -> ItemEstimate:
@@ -87,17 +105,8 @@ def file_estimate(plan: FilePlan, cache: JsonCache, prices: PriceTable) -> ItemE
         if not cache.has(key)
     ]
     costs = [prices.cost_usd(plan.row.model, audio_seconds=s) for s in seconds]
-    return ItemEstimate(
-        item_id=plan.row.id,
-        model=plan.row.model,
-        unit="audio_s",
-        chunks=len(plan.spans),
-        cached_chunks=len(plan.spans) - len(seconds),
-        units=sum(seconds),
-        cost_usd=None if any(c is None for c in costs) else sum(c for c in costs if c is not None),
-        latency_s=sum(_stt_latency_s(s) for s in seconds),
-        longest_call_s=max((_stt_latency_s(s) for s in seconds), default=0.0),
-    )
+    latencies = [_stt_latency_s(s) for s in seconds]
+    return _item(plan.row.id, plan.row.model, "audio_s", len(plan.spans), seconds, costs, latencies)
 
 
 def wall_time_s(estimates: Sequence[ItemEstimate], limits: RunLimits) -> float:
@@ -119,8 +128,7 @@ def wall_time_s(estimates: Sequence[ItemEstimate], limits: RunLimits) -> float:
 
 def total_cost_usd(estimates: Sequence[ItemEstimate]) -> float | None:
     """The sum, or None when any item's price is unknown."""
-    costs = [e.cost_usd for e in estimates]
-    return None if any(c is None for c in costs) else math.fsum(c for c in costs if c is not None)
+    return _sum_or_none([e.cost_usd for e in estimates])
 
 
 def estimate_report(
