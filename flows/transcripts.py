@@ -101,10 +101,9 @@ async def transcript_flow(
         for row, p in zip(rows, outcomes, strict=True):
             if isinstance(p, BaseException):  # a file that cannot even be prepared is a row error, not a crash
                 report["row_errors"].append(str(row.error("audio_path", f"could not be prepared: {p}")))
-            elif p.error is not None:
-                report["row_errors"].append(str(p.error))
-                prepared.append(p)
             else:
+                if p.error is not None:
+                    report["row_errors"].append(str(p.error))
                 prepared.append(p)
         report.update(estimate_files(prepared, JsonCache(root / TRANSCRIPTS_CACHE_DIR), settings))
         report["wall_s"] = round(time.perf_counter() - started, 2)

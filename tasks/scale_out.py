@@ -16,8 +16,8 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -68,13 +68,6 @@ class ScaleOut:
 def limit_name_for(endpoint_id: str) -> str:
     """The shared limit's default name: one per provider endpoint, whatever the run."""
     return LIMIT_NAME_PREFIX + (re.sub(r"[^a-z0-9]+", "-", endpoint_id.lower()).strip("-") or "default")
-
-
-@contextmanager
-def entered(runner: DaskTaskRunner) -> Iterator[DaskTaskRunner]:
-    """The task runner, started for the block (its local cluster, if any, stops at the end)."""
-    with runner:
-        yield runner
 
 
 async def resolve_key(spec: WorkerSpec) -> str:
@@ -200,5 +193,5 @@ async def open_cluster(
     name = None
     if settings.requests_per_minute:
         name = await ensure_shared_limit(limit_name or limit_name_for(res.endpoint_id), settings.requests_per_minute)
-    with entered(scale_out.task_runner()) as runner:
+    with scale_out.task_runner() as runner:  # a local cluster, if any, stops when the block ends
         yield Cluster(runner, res.worker_spec(name), on_lost=on_lost)

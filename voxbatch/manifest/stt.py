@@ -67,10 +67,6 @@ class AudioRow:
     def is_url(self) -> bool:
         return is_url(self.source)
 
-    def where(self) -> str:
-        """How errors name this input."""
-        return f"row {self.row}" if self.row is not None else f"file {self.source}"
-
     def error(self, column: str, reason: str) -> RowError:
         """A :class:`RowError` about this input."""
         return RowError(self.row, column, reason, self.id, None if self.row is not None else self.source)
