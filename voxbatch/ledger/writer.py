@@ -64,7 +64,7 @@ _READ_SCHEMA = LEDGER_SCHEMA.append(pa.field(PARTITION_COLUMN, pa.string()))
 _DICTIONARY_TYPE = pa.dictionary(pa.int32(), pa.string())  # a string column read as a pandas categorical
 
 # Integer columns become pandas' nullable integers so a column's dtype does not flip to float when it has a null.
-_PANDAS_INT_TYPES: dict[pa.DataType, object] = {pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype()}
+PANDAS_INT_TYPES: dict[pa.DataType, object] = {pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype()}
 
 
 def validate_run_id(run_id: str) -> str:
@@ -471,4 +471,4 @@ def read_ledger(
     if PARTITION_COLUMN in categories and PARTITION_COLUMN in names:
         at = names.index(PARTITION_COLUMN)
         table = table.set_column(at, PARTITION_COLUMN, pc.dictionary_encode(table.column(at)))
-    return table.to_pandas(types_mapper=_PANDAS_INT_TYPES.get)
+    return table.to_pandas(types_mapper=PANDAS_INT_TYPES.get)
