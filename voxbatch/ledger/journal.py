@@ -7,7 +7,8 @@ no trace at all although the provider may bill it. The journal closes both gaps:
 - **Where:** one append-only JSON-lines file per ledger writer, ``<ledger root>/_journal/<file id>.<token>.jsonl``
   (a folder starting with ``_`` is skipped by Parquet dataset readers). The writer holds an exclusive
   ``flock`` on it while it lives; the kernel drops the lock when the process dies, even on SIGKILL, which is how
-  a reader tells a dead run's journal from a live one.
+  a reader tells a dead run's journal from a live one. A long run's writer starts a fresh journal (holding only
+  what Parquet does not have yet) once its journal passes a size, so journals stay small.
 - **What:** one line per record, ``{"v": 1, "op": "sent" | "done", "rec": {...CallRecord...}}``. ``sent`` is
   written before a call's first HTTP attempt: a record with status ``unknown``, one attempt possibly billed at
   the call's estimated price. ``done`` is the outcome record (every record the ledger is given, item summaries
@@ -82,6 +83,7 @@ class CallJournal:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{file_id}.{uuid.uuid4().hex[:8]}{JOURNAL_SUFFIX}"
         self.fsync = fsync
+        self.size_bytes = 0
         self._lock = threading.Lock()
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         self._fd: int | None = os.open(self.path, flags, FILE_MODE)
@@ -91,7 +93,11 @@ class CallJournal:
 
     def write(self, op: JournalOp, record: CallRecord) -> None:
         """Append one line and make it durable; raises OSError (the line may then be torn: readers skip it)."""
-        data = (encode_line(op, record) + "\n").encode("utf-8")
+        self.write_many([(op, record)])
+
+    def write_many(self, lines: Iterable[tuple[JournalOp, CallRecord]]) -> None:
+        """Append several lines with one ``fsync``."""
+        data = "".join(encode_line(op, record) + "\n" for op, record in lines).encode("utf-8")
         with self._lock:
             if self._fd is None:
                 raise RuntimeError(f"journal {self.path.name} is closed")
@@ -99,6 +105,7 @@ class CallJournal:
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
+                self.size_bytes += written
             if self.fsync:
                 os.fsync(self._fd)
 

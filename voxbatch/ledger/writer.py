@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 from voxbatch.ledger.journal import (
     CallJournal,
     JournalContents,
+    JournalOp,
     dead_journal,
     journal_paths,
     missing_records,
@@ -54,6 +55,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_FLUSH_INTERVAL_S = 5.0
 DEFAULT_FLUSH_ROWS = 1000
+DEFAULT_JOURNAL_ROTATE_BYTES = 16 * 1024 * 1024  # after a flush, a longer journal is replaced by a fresh one
 PARTITION_COLUMN = "date"
 _RUN_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 RUN_ID_MAX_CHARS = 200  # keeps "run-<id>-<seq>.parquet" well under the usual 255-byte file-name limit
@@ -109,6 +111,7 @@ class LedgerWriter:
         file_tag: str | None = None,
         journal: bool = True,
         fsync_journal: bool = True,
+        journal_rotate_bytes: int = DEFAULT_JOURNAL_ROTATE_BYTES,
     ) -> None:
         """``file_tag`` keeps the files of several writers of one run apart (one per worker process).
 
@@ -132,6 +135,9 @@ class LedgerWriter:
         self._files: list[Path] = []
         self._unsettled: dict[str, CallRecord] = {}  # record_id -> "sent" record still waiting for its outcome
         self._journal: CallJournal | None = None
+        self._journal_lock = threading.Lock()  # guards which journal is current; taken before _buffer_lock
+        self._fsync_journal = fsync_journal
+        self.journal_rotate_bytes = journal_rotate_bytes
         if journal:
             try:
                 fold_dead_journals(self.root)
@@ -161,8 +167,7 @@ class LedgerWriter:
             if self._closed:
                 raise RuntimeError(f"ledger writer for run {self.run_id!r} is closed")
             self._unsettled[record.record_id] = record
-        if self._journal is not None:
-            self._journal.write("sent", record)
+        self._journal_write("sent", record)
 
     def append(self, record: CallRecord) -> None:
         """Record one outcome: journaled at once (durable when this returns), buffered for the next Parquet flush.
@@ -183,8 +188,7 @@ class LedgerWriter:
             full = len(self._buffer) >= self.flush_rows
         if full:
             self._wake.set()  # the timer thread does the I/O, so append stays non-blocking
-        if self._journal is not None:
-            self._journal.write("done", record)
+        self._journal_write("done", record)
 
     @property
     def unsettled(self) -> int:
@@ -196,6 +200,28 @@ class LedgerWriter:
     def journal_path(self) -> Path | None:
         """This writer's journal (None without one)."""
         return self._journal.path if self._journal is not None else None
+
+    def _journal_write(self, op: JournalOp, record: CallRecord) -> None:
+        with self._journal_lock:
+            if self._journal is not None:
+                self._journal.write(op, record)
+
+    def _rotate_journal(self) -> None:
+        """After a flush: replace a journal grown past ``journal_rotate_bytes`` by one holding only what the
+        Parquet files do not hold yet (unsettled calls and buffered records), then delete the old one."""
+        with self._journal_lock:
+            old = self._journal
+            if old is None or old.size_bytes < self.journal_rotate_bytes:
+                return
+            with self._buffer_lock:
+                if self._closed:
+                    return  # close() removes the journal itself
+                lines: list[tuple[JournalOp, CallRecord]] = [("sent", r) for r in self._unsettled.values()]
+                lines += [("done", r) for r in self._buffer]
+            fresh = CallJournal(self.root, self._file_id, fsync=self._fsync_journal)
+            fresh.write_many(lines)
+            self._journal = fresh
+            old.close(remove=True)
 
     def _check(self, record: CallRecord) -> None:
         if record.run_id != self.run_id:
@@ -233,8 +259,9 @@ class LedgerWriter:
             if pending is not None and exc.__cause__ is None:
                 exc.__cause__ = pending
             raise
-        if self._journal is not None:
-            self._journal.close(remove=True)  # every record it held is in the Parquet files now
+        with self._journal_lock:
+            if self._journal is not None:
+                self._journal.close(remove=True)  # every record it held is in the Parquet files now
         if pending is not None:
             raise pending
 
@@ -303,6 +330,7 @@ class LedgerWriter:
                 raise
             finally:
                 self._files.extend(written)
+            self._rotate_journal()
             return written
 
     def _write_partition(self, date: str, records: list[CallRecord]) -> Path:

@@ -149,3 +149,16 @@ def test_the_report_shows_unsettled_and_timed_out_calls_as_possibly_billed(tmp_p
     _, text = build_report(tmp_path, ReportOptions(by="run"))
     assert "possibly billed" in text and f"2 (${3 * PRICE_USD:.4f})" in text
     assert "1 with outcome unknown, possibly billed" in text and "1 timed out or cut off" in text
+
+
+def test_a_long_journal_is_replaced_after_a_flush_by_what_parquet_lacks(tmp_path: Path) -> None:
+    with LedgerWriter(tmp_path, "night1", flush_interval_s=LONG_INTERVAL_S, journal_rotate_bytes=1) as writer:
+        writer.intend(sent("a"))
+        writer.append(settled(sent("b")))
+        first = writer.journal_path
+        writer.flush()  # b is in Parquet now; only a's write-ahead record still needs the journal
+        assert writer.journal_path != first and first is not None and not first.exists()
+        (contents,) = read_journals(tmp_path)
+        assert [(r.record_id, r.status) for r in contents.records] == [("a", "unknown")]
+        assert len(load_calls(tmp_path)) == 2
+    assert not journal_paths(tmp_path) and len(read_ledger(tmp_path)) == 2
