@@ -88,6 +88,8 @@ def call_record(
     input_chars, audio_seconds = facts.input_chars, facts.audio_seconds
     status_error = error if isinstance(error, APIStatusError) else None
     price = price_of(prices, facts)
+    if endpoint not in BILLED_ENDPOINTS:
+        possibly_billed_attempts = 0  # a free endpoint's timeout costs nothing
     paid = error is None if billed is None else billed
     cost = None if price is None else (price if paid else 0.0)  # an unknown price stays unknown
     possibly = None if price is None else price * possibly_billed_attempts

@@ -281,7 +281,7 @@ def _measures(rows: pd.DataFrame) -> pd.DataFrame:
             "cost_usd": np.where(is_call, cost, np.nan),
             "cost_unknown_calls": served & billed & np.isnan(cost),
             "possibly_billed_calls": possibly,
-            "outcome_unknown": unknown,
+            "outcome_unknown": unknown & possibly,  # a free endpoint's unknown outcome costs nothing
             "possibly_billed_usd": np.where(possibly, maybe_cost, np.nan),
             "possibly_billed_price_unknown": possibly & billed & np.isnan(maybe_cost),
             "characters": np.where(served, rows["input_chars"].to_numpy(dtype=np.int64, na_value=0), 0),

@@ -222,3 +222,19 @@ def test_a_call_the_ledger_cannot_record_is_not_sent() -> None:
         asyncio.run(main())
     assert requests == []
     assert [(r.status, r.possibly_billed_attempts) for r in books.outcomes] == [("failed", 0)]
+
+
+def test_a_free_endpoint_is_journaled_but_never_possibly_billed() -> None:
+    books = Books()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    async def main() -> None:
+        async with client_for(handler, books) as client:
+            await client.voices()
+
+    with pytest.raises(APITimeoutError):
+        asyncio.run(main())
+    assert [(r.endpoint, r.status, r.possibly_billed_attempts) for r in books.sent] == [("voices", "unknown", 0)]
+    assert [(r.status, r.possibly_billed_attempts) for r in books.outcomes] == [("failed", 0)]
