@@ -371,22 +371,28 @@ def _write_file(target: Path, records: Sequence[CallRecord]) -> Path:
     return target
 
 
-def known_record_ids(root: Path, run_ids: Sequence[str]) -> set[str]:
-    """The ``record_id`` of every Parquet row of these runs under ``root``."""
+def known_record_ids(root: Path, run_ids: Sequence[str], dates: Sequence[str] | None = None) -> set[str]:
+    """The ``record_id`` of every Parquet row of these runs under ``root`` (only in those date partitions, if
+    given: a call's records all share its ``started_at``, so its rows are all in one partition)."""
     root = Path(root)
     if not run_ids or not root.is_dir():
         return set()
     dataset = ds.dataset(
         root, format="parquet", schema=_READ_SCHEMA, partitioning=ds.partitioning(_PARTITION_SCHEMA, flavor="hive")
     )
-    table = dataset.to_table(columns=["record_id"], filter=ds.field("run_id").isin(list(run_ids)))
+    row_filter = ds.field("run_id").isin(list(run_ids))
+    if dates is not None:
+        row_filter = row_filter & ds.field(PARTITION_COLUMN).isin(list(dates))
+    table = dataset.to_table(columns=["record_id"], filter=row_filter)
     return {value for value in table.column("record_id").to_pylist() if value is not None}
 
 
 def journal_records(root: Path, journals: Sequence[JournalContents]) -> list[CallRecord]:
     """The records of ``journals`` that the Parquet files under ``root`` do not hold yet (by ``record_id``)."""
-    runs = sorted({record.run_id for contents in journals for record in contents.records})
-    return missing_records(journals, known_record_ids(root, runs))
+    records = [record for contents in journals for record in contents.records]
+    runs = sorted({record.run_id for record in records})
+    dates = sorted({partition_date(record) for record in records})
+    return missing_records(journals, known_record_ids(root, runs, dates))
 
 
 def fold_dead_journals(root: Path) -> int:
