@@ -375,6 +375,7 @@ _TABLE_COLUMNS: tuple[_Column, ...] = (
     ("failed", _count_and_rate, ("failed", "failure_rate"), False),
     ("cached", _count_and_rate, ("cache_hits", "cache_hit_rate"), False),
     ("cost $", _cost, ("cost_usd", "cost_unknown_calls"), False),
+    ("outcome unknown", _count, ("outcome_unknown",), False),
     (
         "possibly billed",
         _possibly,
@@ -397,7 +398,9 @@ def _table(summary: pd.DataFrame) -> str:
     """An aligned plain-text table (no colours, no terminal width: the same text on a tty, a pipe or a file).
 
     A period line comes first; ``failed`` and ``cached`` show their rate, ``cost $`` starts with ``>=`` when it is
-    a lower bound (a note says why), latencies are p50/p95/max in seconds.
+    a lower bound (a note says why), latencies are p50/p95/max in seconds. ``outcome unknown`` counts calls sent
+    with no outcome recorded, ``possibly billed`` those and the timed-out ones with their estimated cost (a note
+    says which is which); that cost is never in ``cost $``.
     """
     key = str(summary.columns[0])
     spec: list[_Column] = [(key, _key_cell, (key,), True), *_TABLE_COLUMNS]
