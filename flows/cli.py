@@ -359,7 +359,10 @@ def report(
     by: Annotated[str, typer.Option(help="One row per model, day, run, item, flow or endpoint.")] = "model",
     output_format: Annotated[str, typer.Option("--format", help="table, csv or json (records).")] = "table",
 ) -> None:
-    """Cost, calls, characters, audio minutes, latency, retries, failures and cache hits from a ledger."""
+    """Cost, calls, characters, audio minutes, latency, retries, failures and cache hits from a ledger.
+
+    Calls whose outcome is unknown (in flight when a run died, or timed out after they were sent) are shown as
+    possibly billed, with their estimated cost, apart from the cost that is sure."""
     from typing import cast
 
     import pyarrow as pa
@@ -389,7 +392,7 @@ def report(
     options = ReportOptions(since=start, by=cast(ReportKey, by), fmt=cast(ReportFormat, output_format))
     try:
         summary, text = build_report(ledger_dir, options)
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, ValueError, pa.ArrowException) as exc:
         typer.echo(f"cannot read the ledger at {ledger_dir}: {exc}", err=True)
         raise typer.Exit(code=1) from exc
     if not summary["calls"].iloc[-1]:

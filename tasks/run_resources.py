@@ -169,6 +169,11 @@ async def run_resources(
     ):
         tally = TallyingSink(ledger.append)
         async with SpeechClient(
-            endpoint.options, limiter=AsyncRateLimiter(limits), ledger=tally, run_id=run_id, flow=flow_name
+            endpoint.options,
+            limiter=AsyncRateLimiter(limits),
+            ledger=tally,
+            intents=ledger.intend,  # write-ahead: the ledger learns of every call before it is sent
+            run_id=run_id,
+            flow=flow_name,
         ) as client:
             yield RunResources(run_id, endpoint, client, cache, ledger, tally, settings, unit)

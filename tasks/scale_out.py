@@ -126,7 +126,9 @@ async def worker_resources(spec: WorkerSpec, expected_requests: int = 1) -> Asyn
         ledger.append(rec)
 
     try:
-        async with SpeechClient(options, limiter=limiter, ledger=sink, run_id=spec.run_id, flow=spec.flow) as client:
+        async with SpeechClient(
+            options, limiter=limiter, ledger=sink, intents=ledger.intend, run_id=spec.run_id, flow=spec.flow
+        ) as client:
             yield WorkerResources(client, ChunkCache(Path(spec.cache_dir)), records)
     finally:
         close = getattr(limiter, "aclose", None)

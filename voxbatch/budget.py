@@ -4,7 +4,9 @@ item may still cost, stays within the cap.
 An item's estimate is exact for per-unit prices (characters for speech, audio seconds for transcription) and
 counts only chunks not already cached, so admitting an item reserves what it will really cost. As its calls
 come back (their ledger records pass through :meth:`Budget.observe`) the spend moves from reserved to spent;
-when the item ends, whatever of its reservation is left is released. An item that does not fit is not
+when the item ends, whatever of its reservation is left is released. A call whose outcome is unknown (an
+attempt that timed out or broke off after the request went out) may have been billed: its estimated cost
+(``possibly_billed_usd``) counts as spent too, and is never released. An item that does not fit is not
 started: the flow records it as ``skipped_budget``, and a later run (with a larger cap, or a fresh one)
 continues where this one stopped, paying nothing again for chunks already finished.
 """
@@ -65,13 +67,17 @@ class Budget:
             return Admission(True)
 
     def observe(self, rec: CallRecord) -> None:
-        """Count a call's cost as spent, out of its item's reservation."""
-        if rec.kind != "call" or not rec.cost_usd:
+        """Count a call's cost, and what it may have cost (timed-out attempts), as spent, out of its item's
+        reservation."""
+        if rec.kind != "call":
+            return
+        spent = (rec.cost_usd or 0.0) + (rec.possibly_billed_usd or 0.0)
+        if not spent:
             return
         with self._lock:
-            self._spent += rec.cost_usd
+            self._spent += spent
             if rec.item_id in self._reserved:
-                self._reserved[rec.item_id] = max(self._reserved[rec.item_id] - rec.cost_usd, 0.0)
+                self._reserved[rec.item_id] = max(self._reserved[rec.item_id] - spent, 0.0)
 
     def forfeit(self, item_id: str) -> None:
         """The item's calls can no longer be accounted for (a worker vanished): count what is left of its

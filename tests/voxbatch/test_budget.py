@@ -48,3 +48,16 @@ def test_a_lost_item_counts_its_whole_reservation_as_spent() -> None:
     assert budget.spent_usd == pytest.approx(0.6) and budget.reserved_usd == 0.0
     budget.release("a")  # the flow's usual release afterwards changes nothing
     assert budget.spent_usd == pytest.approx(0.6) and not budget.admit("b", 0.5).admitted
+
+
+def test_what_a_timed_out_call_may_have_cost_stays_spent() -> None:
+    budget = Budget(1.0)
+    budget.admit("a", 0.3)
+    timed_out = make_record(item_id="a", status="failed", cost_usd=0.0, possibly_billed_attempts=2,
+                            possibly_billed_usd=0.2)  # fmt: skip
+    budget.observe(timed_out)
+    budget.observe(make_record(item_id="a", cost_usd=0.1, possibly_billed_attempts=1, possibly_billed_usd=0.1))
+    assert budget.spent_usd == pytest.approx(0.4) and budget.reserved_usd == 0.0
+    budget.release("a")  # the item ended: nothing of the possibly billed spend is given back
+    assert budget.spent_usd == pytest.approx(0.4)
+    assert not budget.admit("b", 0.61).admitted and budget.admit("c", 0.6).admitted

@@ -1,4 +1,9 @@
-"""Synthesizing chunks: from the cache when already paid for, else through the client, then into the cache."""
+"""Synthesizing chunks: from the cache when already paid for, else through the client, then into the cache.
+
+A synthesized chunk is cached the moment its answer is complete, from inside the client's call (``keep``),
+before the call's ledger outcome, the limiter or any other chunk runs, so a run killed at any instant pays again
+at most for the calls that were in flight then.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from voxbatch.cache import CachedChunk, ChunkCache
 from voxbatch.client.call_options import CallContext
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.errors import SpeechAPIError
+from voxbatch.client.results import SpeechResult
 
 DEFAULT_CONCURRENCY = 16  # coroutines in flight per batch; the run's limiter does the real pacing
 
@@ -41,13 +47,28 @@ async def synthesize_chunk(client: SpeechClient, cache: ChunkCache, job: ChunkJo
             n_bytes=hit.pcm_path.stat().st_size,
         )
         return ChunkOutcome(job.item_id, job.chunk.index, hit, from_cache=True)
+    stored: list[CachedChunk] = []
+
+    def keep(result: SpeechResult) -> None:
+        stored.append(store(cache, job, result))
+
     try:
-        result = await client.speak(job.chunk.spoken, job.speech, context=context)
+        result = await client.speak(job.chunk.spoken, job.speech, context=context, keep=keep)
     except SpeechAPIError as exc:
         return ChunkOutcome(job.item_id, job.chunk.index, None, from_cache=False, error=f"{type(exc).__name__}: {exc}")
+    if not stored:  # the cache write failed (the client logged why): one more try, then the chunk fails
+        try:
+            stored.append(await asyncio.to_thread(store, cache, job, result))
+        except OSError as exc:
+            reason = f"the answer could not be cached: {type(exc).__name__}: {exc}"
+            return ChunkOutcome(job.item_id, job.chunk.index, None, from_cache=False, error=reason)
+    return ChunkOutcome(job.item_id, job.chunk.index, stored[0], from_cache=False)
+
+
+def store(cache: ChunkCache, job: ChunkJob, result: SpeechResult) -> CachedChunk:
+    """Put one synthesized chunk in the cache."""
     assert result.sample_rate_hz is not None and result.encoding is not None and result.duration_s is not None
-    stored = await asyncio.to_thread(
-        cache.put,
+    return cache.put(
         job.key,
         result.audio,
         sample_rate_hz=result.sample_rate_hz,
@@ -55,7 +76,6 @@ async def synthesize_chunk(client: SpeechClient, cache: ChunkCache, job: ChunkJo
         duration_s=result.duration_s,
         words=tuple((w.word, w.start_s, w.end_s) for w in result.words),
     )
-    return ChunkOutcome(job.item_id, job.chunk.index, stored, from_cache=False)
 
 
 async def synthesize_batch(

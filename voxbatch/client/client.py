@@ -14,11 +14,11 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 from urllib.parse import urlencode, urlparse
 
 import httpx
@@ -43,7 +43,7 @@ from voxbatch.client.limits import Limiter, NoLimit, Unit
 from voxbatch.client.models import WEBSOCKET_RATE_HZ, answered_pcm_format
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.providers import speech_body, stt_fields
-from voxbatch.client.records import CallFacts, RunStamp, cached_record, call_record
+from voxbatch.client.records import CallFacts, RunStamp, cached_record, call_record, outcome_unknown, sent_record
 from voxbatch.client.results import CallInfo, SpeechAudio, SpeechResult, Transcript, parse_transcript
 from voxbatch.client.retry import RetryStats, call_with_retries
 from voxbatch.client.sse import stream_speech
@@ -58,6 +58,11 @@ A = TypeVar("A", bound="_Answer")
 R = TypeVar("R")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 LedgerSink = Callable[[CallRecord], None]
+IntentSink = Callable[[CallRecord], None]  # takes a call's write-ahead "sent" record; durable when it returns
+
+
+class LedgerUnavailableError(SpeechAPIError):
+    """The ledger could not record a call before it went out, so it was not sent (nothing was paid)."""
 
 
 class _Answer(Protocol):
@@ -69,6 +74,22 @@ class _Answer(Protocol):
     def status(self) -> int: ...
     @property
     def ttfb_s(self) -> float: ...
+
+
+@dataclass
+class _Flight:
+    """What one call has done so far, as its attempts see it."""
+
+    record_id: str
+    sent: bool = False  # its write-ahead record is written and its first attempt began
+    active: bool = False  # an attempt is on the wire now
+    answered: bool = False  # a complete answer arrived
+    unknown_attempts: int = 0  # attempts that timed out or broke off after the request went out
+    done: tuple[object, CallFacts, CallInfo] | None = None  # the result, its facts and info
+
+
+class _AbandonedCall(Exception):
+    """Why a call ended without an outcome of its own (cancelled, or its answer could not be read)."""
 
 
 class SpeechClient:
@@ -86,6 +107,7 @@ class SpeechClient:
         *,
         limiter: Limiter | None = None,
         ledger: LedgerSink | None = None,
+        intents: IntentSink | None = None,
         prices: PriceTable | None = None,
         run_id: str | None = None,
         flow: str = "script",
@@ -95,6 +117,7 @@ class SpeechClient:
         self.options = options
         self.limiter: Limiter = limiter or NoLimit()
         self.ledger = ledger
+        self.intents = intents  # e.g. LedgerWriter.intend: every call is on disk before its request goes out
         self.prices = prices if prices is not None else load_price_table()
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.flow = flow
@@ -166,49 +189,111 @@ class SpeechClient:
         attempt: Callable[[], Awaitable[A]],
         facts: CallFacts,
         finish: Callable[[A, CallInfo], tuple[R, CallFacts]],
+        keep: Callable[[R], None] | None = None,
     ) -> R:
         """Run ``attempt`` with retries under the limiter; ``finish`` turns the answer into the result.
 
-        Exactly one ledger record is written, from ``facts`` (as ``finish`` completed them on success).
+        The order is what makes a crash cheap: the call's write-ahead "sent" record goes to ``intents`` right
+        before its first attempt (under the limiter, so a call waiting for its turn is not counted as sent); the
+        moment an answer is complete, ``finish`` builds the result and ``keep`` makes it durable (e.g. caches
+        it), before the limiter, the retry loop or any other task runs; only then is the outcome written. Exactly
+        one outcome record is written (it settles the "sent" one), on success, failure or cancellation; attempts
+        that timed out or broke off after the request went out count as possibly billed.
         """
         stats = RetryStats()
         started_at = datetime.now(UTC)
         started = time.perf_counter()
-        try:
-            answer = await call_with_retries(
-                lambda: self._limited(units, unit, attempt), self.options.retry, stats, sleep=self._sleep, what=what
+        flight = _Flight(uuid.uuid4().hex)
+
+        async def sent_attempt() -> A:
+            if not flight.sent:
+                self._intend(
+                    sent_record(self._stamp, self.prices, facts, record_id=flight.record_id, started_at=started_at)
+                )
+                flight.sent = True
+            flight.active = True
+            answer = await attempt()
+            # The answer is complete: make it durable before anything else gets a turn.
+            info = CallInfo(
+                stats.attempts,
+                stats.retry_wait_s,
+                request_id_of(answer.headers),
+                answer.status,
+                answer.ttfb_s,
+                time.perf_counter() - started,
+                facts.transport,
             )
-        except SpeechAPIError as exc:
-            latency_s = time.perf_counter() - started
-            failed = call_record(
-                self._stamp, self.prices, facts, stats=stats, error=exc, latency_s=latency_s, started_at=started_at
-            )
-            self._write(failed)
-            raise
-        latency_s = time.perf_counter() - started
-        info = CallInfo(
-            stats.attempts,
-            stats.retry_wait_s,
-            request_id_of(answer.headers),
-            answer.status,
-            answer.ttfb_s,
-            latency_s,
-            facts.transport,
-        )
-        result, facts = finish(answer, info)
-        self._write(
-            call_record(
+            flight.answered = True
+            result, done_facts = finish(answer, info)
+            flight.done = (result, done_facts, info)
+            if keep is not None:
+                self._keep(keep, result, what)
+            return answer
+
+        async def one_attempt() -> A:
+            try:
+                answer = await self._limited(units, unit, sent_attempt)
+            except SpeechAPIError as exc:
+                if flight.active and outcome_unknown(exc):
+                    flight.unknown_attempts += 1
+                flight.active = False
+                raise
+            flight.active = False
+            return answer
+
+        def settle(error: BaseException | None, **extra: object) -> None:
+            done_facts, info = (flight.done[1], flight.done[2]) if flight.done is not None else (facts, None)
+            record = call_record(
                 self._stamp,
                 self.prices,
-                facts,
+                done_facts,
                 stats=stats,
-                error=None,
-                latency_s=latency_s,
+                error=error,
+                latency_s=time.perf_counter() - started,
                 started_at=started_at,
                 info=info,
+                possibly_billed_attempts=flight.unknown_attempts,
+                record_id=flight.record_id,
+                **extra,  # type: ignore[arg-type]
             )
-        )
-        return result
+            self._write(record)
+
+        try:
+            await call_with_retries(one_attempt, self.options.retry, stats, sleep=self._sleep, what=what)
+        except SpeechAPIError as exc:
+            settle(exc)
+            raise
+        except BaseException as exc:
+            # Cancelled (a stop, a task group failing) or a bug in reading the answer. An answer that arrived was
+            # paid for; an attempt cut off in flight may have been.
+            if flight.done is not None:
+                settle(None)
+            elif flight.sent:
+                flight.unknown_attempts += flight.active and not flight.answered
+                settle(_AbandonedCall(f"{type(exc).__name__}: {exc}".rstrip(": ")), billed=flight.answered)
+            raise
+        assert flight.done is not None
+        settle(None)
+        return cast(R, flight.done[0])
+
+    def _intend(self, rec: CallRecord) -> None:
+        """The write-ahead record of a call; a call the ledger cannot learn of is not sent."""
+        if self.intents is None:
+            return
+        try:
+            self.intents(rec)
+        except Exception as exc:
+            raise LedgerUnavailableError(
+                f"the ledger could not record the {rec.endpoint} call before sending it, so it was not sent: {exc}"
+            ) from exc
+
+    @staticmethod
+    def _keep(keep: Callable[[R], None], result: R, what: str) -> None:
+        """Make an answer durable; a failure is logged (the answer is still returned) and never costs the call."""
+        try:
+            keep(result)
+        except Exception as exc:
+            logger.error("%s: the answer could not be saved (a re-run would pay for it again): %s", what, exc)
 
     def _write(self, rec: CallRecord) -> None:
         """Hand the record to the ledger; a ledger that cannot take it never costs the caller a paid answer."""
@@ -221,8 +306,18 @@ class SpeechClient:
 
     # --- text to speech ----------------------------------------------------------------------------
 
-    async def speak(self, text: str, opts: SpeechOptions, *, context: CallContext | None = None) -> SpeechResult:
-        """Synthesize ``text`` over ``opts.transport``; retried and rate-limited (units: characters)."""
+    async def speak(
+        self,
+        text: str,
+        opts: SpeechOptions,
+        *,
+        context: CallContext | None = None,
+        keep: Callable[[SpeechResult], None] | None = None,
+    ) -> SpeechResult:
+        """Synthesize ``text`` over ``opts.transport``; retried and rate-limited (units: characters).
+
+        ``keep`` saves the result (e.g. to a cache) the moment it arrives, before the call's other bookkeeping;
+        it runs on the event loop, so it should be a quick local write. Its errors are logged, not raised."""
         context = context or CallContext()
         if opts.transport != "rest" and opts.audio_format != "pcm":
             raise BadRequestError(f"the {opts.transport} transport returns PCM only", status=400, param="audio_format")
@@ -273,24 +368,39 @@ class SpeechClient:
             return result, replace(facts, audio_seconds=result.duration_s, n_bytes=len(got.audio))
 
         facts = CallFacts("speech", opts.model, opts.voice, opts.transport, context, input_chars=len(text))
-        return await self._call(f"speech[{opts.transport}]", float(len(text)), "chars", attempt, facts, finish)
+        return await self._call(f"speech[{opts.transport}]", float(len(text)), "chars", attempt, facts, finish, keep)
 
     # --- speech to text ----------------------------------------------------------------------------
 
     async def transcribe(
-        self, audio: bytes | Path, opts: TranscriptionOptions | None = None, *, context: CallContext | None = None
+        self,
+        audio: bytes | Path,
+        opts: TranscriptionOptions | None = None,
+        *,
+        context: CallContext | None = None,
+        keep: Callable[[Transcript], None] | None = None,
     ) -> Transcript:
-        """Speech to text in the spoken language (units: audio seconds)."""
-        return await self._stt("transcribe", audio, opts or TranscriptionOptions(), context or CallContext())
+        """Speech to text in the spoken language (units: audio seconds); ``keep`` as for :meth:`speak`."""
+        return await self._stt("transcribe", audio, opts or TranscriptionOptions(), context or CallContext(), keep)
 
     async def translate(
-        self, audio: bytes | Path, opts: TranscriptionOptions | None = None, *, context: CallContext | None = None
+        self,
+        audio: bytes | Path,
+        opts: TranscriptionOptions | None = None,
+        *,
+        context: CallContext | None = None,
+        keep: Callable[[Transcript], None] | None = None,
     ) -> Transcript:
-        """Speech to English text (units: audio seconds)."""
-        return await self._stt("translate", audio, opts or TranscriptionOptions(), context or CallContext())
+        """Speech to English text (units: audio seconds); ``keep`` as for :meth:`speak`."""
+        return await self._stt("translate", audio, opts or TranscriptionOptions(), context or CallContext(), keep)
 
     async def _stt(
-        self, task: str, audio: bytes | Path, opts: TranscriptionOptions, context: CallContext
+        self,
+        task: str,
+        audio: bytes | Path,
+        opts: TranscriptionOptions,
+        context: CallContext,
+        keep: Callable[[Transcript], None] | None = None,
     ) -> Transcript:
         name = audio.name if isinstance(audio, Path) else "audio"
         data = await asyncio.to_thread(audio.read_bytes) if isinstance(audio, Path) else audio
@@ -319,7 +429,7 @@ class SpeechClient:
             return transcript, replace(facts, audio_seconds=billed_s)
 
         facts = CallFacts(endpoint, opts.model, None, "multipart", context, audio_seconds=seconds, n_bytes=len(data))
-        return await self._call(endpoint, seconds or 0.0, "audio_s", attempt, facts, finish)
+        return await self._call(endpoint, seconds or 0.0, "audio_s", attempt, facts, finish, keep)
 
     # --- work already paid for ---------------------------------------------------------------------
 

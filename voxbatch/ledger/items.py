@@ -22,6 +22,8 @@ class ItemTally:
     audio_seconds: float = 0.0
     cost_usd: float | None = 0.0  # None as soon as one call's price is unknown: the total is unknown too
     bytes: int = 0
+    possibly_billed_attempts: int = 0  # attempts whose outcome is unknown (timed out, cut off)
+    possibly_billed_usd: float | None = 0.0  # their estimated cost; None when one of their prices is unknown
 
     def add(self, rec: CallRecord) -> None:
         self.calls += 1
@@ -35,6 +37,12 @@ class ItemTally:
             self.cost_usd = None
         else:
             self.cost_usd += rec.cost_usd
+        if rec.possibly_billed_attempts:
+            self.possibly_billed_attempts += rec.possibly_billed_attempts
+            if rec.possibly_billed_usd is None or self.possibly_billed_usd is None:
+                self.possibly_billed_usd = None
+            else:
+                self.possibly_billed_usd += rec.possibly_billed_usd
 
 
 class TallyingSink:
@@ -107,4 +115,6 @@ def item_record(
         cached=tally.calls > 0 and tally.cached == tally.calls,
         kind="item",
         chunks=tally.calls,
+        possibly_billed_attempts=tally.possibly_billed_attempts,
+        possibly_billed_usd=tally.possibly_billed_usd,
     )

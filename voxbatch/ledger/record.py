@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Literal
 
 RecordKind = Literal["call", "item"]
-CallStatus = Literal["ok", "failed", "cached", "skipped", "skipped_budget"]
+# "unknown": the call was sent (its write-ahead record is in the journal) but no outcome was ever recorded,
+# because the process died or the call was abandoned while in flight: possibly billed.
+CallStatus = Literal["ok", "failed", "cached", "skipped", "skipped_budget", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +41,9 @@ class CallRecord:
     cached: bool
     kind: RecordKind = "call"
     chunks: int | None = None  # item records: how many chunk calls the item made (cached ones included)
+    # Attempts whose outcome is unknown (timed out or cut off after the request went out, or in flight when the
+    # run died): the provider may have billed them. Their estimated cost is possibly_billed_usd (None when the
+    # price is unknown), never part of cost_usd.
+    possibly_billed_attempts: int = 0
+    possibly_billed_usd: float | None = None
+    record_id: str | None = None  # unique per row; a call's write-ahead "sent" record and its outcome share it

@@ -20,6 +20,17 @@ calls' totals and are never counted as calls):
 - ``items``: distinct item ids among the group's rows (calls and item rows); ``first_started_at`` and
   ``last_started_at``: the earliest and latest ``started_at`` (UTC) of those rows.
 
+- ``possibly_billed_calls``: calls with at least one attempt whose outcome is unknown: ``outcome_unknown`` of
+  them were sent but have no outcome at all (status "unknown": the run died or gave up while they were in flight;
+  they come from the run's write-ahead journal when its Parquet files lack them), the others timed out or were
+  cut off after the request went out. ``possibly_billed_usd`` is their estimated cost (each such attempt priced
+  like an answered call), never part of ``cost_usd``; ``possibly_billed_price_unknown`` counts those of them
+  whose price is unknown (the estimate is then a lower bound).
+
+The rows are the ledger's Parquet files plus, for runs that were killed (or are still going), the records of
+their journals that the Parquet files do not hold yet (:func:`voxbatch.ledger.writer.journal_records`): each call
+is counted once, by ``record_id``.
+
 ``--by item`` groups the calls by ``item_id`` (calls without one form one group with a null key) and adds
 ``item_status``: the status of the item's latest item record in the period ("ok", "failed", "skipped", ...),
 null when the item has none (a run still going, or a script that records calls only).
@@ -37,8 +48,11 @@ from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from voxbatch.ledger.writer import PARTITION_COLUMN, read_ledger
+from voxbatch.ledger.journal import read_journals
+from voxbatch.ledger.schema import records_to_table
+from voxbatch.ledger.writer import PANDAS_INT_TYPES, PARTITION_COLUMN, journal_records, partition_date, read_ledger
 from voxbatch.pricing import SECONDS_PER_MINUTE
 
 ReportKey = Literal["model", "day", "run", "item", "flow", "endpoint"]
@@ -70,13 +84,27 @@ MEASURE_COLUMNS = (
     "latency_s",
     "ttfb_s",
     "started_at",
+    "possibly_billed_attempts",
+    "possibly_billed_usd",
 )
 # Every column load_calls reads: the measures and every grouping key (item_id also counts items).
 REPORT_COLUMNS = ("run_id", "flow", "item_id", "endpoint", "model", *MEASURE_COLUMNS, PARTITION_COLUMN)
 # Read as categoricals: few distinct values (an item has dozens of calls), so a fraction of the memory of strings.
 CATEGORY_COLUMNS = ("run_id", "flow", "item_id", "endpoint", "model", "kind", "status", PARTITION_COLUMN)
 
-COUNT_COLUMNS = ("calls", "requests", "retries", "failed", "cache_hits", "cost_unknown_calls", "characters", "items")
+COUNT_COLUMNS = (
+    "calls",
+    "requests",
+    "retries",
+    "failed",
+    "cache_hits",
+    "cost_unknown_calls",
+    "possibly_billed_calls",
+    "outcome_unknown",
+    "possibly_billed_price_unknown",
+    "characters",
+    "items",
+)
 SUMMARY_COLUMNS = (
     "calls",
     "requests",
@@ -87,6 +115,10 @@ SUMMARY_COLUMNS = (
     "cache_hit_rate",
     "cost_usd",
     "cost_unknown_calls",
+    "possibly_billed_calls",
+    "outcome_unknown",
+    "possibly_billed_usd",
+    "possibly_billed_price_unknown",
     "characters",
     "audio_minutes",
     "latency_p50_s",
@@ -99,7 +131,20 @@ SUMMARY_COLUMNS = (
     "first_started_at",
     "last_started_at",
 )
-_SUMS = ("calls", "requests", "retries", "failed", "cache_hits", "cost_usd", "cost_unknown_calls", "characters")
+_SUMS = (
+    "calls",
+    "requests",
+    "retries",
+    "failed",
+    "cache_hits",
+    "cost_usd",
+    "cost_unknown_calls",
+    "possibly_billed_calls",
+    "outcome_unknown",
+    "possibly_billed_usd",
+    "possibly_billed_price_unknown",
+    "characters",
+)
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -136,10 +181,23 @@ def parse_since(text: str) -> date:
 def load_calls(root: Path, since: date | None = None) -> pd.DataFrame:
     """The ledger rows under ``root`` a report needs: only :data:`REPORT_COLUMNS`, only partitions since ``since``.
 
-    Call and item rows both (``summarize`` tells them apart); the string columns as categoricals. A missing or
-    empty root gives no rows.
+    Call and item rows both (``summarize`` tells them apart), and the journal records of killed or running runs
+    that the Parquet files do not hold yet; the string columns as categoricals. A missing or empty root gives no
+    rows.
     """
-    return read_ledger(root, columns=REPORT_COLUMNS, since=since, categories=CATEGORY_COLUMNS)
+    rows = read_ledger(root, columns=REPORT_COLUMNS, since=since, categories=CATEGORY_COLUMNS)
+    extra = journal_records(root, read_journals(root))
+    if since is not None:
+        extra = [record for record in extra if partition_date(record) >= since.isoformat()]
+    if not extra:
+        return rows
+    table = records_to_table(extra)
+    dates = pa.array([partition_date(record) for record in extra], pa.string())
+    table = table.append_column(PARTITION_COLUMN, dates).select(list(REPORT_COLUMNS))
+    from_journals = table.to_pandas(types_mapper=PANDAS_INT_TYPES.get)
+    as_text = dict.fromkeys(CATEGORY_COLUMNS, object)
+    both = pd.concat([rows.astype(as_text), from_journals.astype(as_text)], ignore_index=True)
+    return both.astype(dict.fromkeys(CATEGORY_COLUMNS, "category"))
 
 
 def summarize(calls: pd.DataFrame, by: ReportKey = "model") -> pd.DataFrame:
@@ -162,7 +220,7 @@ def summarize(calls: pd.DataFrame, by: ReportKey = "model") -> pd.DataFrame:
     groups = _aggregate(measures, calls[KEY_COLUMNS[by]])
     total = _aggregate(measures, np.zeros(len(measures), dtype=np.int8))
     if total.empty:
-        zeros = {**dict.fromkeys(COUNT_COLUMNS, 0), "cost_usd": 0.0, "audio_minutes": 0.0}
+        zeros = {**dict.fromkeys(COUNT_COLUMNS, 0), "cost_usd": 0.0, "possibly_billed_usd": 0.0, "audio_minutes": 0.0}
         total = pd.DataFrame([zeros], columns=list(SUMMARY_COLUMNS))  # nothing to report is zero, not unknown
     total.index = pd.Index([TOTAL_LABEL])
     summary = pd.concat([groups, total]) if len(groups) else total
@@ -206,9 +264,13 @@ def _measures(rows: pd.DataFrame) -> pd.DataFrame:
     status = rows["status"]
     served = is_call & ~cached & (status == "ok").to_numpy(dtype=bool)
     attempts = rows["attempts"].to_numpy(dtype=np.int64, na_value=0)
-    on_wire = is_call & ~cached & (attempts > 0)
+    unknown = is_call & (status == "unknown").to_numpy(dtype=bool)
+    on_wire = is_call & ~cached & (attempts > 0) & ~unknown  # an unknown outcome has no latency to speak of
     cost = rows["cost_usd"].to_numpy(dtype=np.float64, na_value=np.nan)
     billed = rows["endpoint"].isin(BILLED_ENDPOINTS).to_numpy(dtype=bool)
+    maybe = rows["possibly_billed_attempts"].to_numpy(dtype=np.int64, na_value=0)  # null in older files
+    possibly = is_call & ~cached & (maybe > 0)
+    maybe_cost = rows["possibly_billed_usd"].to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.DataFrame(
         {
             "calls": is_call,
@@ -218,6 +280,10 @@ def _measures(rows: pd.DataFrame) -> pd.DataFrame:
             "cache_hits": cached,
             "cost_usd": np.where(is_call, cost, np.nan),
             "cost_unknown_calls": served & billed & np.isnan(cost),
+            "possibly_billed_calls": possibly,
+            "outcome_unknown": unknown & possibly,  # a free endpoint's unknown outcome costs nothing
+            "possibly_billed_usd": np.where(possibly, maybe_cost, np.nan),
+            "possibly_billed_price_unknown": possibly & billed & np.isnan(maybe_cost),
             "characters": np.where(served, rows["input_chars"].to_numpy(dtype=np.int64, na_value=0), 0),
             "audio_seconds": np.where(served, rows["audio_seconds"].to_numpy(dtype=np.float64, na_value=0.0), 0.0),
             "latency": np.where(on_wire, rows["latency_s"].to_numpy(dtype=np.float64, na_value=np.nan), np.nan),
@@ -284,6 +350,10 @@ def _cost(usd: float, unknown_calls: int) -> str:
     return (">=" if unknown_calls else "") + f"{usd:,.4f}"
 
 
+def _possibly(calls: int, usd: float, unknown_price: int) -> str:
+    return "0" if not calls else f"{calls:,} (" + (">=" if unknown_price else "") + f"${usd:,.4f})"
+
+
 def _minutes(value: float) -> str:
     return f"{value:,.1f}"
 
@@ -305,6 +375,13 @@ _TABLE_COLUMNS: tuple[_Column, ...] = (
     ("failed", _count_and_rate, ("failed", "failure_rate"), False),
     ("cached", _count_and_rate, ("cache_hits", "cache_hit_rate"), False),
     ("cost $", _cost, ("cost_usd", "cost_unknown_calls"), False),
+    ("outcome unknown", _count, ("outcome_unknown",), False),
+    (
+        "possibly billed",
+        _possibly,
+        ("possibly_billed_calls", "possibly_billed_usd", "possibly_billed_price_unknown"),
+        False,
+    ),
     ("chars", _count, ("characters",), False),
     ("audio min", _minutes, ("audio_minutes",), False),
     ("latency s p50/p95/max", _three, ("latency_p50_s", "latency_p95_s", "latency_max_s"), False),
@@ -321,7 +398,9 @@ def _table(summary: pd.DataFrame) -> str:
     """An aligned plain-text table (no colours, no terminal width: the same text on a tty, a pipe or a file).
 
     A period line comes first; ``failed`` and ``cached`` show their rate, ``cost $`` starts with ``>=`` when it is
-    a lower bound (a note says why), latencies are p50/p95/max in seconds.
+    a lower bound (a note says why), latencies are p50/p95/max in seconds. ``outcome unknown`` counts calls sent
+    with no outcome recorded, ``possibly billed`` those and the timed-out ones with their estimated cost (a note
+    says which is which); that cost is never in ``cost $``.
     """
     key = str(summary.columns[0])
     spec: list[_Column] = [(key, _key_cell, (key,), True), *_TABLE_COLUMNS]
@@ -351,5 +430,15 @@ def _table(summary: pd.DataFrame) -> str:
             "",
             f">= : {unknown:,} successful call(s) had no known price (cost_unknown_calls in csv/json); "
             "their cost is not included, so the figure is a lower bound.",
+        ]
+    possibly = values["possibly_billed_calls"][-1]
+    if possibly:
+        unknown_outcome = values["outcome_unknown"][-1]
+        estimate = _possibly(possibly, values["possibly_billed_usd"][-1], values["possibly_billed_price_unknown"][-1])
+        lines += [
+            "",
+            f"possibly billed: {estimate.replace(' (', ' call(s), estimated ').rstrip(')')}, not in cost $: "
+            f"{unknown_outcome:,} with outcome unknown, possibly billed (sent, but the run stopped or died before "
+            f"an answer was recorded), {possibly - unknown_outcome:,} timed out or cut off after sending.",
         ]
     return "\n".join(lines) + "\n"

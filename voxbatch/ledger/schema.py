@@ -45,6 +45,9 @@ LEDGER_SCHEMA = pa.schema(
         pa.field("cached", pa.bool_(), nullable=False),
         pa.field("kind", pa.string(), nullable=False),
         pa.field("chunks", pa.int32()),
+        pa.field("possibly_billed_attempts", pa.int32(), nullable=False),  # null in files written before it
+        pa.field("possibly_billed_usd", pa.float64()),
+        pa.field("record_id", pa.string()),  # null in files written before it
     ]
 )
 

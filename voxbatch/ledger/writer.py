@@ -8,6 +8,12 @@ Each flush of a :class:`LedgerWriter` writes one file per date it holds, all wit
 by one per flush (and carries on from files already on disk, so a resumed run never overwrites its own files;
 a failed flush uses up its number, so gaps are possible).
 Files appear atomically: temp file (dot-prefixed, so dataset readers skip it) in the same folder, fsync, rename.
+
+Nothing is lost to a crash between flushes: every record (and, before each call's request goes out, its
+write-ahead "sent" record, :meth:`LedgerWriter.intend`) is first appended to the writer's journal under
+``root/_journal/``; see :mod:`voxbatch.ledger.journal` for the format and for how a killed run's journal is
+folded into the Parquet files (by the next writer opened on the same root) without ever counting a row twice.
+A run that ends normally leaves no journal.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ import os
 import re
 import tempfile
 import threading
+import uuid
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +39,15 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from voxbatch.ledger.journal import (
+    CallJournal,
+    JournalContents,
+    JournalOp,
+    dead_journal,
+    journal_paths,
+    missing_records,
+    remove_journal,
+)
 from voxbatch.ledger.record import CallRecord
 from voxbatch.ledger.schema import LEDGER_SCHEMA, records_to_table, require_utc_aware
 
@@ -38,6 +55,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_FLUSH_INTERVAL_S = 5.0
 DEFAULT_FLUSH_ROWS = 1000
+DEFAULT_JOURNAL_ROTATE_BYTES = 16 * 1024 * 1024  # after a flush, a longer journal is replaced by a fresh one
 PARTITION_COLUMN = "date"
 _RUN_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 RUN_ID_MAX_CHARS = 200  # keeps "run-<id>-<seq>.parquet" well under the usual 255-byte file-name limit
@@ -48,7 +66,7 @@ _READ_SCHEMA = LEDGER_SCHEMA.append(pa.field(PARTITION_COLUMN, pa.string()))
 _DICTIONARY_TYPE = pa.dictionary(pa.int32(), pa.string())  # a string column read as a pandas categorical
 
 # Integer columns become pandas' nullable integers so a column's dtype does not flip to float when it has a null.
-_PANDAS_INT_TYPES: dict[pa.DataType, object] = {pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype()}
+PANDAS_INT_TYPES: dict[pa.DataType, object] = {pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype()}
 
 
 def validate_run_id(run_id: str) -> str:
@@ -91,8 +109,14 @@ class LedgerWriter:
         flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
         flush_rows: int = DEFAULT_FLUSH_ROWS,
         file_tag: str | None = None,
+        journal: bool = True,
+        fsync_journal: bool = True,
+        journal_rotate_bytes: int = DEFAULT_JOURNAL_ROTATE_BYTES,
     ) -> None:
-        """``file_tag`` keeps the files of several writers of one run apart (one per worker process)."""
+        """``file_tag`` keeps the files of several writers of one run apart (one per worker process).
+
+        ``journal`` keeps the write-ahead journal (off only for writers whose records are durable elsewhere);
+        opening a journaled writer first folds the journals of runs that died into the ledger."""
         if not (math.isfinite(flush_interval_s) and flush_interval_s > 0):
             raise ValueError(f"flush_interval_s must be a finite number > 0, got {flush_interval_s!r}")
         if flush_rows < 1:
@@ -109,6 +133,17 @@ class LedgerWriter:
         self._closed = False
         self._seq = self._last_seq_on_disk()
         self._files: list[Path] = []
+        self._unsettled: dict[str, CallRecord] = {}  # record_id -> "sent" record still waiting for its outcome
+        self._journal: CallJournal | None = None
+        self._journal_lock = threading.Lock()  # guards which journal is current; taken before _buffer_lock
+        self._fsync_journal = fsync_journal
+        self.journal_rotate_bytes = journal_rotate_bytes
+        if journal:
+            try:
+                fold_dead_journals(self.root)
+            except Exception:  # the journals stay; reports still read them, the next writer folds them again
+                logger.exception("could not fold the journals of earlier runs under %s", self.root)
+            self._journal = CallJournal(self.root, self._file_id, fsync=fsync_journal)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._timer = threading.Thread(target=self._run_timer, name=f"ledger-flush-{run_id}", daemon=True)
@@ -118,23 +153,82 @@ class LedgerWriter:
 
     # -- public API ---------------------------------------------------------------------------------------------
 
+    def intend(self, record: CallRecord) -> None:
+        """Write a call's "sent" record to the journal before its request goes out (durable when this returns).
+
+        Until :meth:`append` gets the outcome record with the same ``record_id``, the ledger counts the call as
+        "outcome unknown, possibly billed". Raises ValueError for a record without ``record_id`` or of another
+        run, RuntimeError after close, OSError when the journal cannot be written (then do not send the call).
+        """
+        if record.record_id is None:
+            raise ValueError("a write-ahead record needs a record_id for its outcome to settle it")
+        self._check(record)
+        with self._buffer_lock:
+            if self._closed:
+                raise RuntimeError(f"ledger writer for run {self.run_id!r} is closed")
+            self._unsettled[record.record_id] = record
+        self._journal_write("sent", record)
+
     def append(self, record: CallRecord) -> None:
-        """Buffer one record. Raises ValueError for a record of another run or one the ledger cannot store
-        (checked here, so one bad record cannot block every later flush), RuntimeError after close, or a pending
-        timer-flush error (the record is then not buffered)."""
-        if record.run_id != self.run_id:
-            # The file name says which run a file holds; a row of another run in it would mislead.
-            raise ValueError(f"record of run {record.run_id!r} appended to the ledger writer of run {self.run_id!r}")
-        require_utc_aware(record)
-        records_to_table([record])  # type and nullability check
+        """Record one outcome: journaled at once (durable when this returns), buffered for the next Parquet flush.
+
+        A record without ``record_id`` gets one. Raises ValueError for a record of another run or one the ledger
+        cannot store (checked here, so one bad record cannot block every later flush), RuntimeError after close,
+        a pending timer-flush error (the record is then not buffered), or OSError when the journal cannot be
+        written (the record is buffered all the same)."""
+        self._check(record)
+        if record.record_id is None:
+            record = replace(record, record_id=uuid.uuid4().hex)
         with self._buffer_lock:
             if self._closed:
                 raise RuntimeError(f"ledger writer for run {self.run_id!r} is closed")
             self._raise_pending_locked()
             self._buffer.append(record)
+            self._unsettled.pop(record.record_id, None)  # type: ignore[arg-type]
             full = len(self._buffer) >= self.flush_rows
         if full:
             self._wake.set()  # the timer thread does the I/O, so append stays non-blocking
+        self._journal_write("done", record)
+
+    @property
+    def unsettled(self) -> int:
+        """Calls sent whose outcome has not been appended yet."""
+        with self._buffer_lock:
+            return len(self._unsettled)
+
+    @property
+    def journal_path(self) -> Path | None:
+        """This writer's journal (None without one)."""
+        return self._journal.path if self._journal is not None else None
+
+    def _journal_write(self, op: JournalOp, record: CallRecord) -> None:
+        with self._journal_lock:
+            if self._journal is not None:
+                self._journal.write(op, record)
+
+    def _rotate_journal(self) -> None:
+        """After a flush: replace a journal grown past ``journal_rotate_bytes`` by one holding only what the
+        Parquet files do not hold yet (unsettled calls and buffered records), then delete the old one."""
+        with self._journal_lock:
+            old = self._journal
+            if old is None or old.size_bytes < self.journal_rotate_bytes:
+                return
+            with self._buffer_lock:
+                if self._closed:
+                    return  # close() removes the journal itself
+                lines: list[tuple[JournalOp, CallRecord]] = [("sent", r) for r in self._unsettled.values()]
+                lines += [("done", r) for r in self._buffer]
+            fresh = CallJournal(self.root, self._file_id, fsync=self._fsync_journal)
+            fresh.write_many(lines)
+            self._journal = fresh
+            old.close(remove=True)
+
+    def _check(self, record: CallRecord) -> None:
+        if record.run_id != self.run_id:
+            # The file name says which run a file holds; a row of another run in it would mislead.
+            raise ValueError(f"record of run {record.run_id!r} appended to the ledger writer of run {self.run_id!r}")
+        require_utc_aware(record)
+        records_to_table([record])  # type and nullability check
 
     def flush(self) -> Path | None:
         """Write the buffered rows now. Returns the file written (the one of the latest date when the rows span
@@ -150,6 +244,9 @@ class LedgerWriter:
         with self._buffer_lock:
             self._closed = True
             pending, self._pending_error = self._pending_error, None
+            # Calls still unsettled at the end (abandoned in flight) stay in the ledger as "unknown".
+            self._buffer.extend(self._unsettled.values())
+            self._unsettled.clear()
         self._stop.set()
         self._wake.set()
         if self._timer.is_alive() and self._timer is not threading.current_thread():
@@ -162,6 +259,9 @@ class LedgerWriter:
             if pending is not None and exc.__cause__ is None:
                 exc.__cause__ = pending
             raise
+        with self._journal_lock:
+            if self._journal is not None:
+                self._journal.close(remove=True)  # every record it held is in the Parquet files now
         if pending is not None:
             raise pending
 
@@ -230,6 +330,7 @@ class LedgerWriter:
                 raise
             finally:
                 self._files.extend(written)
+            self._rotate_journal()
             return written
 
     def _write_partition(self, date: str, records: list[CallRecord]) -> Path:
@@ -239,20 +340,7 @@ class LedgerWriter:
         while target.exists():  # another writer of this run got there first: never overwrite a ledger file
             self._seq += 1
             target = folder / run_file_name(self._file_id, self._seq)
-        table = records_to_table(records)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pq.write_table(table, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(folder)
-        return target
+        return _write_file(target, records)
 
     def _last_seq_on_disk(self) -> int:
         pattern = re.compile(rf"run-{re.escape(self._file_id)}-(\d{{{_SEQ_DIGITS},}})\.parquet")
@@ -262,6 +350,82 @@ class LedgerWriter:
             if match:
                 last = max(last, int(match.group(1)))
         return last
+
+
+def _write_file(target: Path, records: Sequence[CallRecord]) -> Path:
+    """Write ``records`` as the Parquet file ``target``, atomically (temp file, fsync, rename, fsync folder)."""
+    folder = target.parent
+    table = records_to_table(records)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(table, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(folder)
+    return target
+
+
+def known_record_ids(root: Path, run_ids: Sequence[str], dates: Sequence[str] | None = None) -> set[str]:
+    """The ``record_id`` of every Parquet row of these runs under ``root`` (only in those date partitions, if
+    given: a call's records all share its ``started_at``, so its rows are all in one partition)."""
+    root = Path(root)
+    if not run_ids or not root.is_dir():
+        return set()
+    dataset = ds.dataset(
+        root, format="parquet", schema=_READ_SCHEMA, partitioning=ds.partitioning(_PARTITION_SCHEMA, flavor="hive")
+    )
+    row_filter = ds.field("run_id").isin(list(run_ids))
+    if dates is not None:
+        row_filter = row_filter & ds.field(PARTITION_COLUMN).isin(list(dates))
+    table = dataset.to_table(columns=["record_id"], filter=row_filter)
+    return {value for value in table.column("record_id").to_pylist() if value is not None}
+
+
+def journal_records(root: Path, journals: Sequence[JournalContents]) -> list[CallRecord]:
+    """The records of ``journals`` that the Parquet files under ``root`` do not hold yet (by ``record_id``)."""
+    records = [record for contents in journals for record in contents.records]
+    runs = sorted({record.run_id for record in records})
+    dates = sorted({partition_date(record) for record in records})
+    return missing_records(journals, known_record_ids(root, runs, dates))
+
+
+def fold_dead_journals(root: Path) -> int:
+    """Fold every journal under ``root`` whose writer is gone into the Parquet files; returns the rows added.
+
+    For each one: its records not yet in Parquet (unsettled calls as "unknown") are written as one new file per
+    run and date (``run-<run_id>.recovered-<token>-00001.parquet``), then the journal is deleted. Journals of
+    live writers are left alone.
+    """
+    added = 0
+    for path in journal_paths(root):
+        with dead_journal(path) as contents:
+            if contents is None:
+                continue
+            rows = journal_records(root, [contents])
+            token = uuid.uuid4().hex[:8]
+            by_file: dict[tuple[str, str], list[CallRecord]] = {}
+            for record in rows:
+                by_file.setdefault((record.run_id, partition_date(record)), []).append(record)
+            for (run_id, day), records in sorted(by_file.items()):
+                folder = root / f"{PARTITION_COLUMN}={day}"
+                folder.mkdir(parents=True, exist_ok=True)
+                file_id = validate_run_id(f"{run_id}.recovered-{token}"[-RUN_ID_MAX_CHARS:].lstrip(".-"))
+                _write_file(folder / run_file_name(file_id, 1), records)
+            added += len(rows)
+            if contents.unsettled or contents.torn_tail:
+                logger.warning(
+                    "folded the journal of a run that did not end: %d call(s) with unknown outcome%s",
+                    contents.unsettled,
+                    " (its last line was torn and ignored)" if contents.torn_tail else "",
+                )
+            remove_journal(path)
+    return added
 
 
 def _make_atexit_hook(ref: weakref.ReferenceType[LedgerWriter]) -> Callable[[], None]:
@@ -341,4 +505,4 @@ def read_ledger(
     if PARTITION_COLUMN in categories and PARTITION_COLUMN in names:
         at = names.index(PARTITION_COLUMN)
         table = table.set_column(at, PARTITION_COLUMN, pc.dictionary_encode(table.column(at)))
-    return table.to_pandas(types_mapper=_PANDAS_INT_TYPES.get)
+    return table.to_pandas(types_mapper=PANDAS_INT_TYPES.get)

@@ -4,6 +4,8 @@ Cached chunks make no request (their ledger record says ``cached``). Missing chu
 cut in one streaming decode and encoded as FLAC; at most ``max_ready_chunks`` encoded chunks wait for
 the client at a time, so memory stays bounded however long the file. A chunk that still fails after the
 client's retries fails the file; the chunks that succeeded are cached, so a re-run pays only for the rest.
+Each chunk's transcript is cached the moment its answer is complete, from inside the client's call (``keep``),
+before anything else runs, so a run killed at any instant pays again at most for the calls in flight then.
 """
 
 from __future__ import annotations
@@ -78,18 +80,17 @@ async def transcribe_plan(
     async def one(span: ChunkSpan, audio: bytes) -> None:
         opts = call_options(plan, span)
         method = client.transcribe if plan.row.task == "transcribe" else client.translate
+        key = plan.chunk_keys[span.index]
+
+        def keep(transcript: Transcript) -> None:
+            cache.put(key, transcript.raw)  # a failure is logged by the client: the chunk is paid again next run
+
         try:
-            transcript = await method(audio, opts, context=CallContext(plan.row.id, span.index))
+            transcript = await method(audio, opts, context=CallContext(plan.row.id, span.index), keep=keep)
         except Exception as exc:  # the client already retried; this chunk fails, its file fails
             outcomes[span.index] = ChunkOutcome(span, None, exc)
             return
-        outcomes[span.index] = ChunkOutcome(span, transcript)  # paid for: kept even if it cannot be cached
-        try:
-            await asyncio.to_thread(cache.put, plan.chunk_keys[span.index], transcript.raw)
-        except OSError as exc:
-            logger.warning(
-                "chunk %d of %s not cached (it will be paid again next run): %s", span.index, plan.row.id, exc
-            )
+        outcomes[span.index] = ChunkOutcome(span, transcript)  # paid for: kept even if it could not be cached
 
     if missing and plan.whole:
         audio = await asyncio.to_thread(plan.path.read_bytes)

@@ -69,6 +69,9 @@ def test_round_trip_of_null_and_full_records(tmp_path: Path) -> None:
         cached=True,
         kind="item",
         chunks=7,
+        possibly_billed_attempts=1,
+        possibly_billed_usd=0.002468,
+        record_id="rec-1",
     )
     empty = make_record(item_id="ch02")
     with LedgerWriter(tmp_path, "r", flush_interval_s=LONG_INTERVAL_S) as writer:

@@ -1,0 +1,42 @@
+"""Chunk synthesis against the local server: each answer is in the cache before the call's outcome reaches the
+ledger (so a kill between the two never pays for it again), and a re-run answers everything from the cache."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.conftest import TEST_API_KEY
+from tests.voxbatch.client.conftest import options_for
+from voxbatch.audiobook.plan import plan_book
+from voxbatch.audiobook.synthesize import ChunkOutcome, synthesize_batch
+from voxbatch.cache import ChunkCache
+from voxbatch.client.client import SpeechClient
+from voxbatch.ledger.record import CallRecord
+from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
+from voxbatch.server.runner import LocalServer
+
+
+def test_every_answer_is_cached_before_its_outcome_is_recorded(server: LocalServer, tmp_path: Path) -> None:
+    (tmp_path / "book.md").write_text("\n\n".join(f"# Part {n}\n\nThe sentence of part {n}." for n in range(1, 4)))
+    (tmp_path / "books.csv").write_text("id,text_path\nbook,book.md\n")
+    (row,), errors = load_tts_manifest(tmp_path / "books.csv", BookDefaults())
+    assert not errors
+    book = plan_book(row, server.origin)
+    cache = ChunkCache(tmp_path / "cache")
+    keys = {job.chunk.index: job.key for job in book.jobs}
+    seen: list[tuple[str, bool]] = []
+
+    def ledger(rec: CallRecord) -> None:
+        assert rec.chunk_index is not None
+        seen.append((rec.status, cache.get(keys[rec.chunk_index]) is not None))
+
+    async def run() -> list[ChunkOutcome]:
+        async with SpeechClient(options_for(server, TEST_API_KEY), ledger=ledger) as client:
+            return await synthesize_batch(client, cache, book.jobs)
+
+    outcomes = asyncio.run(run())
+    assert len(outcomes) == len(book.jobs) == 6 and all(o.error is None and not o.from_cache for o in outcomes)
+    assert seen == [("ok", True)] * 6  # cached first, recorded second
+    again = asyncio.run(run())
+    assert all(o.from_cache for o in again) and seen[6:] == [("cached", True)] * 6
