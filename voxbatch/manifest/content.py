@@ -34,6 +34,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"OggS", "an Ogg file"),
     (b"\x7fELF", "a program (ELF)"),
 )
+_AUDIO_MAGIC = (b"RIFF", b"ID3", b"fLaC", b"OggS")  # whether these really are audio, ffmpeg's probe decides
 _HTML_STARTS = ("<!doctype html", "<html", "<head", "<body")
 
 
@@ -54,6 +55,19 @@ def describe_binary(head: bytes) -> str | None:
     ):
         return "an HTML page"
     return None
+
+
+def not_audio(path: Path) -> str | None:
+    """What a file given as audio is instead (a PDF, a web page, an archive...), when its first bytes say so.
+
+    Only unmistakable signatures count; anything else (plain text too) is left to ffmpeg's probe.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if head.startswith(_AUDIO_MAGIC):
+        return None
+    what = describe_binary(head)
+    return None if what is None else f"is {what}, not audio"
 
 
 def text_problem(data: bytes) -> str | None:

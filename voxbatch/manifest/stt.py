@@ -20,6 +20,7 @@ from typing import Literal
 from urllib.parse import unquote, urlparse
 
 from voxbatch.client.call_options import DEFAULT_STT_MODEL
+from voxbatch.manifest.content import not_audio
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.ids import FALLBACK_ID, id_problem, safe_id, shorten
 from voxbatch.manifest.languages import language_problem, normalize_language
@@ -200,6 +201,14 @@ def _source(value: str, policy: PathPolicy, problem: Report) -> str | None:
     if not path.is_file():
         problem("audio_path", f"{path} is not a file")
         return None
+    try:
+        what = not_audio(path)
+    except OSError as exc:
+        problem("audio_path", f"file {path} cannot be read: {exc.strerror or exc}")
+        return None
+    if what is not None:
+        problem("audio_path", f"file {path.name} {what}")
+        return None
     return str(path)
 
 
@@ -242,8 +251,12 @@ def load_stt_folder(
     for item_id, path in zip(ids, files, strict=True):
         try:
             policy.check(path.resolve(), shown=str(path.relative_to(root)))
+            what = not_audio(path)
         except (PathRefused, OSError, RuntimeError) as exc:
             errors.append(RowError(None, "audio_path", str(exc), item_id, str(path)))
+            continue
+        if what is not None:
+            errors.append(RowError(None, "audio_path", f"file {path.name} {what}", item_id, str(path)))
             continue
         rows.append(
             AudioRow(

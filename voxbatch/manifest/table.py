@@ -161,7 +161,8 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> Table:
             continue
         if isinstance(record, _Broken):
             column = header[record.cell] if record.cell < len(header) else f"(cell {record.cell + 1})"
-            table.errors.append(RowError(number, column or f"(cell {record.cell + 1})", record.reason))
+            item_id = _first_line_id(lines[start_line - 1], delimiter, header)
+            table.errors.append(RowError(number, column or f"(cell {record.cell + 1})", record.reason, item_id))
             continue
         if not any(c.strip() for c in record):
             continue  # blank lines, and rows of empty cells that spreadsheets leave at the end
@@ -171,6 +172,16 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> Table:
         elif row is not None:
             table.rows.append(row)
     return table
+
+
+def _first_line_id(line: str, delimiter: str, header: list[str]) -> str | None:
+    """The id of a broken row, when its first line names one (to point at the row in messages)."""
+    if "id" not in header:
+        return None
+    cells = next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
+    position = header.index("id")
+    value = cells[position].strip() if position < len(cells) else ""
+    return value if value and _is_text(value) and "\n" not in value else None
 
 
 @dataclass(frozen=True)
@@ -247,15 +258,18 @@ def _row(
     """The row's cells by column, or the first problem that keeps the row from running."""
     cells = {name: record[i].strip() if i < len(record) else "" for i, name in enumerate(header) if name}
     item_id = cells.get("id") or None
+    shown_id = item_id if _is_text(item_id) else None
+    shown = "," if delimiter == "," else repr(delimiter)
+    if len(record) > len(header):  # even when the extra cells are empty: the row's cells may have shifted
+        reason = (
+            f"this row has {len(record)} cells but the header has {len(header)} columns (line {start_line}); "
+            f"quote a cell that contains {shown}"
+        )
+        return None, RowError(number, f"(cell {len(header) + 1})", reason, shown_id)
     for i, value in enumerate(record):
-        name = header[i] if i < len(header) else ""
-        if not name and value.strip():
-            shown = "," if delimiter == "," else repr(delimiter)
-            reason = (
-                f"this row has {len(record)} cells but the header names {len([h for h in header if h])} columns "
-                f"(line {start_line}); quote a cell that contains {shown}"
-            )
-            return None, RowError(number, f"(cell {i + 1})", reason, item_id if _is_text(item_id) else None)
+        if not header[i] and value.strip():
+            reason = f"cell {i + 1} has no column name in the header (line {start_line})"
+            return None, RowError(number, f"(cell {i + 1})", reason, shown_id)
     for name, value in cells.items():
         if not _is_text(value):
             return None, RowError(number, name, "is not valid UTF-8 text; save the manifest as UTF-8")
