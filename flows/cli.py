@@ -226,7 +226,6 @@ def stt(
     )
     language = _check_language(model, language)
     allowed = _allowed_folders(allow_path)
-    _check_inputs("stt", source, allowed)
 
     from flows.transcripts import transcript_flow
     from voxbatch.manifest.stt import TASKS, SttDefaults
@@ -239,6 +238,7 @@ def stt(
         split = replace(SplitOptions(), split_above_s=split_above_s, target_chunk_s=chunk_s)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    _check_inputs("stt", source, allowed)
     settings = _run_settings(
         base_url, rpm, audio_s_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name
     )
