@@ -194,4 +194,3 @@ def test_a_missing_stt_source_is_one_line(tmp_path: Path) -> None:
 def test_the_corpus_readme_lists_every_case() -> None:
     readme = (CORPUS / "README.md").read_text(encoding="utf-8")
     assert all(c.name in readme for c in CASES)
-

@@ -50,9 +50,7 @@ def describe_binary(head: bytes) -> str | None:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "UTF-16 text (save it as UTF-8)"
     start = head.removeprefix(codecs.BOM_UTF8).lstrip().lower()
-    if start.startswith(tuple(s.encode() for s in _HTML_STARTS)) or (
-        start.startswith(b"<?xml") and b"<html" in start
-    ):
+    if start.startswith(tuple(s.encode() for s in _HTML_STARTS)) or (start.startswith(b"<?xml") and b"<html" in start):
         return "an HTML page"
     return None
 

@@ -42,7 +42,7 @@ def shorten(name: str, max_chars: int = ID_MAX_CHARS) -> str:
     stem, dot, suffix = name.rpartition(".")
     tail = f".{suffix}" if dot and stem and len(suffix) < _MAX_SUFFIX_CHARS else ""
     keep = max_chars - len(tail) - _HASH_CHARS - 1
-    return f"{name[: keep] if not tail else stem[:keep]}-{digest}{tail}"
+    return f"{name[:keep] if not tail else stem[:keep]}-{digest}{tail}"
 
 
 def safe_id(name: str) -> str:

@@ -15,9 +15,7 @@ WHISPER_LANGUAGES = frozenset(
     "mi ml cy sk te fa lv bn sr az sl kn et mk br eu is hy ne mn bs kk sq sw gl mr pa si km sn yo so af oc ka be "
     "tg sd gu am yi lo uz fo ht ps tk nn mt sa lb my bo tl mg as tt haw ln ha ba jw su yue".split()
 )
-PARAKEET_V3_LANGUAGES = frozenset(
-    "bg hr cs da nl en et fi fr de el hu it lv lt mt pl pt ro sk sl es sv ru uk".split()
-)
+PARAKEET_V3_LANGUAGES = frozenset("bg hr cs da nl en et fi fr de el hu it lv lt mt pl pt ro sk sl es sv ru uk".split())
 MODEL_LANGUAGES: dict[str, frozenset[str]] = {
     "openai/whisper-large-v3": WHISPER_LANGUAGES,
     "nvidia/parakeet-tdt-0.6b-v3": PARAKEET_V3_LANGUAGES,

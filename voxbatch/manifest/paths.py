@@ -53,6 +53,4 @@ class PathPolicy:
             return
         seen = shown if shown is not None else str(path)
         via = f" (it resolves to {path})" if shown is not None and Path(shown) != path else ""
-        raise PathRefused(
-            f"{seen}{via} is outside {self.label} {self.base}; pass {ALLOW_OPTION} DIR to allow it"
-        )
+        raise PathRefused(f"{seen}{via} is outside {self.label} {self.base}; pass {ALLOW_OPTION} DIR to allow it")

@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent.parent
 LONG_ID = "a" * 300
+ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 GOOD_TEXT = "A short good book. It has two sentences.\n"
 
 
@@ -30,14 +31,14 @@ def link(relative: str, target: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_symlink() or path.exists():
         path.unlink()
-    os.symlink(target, path)
+    path.symlink_to(target)
 
 
 def docx_bytes() -> bytes:
     buffer = BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", "<w:document>Chapter one.</w:document>")
+        for name, text in (("[Content_Types].xml", "<Types/>"), ("word/document.xml", "<w:document>One.</w:document>")):
+            z.writestr(zipfile.ZipInfo(name, date_time=ZIP_DATE), text)  # a fixed date: the same bytes every time
     return buffer.getvalue()
 
 

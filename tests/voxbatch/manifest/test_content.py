@@ -67,7 +67,7 @@ def test_read_text_file_refuses_folders_pipes_and_huge_files_without_reading_the
 def _capture(path: Path, into: list[BaseException]) -> None:
     try:
         read_text_file(path)
-    except BaseException as exc:  # noqa: BLE001 - the test inspects it
+    except BaseException as exc:  # the test inspects it
         into.append(exc)
 
 
