@@ -2,7 +2,7 @@
 
 Each bad row must be a row error naming its row, column and reason, and the good rows of the same manifest
 must load; whole-manifest problems raise ManifestError. The end-to-end run of the corpus through the CLI
-and the local server is tests/flows/test_bad_inputs.py.
+and the local server is tests/flows/test_bad_inputs_end_to_end.py.
 """
 
 from __future__ import annotations
