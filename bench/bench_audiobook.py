@@ -25,7 +25,7 @@ def _run_tts(manifest: Path, out: Path) -> tuple[float, float, str]:
     env.pop("TOGETHER_API_KEY", None)
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "tts", str(manifest), "--out", str(out)],
+        [sys.executable, "-m", "flows.cli", "tts", str(manifest), "--out", str(out), "--allow-path", str(ALICE.parent)],
         cwd=REPO,
         env=env,
         capture_output=True,

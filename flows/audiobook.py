@@ -56,13 +56,17 @@ async def audiobook_flow(
     dry_run: bool = False,
     max_cost_usd: float | None = None,
     scale_out: ScaleOut | None = None,
+    allow_paths: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt."""
+    """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt.
+
+    The manifest's paths must stay inside its folder or inside one of ``allow_paths`` (``--allow-path``).
+    """
     logger = get_run_logger()
     started = time.perf_counter()
     settings = settings or RunSettings()
     defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
-    rows, row_errors = load_manifest(manifest, defaults)
+    rows, row_errors = load_manifest(manifest, defaults, allow_paths)
     for error in row_errors:
         logger.error("manifest %s: %s (row skipped)", manifest, error)
     books: dict[str, Any] = {}

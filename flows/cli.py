@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -22,6 +22,7 @@ from voxbatch.transcript.split import SplitOptions
 
 BYTES_PER_MB = 1024 * 1024
 EXIT_FAILED = 1  # a bad row or a failed item
+EXIT_USAGE = 2  # a bad option or a manifest that cannot be read at all (as for click's own usage errors)
 EXIT_BUDGET = 3  # nothing failed, but the budget cap left items for a later run
 
 BaseUrlOption = Annotated[
@@ -49,6 +50,14 @@ LimitNameOption = Annotated[
 MaxCostOption = Annotated[
     float | None,
     typer.Option(help="Start no item whose price would take the run's spend over this many dollars."),
+]
+
+AllowPathOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-path",
+        help="Also let manifest paths lead into this folder (repeatable); by default only the manifest's folder.",
+    ),
 ]
 
 app = typer.Typer(
@@ -128,9 +137,18 @@ def tts(
     dask_address: DaskAddressOption = None,
     api_key_secret: ApiKeySecretOption = None,
     limit_name: LimitNameOption = None,
+    allow_path: AllowPathOption = None,
 ) -> None:
     """Turn every row of a manuscript manifest into a finished audiobook (with chapters.json and .srt)."""
     import asyncio
+
+    _check_numbers(
+        {"--rpm": rpm, "--chars-per-minute": chars_per_minute},
+        {"--max-cost-usd": max_cost_usd},
+        whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers},
+    )
+    allowed = _allowed_folders(allow_path)
+    _check_inputs("tts", manifest, allowed)
 
     from flows.audiobook import audiobook_flow
 
@@ -150,6 +168,7 @@ def tts(
             dry_run=dry_run,
             max_cost_usd=max_cost_usd,
             scale_out=_scale_out(dask_workers, dask_address),
+            allow_paths=allowed,
         )
     )
     _finish(report)
@@ -188,10 +207,25 @@ def stt(
     dask_address: DaskAddressOption = None,
     api_key_secret: ApiKeySecretOption = None,
     limit_name: LimitNameOption = None,
+    allow_path: AllowPathOption = None,
 ) -> None:
     """Transcribe every recording of a manifest or folder into .txt, .srt, .vtt and .json (long files split)."""
     import asyncio
     from dataclasses import replace
+
+    _check_numbers(
+        {
+            "--rpm": rpm,
+            "--audio-s-per-minute": audio_s_per_minute,
+            "--split-above-s": split_above_s,
+            "--chunk-s": chunk_s,
+            "--max-upload-mb": max_upload_mb,
+        },
+        {"--max-cost-usd": max_cost_usd},
+        whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers},
+    )
+    language = _check_language(model, language)
+    allowed = _allowed_folders(allow_path)
 
     from flows.transcripts import transcript_flow
     from voxbatch.manifest.stt import TASKS, SttDefaults
@@ -204,6 +238,7 @@ def stt(
         split = replace(SplitOptions(), split_above_s=split_above_s, target_chunk_s=chunk_s)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    _check_inputs("stt", source, allowed)
     settings = _run_settings(
         base_url, rpm, audio_s_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name
     )
@@ -226,6 +261,7 @@ def stt(
             dry_run=dry_run,
             max_cost_usd=max_cost_usd,
             scale_out=_scale_out(dask_workers, dask_address),
+            allow_paths=allowed,
         )
     )
     _finish(report)
@@ -253,6 +289,8 @@ def schedule(
 ) -> None:
     """Serve both flows on a nightly schedule from this process (needs a real Prefect server)."""
     import os
+
+    _check_numbers({"--rpm": rpm}, {"--max-cost-usd": max_cost_usd}, whole={"--max-in-flight": max_in_flight})
 
     from voxbatch.prefect_server import PrefectServerError, start_local_prefect_server
 
@@ -292,6 +330,80 @@ def schedule(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     serve_nightly(plan)
+
+
+def _usage_error(message: str) -> NoReturn:
+    """One line on stderr, exit 2: what was wrong with the command line or its manifest, never a traceback."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=EXIT_USAGE)
+
+
+def _check_numbers(
+    positive: dict[str, float | None],
+    not_negative: dict[str, float | None] | None = None,
+    whole: dict[str, int | None] | None = None,
+) -> None:
+    """Numeric options: ``positive`` ones above 0, ``not_negative`` ones 0 or more, ``whole`` ones at least 1."""
+    import math
+
+    for name, value in positive.items():
+        if value is not None and not (math.isfinite(value) and value > 0):
+            _usage_error(f"{name} must be a number greater than 0; got {value:g}")
+    for name, value in (not_negative or {}).items():
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            _usage_error(f"{name} must be 0 or more; got {value:g}")
+    for name, count in (whole or {}).items():
+        if count is not None and count < 1:
+            _usage_error(f"{name} must be at least 1; got {count}")
+
+
+def _check_language(model: str, language: str | None) -> str | None:
+    """``--language`` normalized, after checking that ``--model`` knows it."""
+    from voxbatch.manifest.languages import language_problem, normalize_language
+
+    if language is None:
+        return None
+    code = normalize_language(language)
+    problem = language_problem(model, code)
+    if problem is not None:
+        _usage_error(f"--language: {problem}")
+    return code
+
+
+def _allowed_folders(folders: list[Path] | None) -> list[str]:
+    """The ``--allow-path`` folders, resolved; each must be an existing folder."""
+    allowed = []
+    for folder in folders or []:
+        if not folder.is_dir():
+            _usage_error(f"--allow-path {folder} is not a folder")
+        allowed.append(str(folder.resolve()))
+    return allowed
+
+
+def _check_inputs(command: str, source: Path, allowed: list[str]) -> None:
+    """A manifest (or STT folder) that cannot be read is a usage error; one with no rows is nothing to do (exit 0).
+
+    Only the table is read here (no text or audio file), so this costs little; the flow validates each row.
+    """
+    from voxbatch.manifest.errors import ManifestError
+    from voxbatch.manifest.stt import AUDIO_SUFFIXES, load_stt_folder
+    from voxbatch.manifest.table import read_table
+
+    if command == "stt" and source.is_dir():
+        rows, errors = load_stt_folder(source, allowed=allowed)
+        if not rows and not errors:
+            typer.echo(f"warning: {source} holds no audio files: nothing to do", err=True)
+            raise typer.Exit(code=0)
+        return
+    if command == "stt" and source.is_file() and source.suffix.lower() in AUDIO_SUFFIXES:
+        return
+    try:
+        table = read_table(source, required=("id",) if command == "tts" else ("audio_path",))
+    except ManifestError as exc:
+        _usage_error(str(exc))
+    if not table.rows and not table.errors:
+        typer.echo(f"warning: manifest {source} has no rows: nothing to do", err=True)
+        raise typer.Exit(code=0)
 
 
 def _run_settings(

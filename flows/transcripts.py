@@ -66,15 +66,19 @@ async def transcript_flow(
     dry_run: bool = False,
     max_cost_usd: float | None = None,
     scale_out: ScaleOut | None = None,
+    allow_paths: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Transcribe every recording of ``source`` (a CSV/Parquet manifest, a folder or one file) into ``out_dir``."""
+    """Transcribe every recording of ``source`` (a CSV/Parquet manifest, a folder or one file) into ``out_dir``.
+
+    Local paths must stay inside the manifest's folder (or the input folder) or inside one of ``allow_paths``.
+    """
     logger = get_run_logger()
     started = time.perf_counter()
     settings = settings or RunSettings()
     chosen = parse_formats(formats)
     if max_files_in_flight < 1:
         raise ValueError(f"max_files_in_flight must be at least 1, not {max_files_in_flight}")
-    rows, row_errors = load_inputs(source, defaults or SttDefaults())
+    rows, row_errors = load_inputs(source, defaults or SttDefaults(), allow_paths)
     for error in row_errors:
         logger.error("%s: %s (row skipped)", source, error)
     out = Path(out_dir)

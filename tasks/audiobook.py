@@ -34,9 +34,11 @@ __all__ = ["BookDefaults", "RunSettings", "run_resources"]
 
 
 @task(name="load-tts-manifest", cache_policy=NO_CACHE)
-def load_manifest(path: str, defaults: BookDefaults) -> tuple[list[BookRow], list[RowError]]:
-    """Every valid row and every row error of the manifest."""
-    return load_tts_manifest(Path(path), defaults)
+def load_manifest(
+    path: str, defaults: BookDefaults, allowed: list[str] | None = None
+) -> tuple[list[BookRow], list[RowError]]:
+    """Every valid row and every row error of the manifest (paths may lead into ``allowed`` folders too)."""
+    return load_tts_manifest(Path(path), defaults, allowed or ())
 
 
 @task(name="plan-book", cache_policy=NO_CACHE, task_run_name="plan-{row.id}")

@@ -36,9 +36,11 @@ __all__ = ["RunSettings", "SttDefaults", "run_resources"]
 
 
 @task(name="load-stt-inputs", cache_policy=NO_CACHE)
-def load_inputs(source: str, defaults: SttDefaults) -> tuple[list[AudioRow], list[RowError]]:
-    """Every input of a manifest or folder, and every row error."""
-    return load_stt_inputs(Path(source), defaults)
+def load_inputs(
+    source: str, defaults: SttDefaults, allowed: list[str] | None = None
+) -> tuple[list[AudioRow], list[RowError]]:
+    """Every input of a manifest or folder, and every row error (paths may lead into ``allowed`` folders too)."""
+    return load_stt_inputs(Path(source), defaults, allowed or ())
 
 
 @task(name="prepare-file", cache_policy=NO_CACHE, task_run_name="prepare-{row.id}")

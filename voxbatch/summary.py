@@ -90,7 +90,8 @@ def summary_markdown(report: Mapping[str, Any], title: str) -> str:
         lines += ["", "| " + " | ".join(SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
         lines += ["| " + " | ".join(_cell(r[c]) for c in SUMMARY_COLUMNS) + " |" for r in rows]
     problems = [f"- `{r['item']}` ({r['status']}): {r['error']}" for r in rows if r["error"]]
-    problems += [f"- {e}" for e in report.get("row_errors") or [] if not any(f"(id {r['item']!r})" in e for r in rows)]
+    shown = {str(r["error"]) for r in rows if r["error"]}  # an item's own error is not listed twice
+    problems += [f"- {e}" for e in report.get("row_errors") or [] if e not in shown]
     if problems:
         lines += ["", "## Problems", "", *problems]
     return "\n".join(lines) + "\n"
@@ -109,9 +110,10 @@ def summary_text(report: Mapping[str, Any]) -> str:
             f"{row['status']:>14} {row['item']}: {outputs} ({row['audio_s']} s, {row['chunks'] or 0} chunks, "
             f"{entry.get('requests', 0)} requests, {_money(row['cost_usd'])})"
         )
-    listed = {r["item"] for r in summary_rows(report)}
+    # A row error is listed unless it is an item's own error (a duplicate id's row is not that item's error).
+    listed = {str(r["error"]) for r in summary_rows(report) if r["error"]}
     for error in report.get("row_errors") or []:
-        if not any(f"(id {item!r})" in error for item in listed):
+        if error not in listed:
             lines.append(f"{'SKIPPED ROW':>14} {error}")
     t = totals(report)
     statuses = ", ".join(f"{n} {s}" for s, n in t["by_status"].items()) or "no items"

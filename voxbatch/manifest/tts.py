@@ -1,19 +1,24 @@
 """The audiobook manifest: one row per book, validated into :class:`BookRow` or :class:`RowError`.
 
-Columns: ``id`` (required, unique, ``[A-Za-z0-9._-]+``), ``text`` or ``text_path`` (plain text or Markdown;
-relative paths resolve against the manifest's folder), and optional ``title``, ``author``, ``model``,
-``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus) and ``cover_path``. Empty optional cells
-take the run's defaults. Every bad row is reported and skipped; the others run.
+Columns: ``id`` (required, unique, see :mod:`voxbatch.manifest.ids`), ``text`` or ``text_path`` (plain UTF-8
+text or Markdown; checked by its content, see :mod:`voxbatch.manifest.content`), and optional ``title``,
+``author``, ``model``, ``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus) and ``cover_path``.
+Paths are relative to the manifest's folder and must stay inside it or inside an allowed folder
+(:mod:`voxbatch.manifest.paths`). Empty optional cells take the run's defaults. Every bad row is reported
+and skipped; the others run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from voxbatch.manifest.content import ContentError, read_text_file
 from voxbatch.manifest.errors import RowError
-from voxbatch.manifest.table import FIRST_DATA_ROW, ID_PATTERN, read_table
+from voxbatch.manifest.ids import id_problem
+from voxbatch.manifest.paths import PathPolicy, PathRefused
+from voxbatch.manifest.table import read_table
 
 AUDIO_FORMATS = ("mp3", "m4b", "wav", "flac", "opus")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -52,25 +57,29 @@ class BookRow:
     cover_path: Path | None
 
 
-def load_tts_manifest(path: Path, defaults: BookDefaults = BookDefaults()) -> tuple[list[BookRow], list[RowError]]:
-    """Every valid row and every problem, in manifest order."""
-    frame = read_table(path, required=("id",))
-    base = path.parent
+def load_tts_manifest(
+    path: Path, defaults: BookDefaults = BookDefaults(), allowed: Iterable[str | Path] = ()
+) -> tuple[list[BookRow], list[RowError]]:
+    """Every valid row and every problem, in manifest order.
+
+    Paths may lead inside the manifest's folder and inside the ``allowed`` folders (``--allow-path``).
+    """
+    table = read_table(path, required=("id",))
+    policy = PathPolicy.for_folder(path.parent, allowed)
     rows: list[BookRow] = []
-    errors: list[RowError] = []
+    errors: list[RowError] = list(table.errors)
     seen: dict[str, int] = {}
-    for offset, record in enumerate(frame.to_dict(orient="records")):
-        cells = {str(k): str(v) for k, v in record.items()}
-        row_number = offset + FIRST_DATA_ROW
-        problems, book = _validate(cells, row_number, base, defaults, seen)
+    for record in table.rows:
+        problems, book = _validate(record.cells, record.row, policy, defaults, seen)
         errors += problems
         if book is not None:
             rows.append(book)
+    errors.sort(key=lambda e: e.row or 0)
     return rows, errors
 
 
 def _validate(
-    cell: dict[str, str], row: int, base: Path, defaults: BookDefaults, seen: dict[str, int]
+    cell: dict[str, str], row: int, policy: PathPolicy, defaults: BookDefaults, seen: dict[str, int]
 ) -> tuple[list[RowError], BookRow | None]:
     item_id = cell.get("id", "")
     problems: list[RowError] = []
@@ -78,19 +87,18 @@ def _validate(
     def problem(column: str, reason: str) -> None:
         problems.append(RowError(row, column, reason, item_id or None))
 
-    if not item_id:
-        problem("id", "is empty; every row needs a unique id")
-    elif not ID_PATTERN.match(item_id):
-        problem("id", "may only contain letters, digits, '.', '_' and '-' (it names the output files)")
+    bad_id = id_problem(item_id)
+    if bad_id is not None:
+        problem("id", bad_id)
     elif item_id in seen:
         problem("id", f"duplicates the id of row {seen[item_id]}")
     else:
         seen[item_id] = row
-    text, markdown = _text(cell, base, problem)
+    text, markdown = _text(cell, policy, problem)
     audio_format = (cell.get("format") or defaults.audio_format).lower()
     if audio_format not in AUDIO_FORMATS:
         problem("format", f"must be one of {', '.join(AUDIO_FORMATS)}; got {audio_format!r}")
-    cover = _cover(cell.get("cover_path", ""), base, problem)
+    cover = _cover(cell.get("cover_path", ""), policy, problem)
     if problems:
         return problems, None
     assert text is not None
@@ -109,20 +117,37 @@ def _validate(
     )
 
 
-def _text(cell: dict[str, str], base: Path, report: Report) -> tuple[str | None, bool]:
+def _local_path(value: str, column: str, policy: PathPolicy, report: Report) -> Path | None:
+    """The resolved path of a cell that names a local file, or None (reported) when it may not be used."""
+    if "://" in value:
+        report(column, f"must be a local file path, not a URL ({value!r})")
+        return None
+    try:
+        return policy.resolve(value)
+    except PathRefused as exc:
+        report(column, str(exc))
+        return None
+
+
+def _text(cell: dict[str, str], policy: PathPolicy, report: Report) -> tuple[str | None, bool]:
     inline, text_path = cell.get("text", ""), cell.get("text_path", "")
     if inline and text_path:
         report("text", "give either text or text_path, not both")
         return None, False
     if text_path:
-        path = (base / text_path).resolve()
+        path = _local_path(text_path, "text_path", policy, report)
+        if path is None:
+            return None, False
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text_file(path)
         except FileNotFoundError:
             report("text_path", f"file {path} does not exist")
             return None, False
-        except (OSError, UnicodeDecodeError) as exc:
-            report("text_path", f"file {path} could not be read as UTF-8 text: {exc}")
+        except ContentError as exc:
+            report("text_path", f"file {path.name} {exc}")
+            return None, False
+        except OSError as exc:
+            report("text_path", f"file {path} could not be read: {exc.strerror or exc}")
             return None, False
         if not text.strip():
             report("text_path", f"file {path} is empty")
@@ -134,12 +159,17 @@ def _text(cell: dict[str, str], base: Path, report: Report) -> tuple[str | None,
     return inline, False
 
 
-def _cover(value: str, base: Path, problem: Report) -> Path | None:
+def _cover(value: str, policy: PathPolicy, problem: Report) -> Path | None:
     if not value:
         return None
-    path = (base / value).resolve()
-    if not path.is_file():
+    path = _local_path(value, "cover_path", policy, problem)
+    if path is None:
+        return None
+    if not path.exists():
         problem("cover_path", f"file {path} does not exist")
+        return None
+    if not path.is_file():
+        problem("cover_path", f"{path} is not a file")
         return None
     if path.suffix.lower() not in COVER_SUFFIXES:
         problem("cover_path", f"must be a JPEG or PNG image; got {path.name}")

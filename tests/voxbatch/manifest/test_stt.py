@@ -101,7 +101,8 @@ def test_a_manifest_without_audio_path_is_refused_whole(tmp_path: Path) -> None:
 def test_folders_give_every_audio_file_with_stable_path_ids(tmp_path: Path) -> None:
     for name in ("2024/jan/meeting.mp3", "2024/feb/meeting.mp3", "intro.WAV", "intro.flac", "notes.txt", ".hid/x.mp3"):
         _touch(tmp_path / name)
-    rows = load_stt_folder(tmp_path, SttDefaults(diarize=True))
+    rows, errors = load_stt_folder(tmp_path, SttDefaults(diarize=True))
+    assert errors == []
     assert [r.id for r in rows] == ["2024_feb_meeting", "2024_jan_meeting", "intro_wav", "intro_flac"]
     assert all(r.row is None and r.diarize for r in rows)
     assert rows[0].error("audio_path", "is empty").__str__().startswith("file ")
@@ -122,11 +123,11 @@ def test_one_audio_file_is_an_input_of_its_own(tmp_path: Path) -> None:
 def test_a_file_added_later_never_takes_another_recordings_id(tmp_path: Path) -> None:
     _touch(tmp_path / "talk.mp3")
     _touch(tmp_path / "a_b.mp3")
-    before = {r.id: r.source for r in load_stt_folder(tmp_path)}
+    before = {r.id: r.source for r in load_stt_folder(tmp_path)[0]}
     assert set(before) == {"talk", "a_b"}
     _touch(tmp_path / "talk.aac")  # sorts before talk.mp3
     _touch(tmp_path / "a" / "b.wav")  # its id would be a_b too
-    after = {r.id: r.source for r in load_stt_folder(tmp_path)}
+    after = {r.id: r.source for r in load_stt_folder(tmp_path)[0]}
     assert len(after) == 4
     for item, source in after.items():  # no id now names a different file than it did before
         assert before.get(item, source) == source
