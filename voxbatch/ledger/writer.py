@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from voxbatch.atomic import create_temp_beside
 from voxbatch.ledger.record import CallRecord
 from voxbatch.ledger.schema import LEDGER_SCHEMA, records_to_table, require_utc_aware
 
@@ -240,8 +240,7 @@ class LedgerWriter:
             self._seq += 1
             target = folder / run_file_name(self._file_id, self._seq)
         table = records_to_table(records)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        tmp = Path(tmp_name)
+        fd, tmp = create_temp_beside(target)  # usual permissions (mkstemp's 0600 would stick to the ledger)
         try:
             with os.fdopen(fd, "wb") as fh:
                 pq.write_table(table, fh)
