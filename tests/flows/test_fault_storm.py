@@ -48,10 +48,10 @@ STORM = FaultSpec(seed=20261652, p500=0.15, p503=0.15, p429=0.04, storm429=4, dr
 MANY_ATTEMPTS = 12  # at one fault in two, a call fails for good once in 4,096
 DURATION_TOLERANCE_S = 0.05  # the same chunks stitched and encoded again: equal up to a codec frame
 STT_STORM_SKIP = 2
-# Seconds of jfk.flac, and words the embedded recognizer hears in them ("and so my fellow americans, ask not";
-# "ask what you can do for your country").
-CLIPS = {"opening": (0.0, 4.6), "ending": (7.9, 11.0)}
-CLIP_WORDS = {"opening": {"my", "fellow", "not"}, "ending": {"what", "you", "can", "do", "your", "country"}}
+# Seconds of jfk.flac, and words the embedded recognizer hears in them ("and so my fellow americans": it hears
+# "and i know my fellow americans"; "what you can do for your country": "when you can do for your country").
+CLIPS = {"opening": (0.0, 2.3), "ending": (8.4, 10.8)}
+CLIP_WORDS = {"opening": {"my", "fellow"}, "ending": {"you", "can", "do", "your", "country"}}
 TEMP_NAME = re.compile(r"^\..*\.(tmp|part)$")
 BOOKS = {
     "alpha": (
