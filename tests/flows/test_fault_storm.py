@@ -43,7 +43,7 @@ from voxbatch.summary import summary_text
 SPEECH = "/v1/audio/speech"
 TRANSCRIBE = "/v1/audio/transcriptions"
 RATE_HZ = 16000
-# 30 % 5xx, 429s that come in storms of 4 (asking for 50 ms), drops and cut answers: half of all requests fail.
+# 30 % 5xx, 429s that come in storms of 4 (asking for 50 ms), drops and cut answers: about half of all requests fail.
 STORM = FaultSpec(seed=20261652, p500=0.15, p503=0.15, p429=0.04, storm429=4, drop=0.08, cut=0.08, retry_after_s=0.05)
 MANY_ATTEMPTS = 12  # at one fault in two, a call fails for good once in 4,096
 DURATION_TOLERANCE_S = 0.05  # the same chunks stitched and encoded again: equal up to a codec frame
@@ -52,6 +52,7 @@ STT_STORM_SKIP = 2
 # "and i know my fellow americans"; "what you can do for your country": "when you can do for your country").
 CLIPS = {"opening": (0.0, 2.3), "ending": (8.4, 10.8)}
 CLIP_WORDS = {"opening": {"my", "fellow"}, "ending": {"you", "can", "do", "your", "country"}}
+OUR_LOGGERS = ("prefect.flow_runs", "prefect.task_runs", "voxbatch", "flows", "tasks")
 TEMP_NAME = re.compile(r"^\..*\.(tmp|part)$")
 BOOKS = {
     "alpha": (
@@ -149,7 +150,10 @@ def _check_run(report: dict[str, Any], out: Path, item_kind: str) -> dict[str, s
 
 
 def _no_tracebacks(logs: _Records) -> None:
-    assert [r.getMessage() for r in logs.records if r.exc_info or "Traceback" in r.getMessage()] == []
+    """Nothing the flows, their tasks or the client logged carries a traceback (Prefect's own plumbing aside)."""
+    ours = [r for r in logs.records if r.name.startswith(OUR_LOGGERS)]
+    assert ours  # the retries were logged
+    assert [r.getMessage() for r in ours if r.exc_info or "Traceback" in r.getMessage()] == []
 
 
 def _duration_s(path: Path) -> float:
