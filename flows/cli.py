@@ -78,7 +78,7 @@ def serve(
     faults: Annotated[
         str,
         typer.Option(
-            help="Fault injection, e.g. 'seed=1,p429=0.1,p503=0.05,cut=0.05,drop=0.01,latency_ms=100,ttfb_ms=20'."
+            help="Fault injection, e.g. 'seed=1,p429=0.1,storm429=4,p503=0.05,cut=0.05,drop=0.01,latency_ms=100'."
         ),
     ] = "",
     rpm: Annotated[float | None, typer.Option(help="Requests per minute before answering 429.")] = None,

@@ -203,7 +203,12 @@ def _str_or_none(value: object) -> str | None:
 
 
 def from_transport_error(exc: httpx.TransportError) -> SpeechAPIError:
-    """Map an httpx transport failure to the taxonomy (the cause is kept by ``raise ... from exc``)."""
+    """Map an httpx transport failure to the taxonomy (the cause is kept by ``raise ... from exc``).
+
+    The httpx error stays chained for debugging, but without its request: that holds the
+    ``Authorization`` header, and Dask (tblib) pickles an exception with its whole chain.
+    """
+    _forget_request(exc)
     kind = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"{kind}: the request timed out")
@@ -212,6 +217,12 @@ def from_transport_error(exc: httpx.TransportError) -> SpeechAPIError:
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError) and "peer closed" in str(exc).lower():
         return StreamTruncatedError(f"{kind}: the answer broke off before it was complete")
     return APIConnectionError(f"{kind}: {_safe(str(exc))}")
+
+
+def _forget_request(exc: httpx.TransportError) -> None:
+    """Drop the request (and so the API key in its headers) that an httpx error carries."""
+    if isinstance(exc, httpx.RequestError):
+        exc._request = None  # httpx keeps it here; ``exc.request`` then says it is unset
 
 
 def _safe(text: str) -> str:

@@ -8,6 +8,7 @@ exactly one item and the call ends at that item's ``conversation.item.audio_outp
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -49,8 +50,9 @@ async def speak_over_websocket(
             max_size=None,
         ) as ws:
             session: dict[str, Any] = {}
-            await ws.send(json.dumps({"type": "input_text_buffer.append", "text": text}))
-            await ws.send(json.dumps({"type": "input_text_buffer.commit"}))
+            with contextlib.suppress(ConnectionClosed):  # refused (key, limit): the reason is already in the queue
+                await ws.send(json.dumps({"type": "input_text_buffer.append", "text": text}))
+                await ws.send(json.dumps({"type": "input_text_buffer.commit"}))
             async for raw in ws:
                 event = json.loads(raw)
                 kind = event.get("type")

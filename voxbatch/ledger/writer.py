@@ -23,7 +23,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import threading
 import uuid
 import weakref
@@ -39,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from voxbatch.atomic import create_temp_beside
 from voxbatch.ledger.journal import (
     CallJournal,
     JournalContents,
@@ -356,8 +356,7 @@ def _write_file(target: Path, records: Sequence[CallRecord]) -> Path:
     """Write ``records`` as the Parquet file ``target``, atomically (temp file, fsync, rename, fsync folder)."""
     folder = target.parent
     table = records_to_table(records)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    tmp = Path(tmp_name)
+    fd, tmp = create_temp_beside(target)  # usual permissions (mkstemp's 0600 would stick to the ledger)
     try:
         with os.fdopen(fd, "wb") as fh:
             pq.write_table(table, fh)

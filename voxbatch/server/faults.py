@@ -2,10 +2,12 @@
 
 A :class:`FaultSpec` is parsed from a compact string (``voxbatch serve --faults``)::
 
-    seed=7,p429=0.1,p500=0.05,p503=0.05,drop=0.02,cut=0.1,latency_ms=200,ttfb_ms=50
+    seed=7,p429=0.1,p500=0.05,p503=0.05,drop=0.02,cut=0.1,latency_ms=200,ttfb_ms=50,storm429=5
 
 Each request to ``/v1`` draws one decision from a ``random.Random(seed)`` in arrival order, so a
-sequential client sees the same faults on every run with the same seed.
+sequential client sees the same faults on every run with the same seed. With ``storm429=N`` a drawn
+429 starts a storm: it and the next ``N - 1`` requests are all answered 429 (with ``retry-after``), as
+a provider does when an account hits its limit and every caller in flight is turned away at once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 FaultKind = Literal["none", "429", "500", "503", "drop", "cut"]
+INT_KEYS = ("seed", "storm429")
 
 
 class FaultSpecError(ValueError):
@@ -41,8 +44,11 @@ class FaultSpec:
     latency_ms: float = 0.0  # added before the last byte of every answer
     ttfb_ms: float = 0.0  # added before the first byte of every answer
     retry_after_s: float = 1.0  # what injected 429s tell the client to wait
+    storm429: int = 1  # requests answered 429 in a row once a 429 is drawn (1: each 429 alone)
 
     def __post_init__(self) -> None:
+        if self.storm429 < 1:
+            raise FaultSpecError("storm429 must be at least 1 (the drawn 429 itself)")
         probs = (self.p429, self.p500, self.p503, self.drop, self.cut)
         if not all(0 <= p <= 1 for p in probs) or sum(probs) > 1 + 1e-9:  # "not <=" also catches NaN
             raise FaultSpecError("fault probabilities must each be in [0, 1] and sum to at most 1")
@@ -65,7 +71,7 @@ class FaultSpec:
             if not sep or key not in names:
                 raise FaultSpecError(f"bad fault item {item!r}; known keys: {', '.join(names)}")
             try:
-                values[key] = int(raw) if key == "seed" else float(raw)
+                values[key] = int(raw) if key in INT_KEYS else float(raw)
             except ValueError as exc:
                 raise FaultSpecError(f"bad number in fault item {item!r}") from exc
         return cls(**values)  # type: ignore[arg-type]
@@ -83,6 +89,7 @@ class FaultInjector:
         with self._lock:
             self.spec = spec
             self._rng = random.Random(spec.seed)
+            self._storm_left = 0  # 429s still owed by the storm under way
 
     def draw(self) -> FaultKind:
         """The fault for the next request."""
@@ -90,7 +97,12 @@ class FaultInjector:
             spec = self.spec
             if not (spec.p429 or spec.p500 or spec.p503 or spec.drop or spec.cut):
                 return "none"
+            if self._storm_left:
+                self._storm_left -= 1
+                return "429"
             x = self._rng.random()
+            if x < spec.p429:
+                self._storm_left = spec.storm429 - 1
         for kind, p in (
             ("429", spec.p429),
             ("500", spec.p500),

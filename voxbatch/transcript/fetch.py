@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import httpx
 
+from voxbatch.atomic import create_temp_beside
 from voxbatch.manifest.stt import safe_id
 
 DOWNLOAD_TIMEOUT_S = 60.0
@@ -51,7 +51,7 @@ def fetch(url: str, folder: Path, *, max_bytes: int = DOWNLOAD_MAX_BYTES) -> Pat
     # Keyed without the query: a signed URL that changes every night reuses (overwrites) one download.
     target = folder / hashlib.sha256(redact_url(url).encode("utf-8", "replace")).hexdigest()[:16] / _name(url)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    fd, tmp = create_temp_beside(target, ".part")  # usual permissions, not mkstemp's 0600
     received = 0
     try:
         with (

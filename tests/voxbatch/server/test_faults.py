@@ -120,6 +120,23 @@ def test_same_seed_same_draws_and_configure_restarts() -> None:
     assert [injector.draw() for _ in range(20)] == first
 
 
+def test_a_429_storm_turns_away_the_next_requests_too() -> None:
+    spec = FaultSpec.parse("seed=3,p429=0.05,p500=0.1,storm429=6")
+    assert spec.storm429 == 6 and isinstance(spec.storm429, int)
+    seq = draws(spec, 2000)
+    runs = [len(m) for m in "".join("x" if d == "429" else "." for d in seq).split(".") if m]
+    assert runs and all(r % 6 == 0 for r in runs)  # every storm is whole (storms may follow each other)
+    assert Counter(seq)["500"] > 0
+    alone = draws(FaultSpec(seed=3, p429=0.05, p500=0.1), 2000)
+    assert Counter(alone)["429"] < Counter(seq)["429"]
+
+
+@pytest.mark.parametrize("text", ["storm429=0", "storm429=1.5"])
+def test_parse_rejects_a_bad_storm(text: str) -> None:
+    with pytest.raises(FaultSpecError):
+        FaultSpec.parse(text)
+
+
 # --- over a real socket -------------------------------------------------------------------------------
 
 
@@ -164,6 +181,16 @@ def test_injected_429_has_retry_headers(make_server) -> None:
     assert resp.headers["x-ratelimit-remaining"] == "0"
     assert float(resp.headers["x-ratelimit-reset"]) == pytest.approx(2.0)
     assert resp.headers["x-request-id"]
+
+
+def test_a_429_storm_over_sockets_asks_for_sub_second_waits(make_server) -> None:
+    spec = FaultSpec(seed=2, p429=0.2, storm429=4, retry_after_s=0.05)
+    faulty = make_server(faults=spec)
+    with httpx.Client(headers=AUTH, timeout=30) as client:
+        answers = [client.get(f"{faulty.base_url}/models") for _ in range(30)]
+    assert [str(a.status_code) for a in answers] == ["200" if d == "none" else d for d in draws(spec, 30)]
+    assert "429,429,429,429" in ",".join(str(a.status_code) for a in answers)
+    assert {a.headers["retry-after-ms"] for a in answers if a.status_code == 429} == {"50"}
 
 
 def test_injected_429_retry_after_rounds_up(make_server) -> None:
