@@ -39,6 +39,7 @@ from voxbatch.cache import ChunkCache
 from voxbatch.estimate import book_estimate
 from voxbatch.progress import RunProgress
 from voxbatch.progress_bar import TerminalBar
+from voxbatch.shutdown import current_stop
 
 DEFAULT_OUT_DIR = "out/audiobooks"
 
@@ -60,6 +61,8 @@ async def audiobook_flow(
     """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt."""
     logger = get_run_logger()
     started = time.perf_counter()
+    stop = current_stop()  # SIGINT/SIGTERM: start no new book, chunk or assembly
+    stop.rearm()  # Prefect's flow engine installs its own SIGTERM handler for the run; ours comes first
     settings = settings or RunSettings()
     defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
     rows, row_errors = load_manifest(manifest, defaults)
@@ -120,6 +123,9 @@ async def audiobook_flow(
                 path, seconds = str(already.outputs.audio), already.duration_s
                 done("skipped", {"path": path, "duration_s": round(seconds, 2)}, seconds)
                 return
+            if stop.requested:
+                done("stopped", {"chunks": len(book.jobs), "error": f"not started: {stop.reason}"}, None)
+                return
             if budget is not None:
                 estimate = book_estimate(book, res.cache, res.client.prices)
                 admission = budget.admit(item_id, estimate.cost_usd)
@@ -144,6 +150,11 @@ async def audiobook_flow(
             )
             outcomes = [o for batch in results for o in batch]
             failures = [o for o in outcomes if o.error is not None]
+            if stop.requested:  # every answer that arrived is cached; the re-run sends only the rest, then builds
+                saved = len(outcomes) - len(failures)
+                reason = f"{saved} of {len(outcomes)} chunks done, not assembled: {stop.reason}"
+                done("stopped", {"chunks": len(outcomes), "error": reason}, None)
+                return
             if failures:
                 reason = f"{len(failures)} of {len(outcomes)} chunks failed; first: chunk {failures[0].chunk_index}: "
                 reason += str(failures[0].error)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 RecordKind = Literal["call", "item"]
-CallStatus = Literal["ok", "failed", "cached", "skipped", "skipped_budget"]
+CallStatus = Literal["ok", "failed", "cached", "skipped", "skipped_budget", "stopped"]
 
 
 @dataclass(frozen=True)
