@@ -100,6 +100,7 @@ class Chain:
     kill_bound: int = 0  # repeats allowed: the calls in flight at every SIGKILL, summed
     repeats_after_stops: list[int] = field(default_factory=list)  # repeats when each graceful run had ended
     wall_s: float = 0.0
+    log: list[str] = field(default_factory=list)  # per run: answers when signalled, and wall time
 
     @property
     def path(self) -> str:
@@ -128,6 +129,7 @@ class Chain:
     def run_until(self, answers: int, signum: int) -> tuple[int, str]:
         """Start a run; send ``signum`` once the server has answered ``answers`` calls in all (and one this run)."""
         target = max(answers, self.answered() + 1)
+        t0 = time.perf_counter()
         proc = self.start()
         deadline = time.monotonic() + RUN_HANG_GUARD_S
         while self.answered() < target:
@@ -139,10 +141,16 @@ class Chain:
                 pytest.fail(f"no {target} answers within {RUN_HANG_GUARD_S} s")
             time.sleep(POLL_S)
         proc.send_signal(signum)
-        return self.finish(proc)
+        signalled = self.answered()
+        result = self.finish(proc)
+        self.log.append(f"{signal.Signals(signum).name}@{signalled}:{time.perf_counter() - t0:.0f}s")
+        return result
 
     def run_to_end(self) -> tuple[int, str]:
-        return self.finish(self.start())
+        t0 = time.perf_counter()
+        result = self.finish(self.start())
+        self.log.append(f"end@{self.answered()}:{time.perf_counter() - t0:.0f}s")
+        return result
 
 
 def _make_chain(flow: str, folder: Path, prefect_api_url: str) -> Chain:
@@ -191,6 +199,8 @@ def chains(prefect_harness: str, tmp_path_factory: pytest.TempPathFactory) -> It
                 done.result()
         runs = sum(len(c.runs) for c in made.values())
         print(f"\ninterrupt matrix: {runs} runs in {time.perf_counter() - started:.1f} s")
+        for chain in made.values():
+            print(f"  {chain.flow}: {' '.join(chain.log)}; repeats {chain.repeats()}")
         yield made
     finally:
         for chain in made.values():
