@@ -137,8 +137,9 @@ async def audiobook_flow(
             try:
                 await synthesize_book(item_id, book, done)
             except Exception as exc:  # anything unforeseen fails this book alone; chunks stay cached
-                logger.exception("book %s failed", item_id)
-                done("failed", {"error": f"{type(exc).__name__}: {exc}"}, None)
+                if not stop.requested:  # (once stopping, e.g. an encoder a terminal's Ctrl-C reached as well)
+                    logger.exception("book %s failed", item_id)
+                done("stopped" if stop.requested else "failed", {"error": f"{type(exc).__name__}: {exc}"}, None)
             finally:
                 if budget is not None:
                     budget.release(item_id)

@@ -140,6 +140,7 @@ def tts(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name
     )
     scale_out = _scale_out(dask_workers, dask_address)
+    _arm_stop()  # from here on, SIGINT/SIGTERM stop the run gracefully
     prefect_ready = _prefect_api()
     from flows.audiobook import audiobook_flow
 
@@ -220,6 +221,7 @@ def stt(
         task="translate" if task == "translate" else "transcribe",
     )
     scale_out = _scale_out(dask_workers, dask_address)
+    _arm_stop()  # from here on, SIGINT/SIGTERM stop the run gracefully
     prefect_ready = _prefect_api()
     from flows.transcripts import transcript_flow
 
@@ -363,6 +365,7 @@ def _prefect_api() -> Callable[[], None]:
     from prefect.settings import get_current_settings
 
     from voxbatch.prefect_server import PrefectServerError, check_reachable, start_embedded_prefect_server
+    from voxbatch.shutdown import current_stop
 
     current = get_current_settings()
     if current.api.url:
@@ -376,6 +379,7 @@ def _prefect_api() -> Callable[[], None]:
         return lambda: None
     timeout_s = current.server.ephemeral.startup_timeout_seconds
     server = start_embedded_prefect_server(current.home)
+    current_stop().at_abort(lambda: server.stop(wait_s=0))  # a second signal exits at once: stop it first
     os.environ["PREFECT_API_URL"] = server.api_url  # for Prefect here and for any worker process
     refresh_global_settings_context()
 
@@ -402,48 +406,65 @@ def _resume_command() -> str:
     return shlex.join(["voxbatch", *sys.argv[1:]])
 
 
-def _run_flow(flow_call: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> dict[str, Any]:
-    """Run one flow with this process's graceful stop (SIGINT/SIGTERM), and any failure to reach Prefect as one line.
+def _arm_stop() -> Any:
+    """A fresh stop for this run; in the ``voxbatch`` process, SIGINT and SIGTERM are routed to it from now on.
 
     First signal: no new call, item or assembly starts; calls in flight get up to the grace period; every answer
     is cached and the ledger flushed as the flow ends; ``_finish`` then prints how to resume and exits 128 + N.
-    Second signal: exit at once (the ledger flushed first), no traceback.
+    Second signal: exit at once (ledger flushed, Prefect server stopped first), no traceback. Embedded callers
+    (tests driving ``app``) keep their own signal handling.
     """
-    import asyncio
     import os
-    import sys
 
-    from voxbatch.shutdown import STOP_GRACE_S, RunStop, activate, exit_code, install_early, signal_name
+    from voxbatch.shutdown import STOP_GRACE_S, RunStop, activate, install_early
 
     try:
         grace_s = float(os.environ.get(STOP_GRACE_ENV) or STOP_GRACE_S)
     except ValueError:
         grace_s = STOP_GRACE_S
     stop = activate(RunStop(grace_s=max(grace_s, 0.0)))
+    if _standalone:
+        install_early(_on_signal)  # until the run's event loop takes over (see _run_flow)
+    return stop
 
-    def on_signal(signum: int) -> None:
-        if stop.request(signum) == 1:
-            typer.echo(
-                f"\n{signal_name(signum)}: stopping: no new calls; waiting up to {stop.grace_s:g} s for the "
-                f"{stop.in_flight} in flight to finish (send it again to stop at once)",
-                err=True,
-            )
-            return
+
+def _on_signal(signum: int) -> None:
+    """SIGINT/SIGTERM: the first stops the run gracefully, a second exits at once."""
+    import os
+    import sys
+
+    from voxbatch.shutdown import current_stop, exit_code, signal_name
+
+    stop = current_stop()
+    if stop.request(signum) == 1:
         typer.echo(
-            f"{signal_name(signum)} again: stopped at once; calls in flight were abandoned and may be billed. "
-            f"To continue: {_resume_command()}",
+            f"\n{signal_name(signum)}: stopping: no new calls; waiting up to {stop.grace_s:g} s for the "
+            f"{stop.in_flight} in flight to finish (send it again to stop at once)",
             err=True,
         )
-        stop.abort()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(exit_code(stop.signum or signum))
+        return
+    typer.echo(
+        f"{signal_name(signum)} again: stopped at once; calls in flight were abandoned and may be billed. "
+        f"To continue: {_resume_command()}",
+        err=True,
+    )
+    stop.abort()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code(stop.signum or signum))
+
+
+def _run_flow(flow_call: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> dict[str, Any]:
+    """Run one flow under this run's stop (see ``_arm_stop``), with any failure to reach Prefect as one line."""
+    import asyncio
+
+    from voxbatch.shutdown import current_stop
 
     async def run() -> dict[str, Any]:
-        stop.install(asyncio.get_running_loop(), on_signal)
+        if _standalone:
+            current_stop().install(asyncio.get_running_loop(), _on_signal)
         return await flow_call()
 
-    install_early(on_signal)  # until the loop runs (the loop's handlers replace these)
     try:
         return asyncio.run(run())
     except Exception as exc:

@@ -171,8 +171,13 @@ async def transcript_flow(
                             finish("skipped_budget", {"chunks": estimate.chunks, "error": reason}, None)
                             return
                 except Exception as exc:  # anything unforeseen while preparing fails this file alone
-                    logger.exception("file %s could not be prepared", row.id)
-                    finish("failed", {"error": f"could not be prepared: {type(exc).__name__}: {exc}"}, None)
+                    if not stop.requested:  # (once stopping, e.g. ffmpeg a terminal's Ctrl-C reached as well)
+                        logger.exception("file %s could not be prepared", row.id)
+                    finish(
+                        "stopped" if stop.requested else "failed",
+                        {"error": f"could not be prepared: {type(exc).__name__}: {exc}"},
+                        None,
+                    )
                     return
                 finally:
                     admitted_in_turn[position].set()
@@ -184,8 +189,9 @@ async def transcript_flow(
                 try:
                     await transcribe_file(row, plan, finish)
                 except Exception as exc:  # anything unforeseen fails this file alone; chunks stay cached
-                    logger.exception("file %s failed", row.id)
-                    finish("failed", {"error": f"{type(exc).__name__}: {exc}"}, None)
+                    if not stop.requested:  # (once stopping, e.g. ffmpeg a terminal's Ctrl-C reached as well)
+                        logger.exception("file %s failed", row.id)
+                    finish("stopped" if stop.requested else "failed", {"error": f"{type(exc).__name__}: {exc}"}, None)
                 finally:
                     if budget is not None:
                         budget.release(row.id)
@@ -209,7 +215,11 @@ async def transcript_flow(
                 done = await assemble(plan, outcomes, out_dir, chosen, captions or CaptionOptions())
             except Exception as exc:  # a file whose outputs cannot be made fails alone; its chunks stay cached
                 logger.error("file %s: outputs could not be written: %s", row.id, exc)
-                finish("failed", {"error": f"outputs could not be written: {type(exc).__name__}: {exc}"}, None)
+                finish(
+                    "stopped" if stop.requested else "failed",
+                    {"error": f"outputs could not be written: {type(exc).__name__}: {exc}"},
+                    None,
+                )
                 return
             entry = {
                 "paths": {k: str(v) for k, v in done.paths.items()},

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -176,6 +177,11 @@ def _make_chain(flow: str, folder: Path, prefect_api_url: str) -> Chain:
     return Chain(flow, server, argv, env, inputs, out)
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _stops(flow: str) -> tuple[tuple[int, signal.Signals], ...]:
     return STOPS + ((LAST_STOP[flow],) if flow in LAST_STOP else ())
 
@@ -201,12 +207,13 @@ def chains(prefect_harness: str, tmp_path_factory: pytest.TempPathFactory) -> It
         flow: _make_chain(flow, tmp_path_factory.mktemp(f"{flow}-chain"), prefect_harness) for flow in ("tts", "stt")
     }
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _children_cpu_s()
         with ThreadPoolExecutor(max_workers=len(made)) as pool:  # the runs mostly wait: run the chains side by side
             for done in [pool.submit(_run_chain, chain) for chain in made.values()]:
                 done.result()
         runs = sum(len(c.runs) for c in made.values())
-        print(f"\ninterrupt matrix: {runs} runs in {time.perf_counter() - started:.1f} s")
+        wall_s, cpu_s = time.perf_counter() - started, _children_cpu_s() - cpu
+        print(f"\ninterrupt matrix: {runs} runs in {wall_s:.1f} s ({cpu_s:.1f} CPU-s in the runs)")
         for chain in made.values():
             print(f"  {chain.flow}: {' '.join(chain.log)}; repeats {chain.repeats()}")
         yield made
