@@ -365,7 +365,7 @@ def _prefect_api() -> Callable[[], None]:
     from prefect.settings import get_current_settings
 
     from voxbatch.prefect_server import PrefectServerError, check_reachable, start_embedded_prefect_server
-    from voxbatch.shutdown import current_stop
+    from voxbatch.shutdown import current_stop, exit_code, signal_name
 
     current = get_current_settings()
     if current.api.url:
@@ -384,10 +384,14 @@ def _prefect_api() -> Callable[[], None]:
     refresh_global_settings_context()
 
     def wait() -> None:
+        stop = current_stop()
         try:
-            server.wait_healthy(timeout_s)
+            server.wait_healthy(timeout_s, give_up=lambda: stop.requested)
         except PrefectServerError as exc:
             server.stop()
+            if stop.requested:  # Ctrl-C while Prefect was starting: nothing was sent
+                typer.echo(f"stopped by {signal_name(stop.signum or 0)} before the run started", err=True)
+                raise typer.Exit(code=exit_code(stop.signum or 0)) from exc
             _fail(
                 f"could not start Prefect's local API server within {timeout_s} s ({exc}); set "
                 f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS={max(LONGER_STARTUP_TIMEOUT_S, 2 * timeout_s)} "

@@ -119,10 +119,13 @@ class EmbeddedServer:
     process: subprocess.Popen[bytes]
     log_path: Path
 
-    def wait_healthy(self, timeout_s: float) -> None:
-        """Wait until it answers (raise :class:`PrefectServerError` if it does not within ``timeout_s``)."""
+    def wait_healthy(self, timeout_s: float, give_up: Callable[[], bool] = lambda: False) -> None:
+        """Wait until it answers; raise :class:`PrefectServerError` if it does not within ``timeout_s`` or when
+        ``give_up()`` says so (polled)."""
         deadline = time.monotonic() + timeout_s
         while True:
+            if give_up():
+                raise PrefectServerError("given up waiting")
             if self.process.poll() is not None:
                 raise PrefectServerError(f"it exited with code {self.process.returncode} (log: {self.log_path})")
             try:
