@@ -39,6 +39,7 @@ from voxbatch.cache import ChunkCache
 from voxbatch.estimate import book_estimate
 from voxbatch.progress import RunProgress
 from voxbatch.progress_bar import TerminalBar
+from voxbatch.shutdown import current_stop
 
 DEFAULT_OUT_DIR = "out/audiobooks"
 
@@ -64,6 +65,8 @@ async def audiobook_flow(
     """
     logger = get_run_logger()
     started = time.perf_counter()
+    stop = current_stop()  # SIGINT/SIGTERM: start no new book, chunk or assembly
+    stop.rearm()  # Prefect's flow engine installs its own SIGTERM handler for the run; ours comes first
     settings = settings or RunSettings()
     defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
     rows, row_errors = load_manifest(manifest, defaults, allow_paths)
@@ -124,6 +127,9 @@ async def audiobook_flow(
                 path, seconds = str(already.outputs.audio), already.duration_s
                 done("skipped", {"path": path, "duration_s": round(seconds, 2)}, seconds)
                 return
+            if stop.requested:
+                done("stopped", {"chunks": len(book.jobs), "error": f"not started: {stop.reason}"}, None)
+                return
             if budget is not None:
                 estimate = book_estimate(book, res.cache, res.client.prices)
                 admission = budget.admit(item_id, estimate.cost_usd)
@@ -135,8 +141,9 @@ async def audiobook_flow(
             try:
                 await synthesize_book(item_id, book, done)
             except Exception as exc:  # anything unforeseen fails this book alone; chunks stay cached
-                logger.exception("book %s failed", item_id)
-                done("failed", {"error": f"{type(exc).__name__}: {exc}"}, None)
+                if not stop.requested:  # (once stopping, e.g. an encoder a terminal's Ctrl-C reached as well)
+                    logger.exception("book %s failed", item_id)
+                done("stopped" if stop.requested else "failed", {"error": f"{type(exc).__name__}: {exc}"}, None)
             finally:
                 if budget is not None:
                     budget.release(item_id)
@@ -148,6 +155,11 @@ async def audiobook_flow(
             )
             outcomes = [o for batch in results for o in batch]
             failures = [o for o in outcomes if o.error is not None]
+            if stop.requested:  # every answer that arrived is cached; the re-run sends only the rest, then builds
+                saved = len(outcomes) - len(failures)
+                reason = f"{saved} of {len(outcomes)} chunks done, not assembled: {stop.reason}"
+                done("stopped", {"chunks": len(outcomes), "error": reason}, None)
+                return
             if failures:
                 reason = f"{len(failures)} of {len(outcomes)} chunks failed; first: chunk {failures[0].chunk_index}: "
                 reason += str(failures[0].error)

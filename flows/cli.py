@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -24,6 +25,11 @@ BYTES_PER_MB = 1024 * 1024
 EXIT_FAILED = 1  # a bad row or a failed item
 EXIT_USAGE = 2  # a bad option or a manifest that cannot be read at all (as for click's own usage errors)
 EXIT_BUDGET = 3  # nothing failed, but the budget cap left items for a later run
+STOP_GRACE_ENV = "VOXBATCH_STOP_GRACE_S"  # seconds calls in flight get after SIGINT/SIGTERM (default STOP_GRACE_S)
+PREFECT_STARTUP_TIMEOUT_S = 120  # Prefect's own default (20 s) is too short on a loaded 2-core machine
+LONGER_STARTUP_TIMEOUT_S = 300
+
+_standalone = False  # set by main(): this process is the `voxbatch` command and owns its Prefect API server
 
 BaseUrlOption = Annotated[
     str | None, typer.Option(help="Any Together-compatible server (default: Together with a key, else embedded).")
@@ -140,8 +146,6 @@ def tts(
     allow_path: AllowPathOption = None,
 ) -> None:
     """Turn every row of a manuscript manifest into a finished audiobook (with chapters.json and .srt)."""
-    import asyncio
-
     _check_numbers(
         {"--rpm": rpm, "--chars-per-minute": chars_per_minute},
         {"--max-cost-usd": max_cost_usd},
@@ -150,13 +154,17 @@ def tts(
     allowed = _allowed_folders(allow_path)
     _check_inputs("tts", manifest, allowed)
 
-    from flows.audiobook import audiobook_flow
-
     settings = _run_settings(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name
     )
-    report = asyncio.run(
-        audiobook_flow(
+    scale_out = _scale_out(dask_workers, dask_address)
+    _arm_stop()  # from here on, SIGINT/SIGTERM stop the run gracefully
+    prefect_ready = _prefect_api()
+    from flows.audiobook import audiobook_flow
+
+    prefect_ready()
+    report = _run_flow(
+        lambda: audiobook_flow(
             str(manifest),
             str(out),
             model,
@@ -167,7 +175,7 @@ def tts(
             settings,
             dry_run=dry_run,
             max_cost_usd=max_cost_usd,
-            scale_out=_scale_out(dask_workers, dask_address),
+            scale_out=scale_out,
             allow_paths=allowed,
         )
     )
@@ -210,7 +218,6 @@ def stt(
     allow_path: AllowPathOption = None,
 ) -> None:
     """Transcribe every recording of a manifest or folder into .txt, .srt, .vtt and .json (long files split)."""
-    import asyncio
     from dataclasses import replace
 
     _check_numbers(
@@ -227,7 +234,6 @@ def stt(
     language = _check_language(model, language)
     allowed = _allowed_folders(allow_path)
 
-    from flows.transcripts import transcript_flow
     from voxbatch.manifest.stt import TASKS, SttDefaults
     from voxbatch.transcript.outputs import parse_formats
 
@@ -249,8 +255,14 @@ def stt(
         diarize=diarize,
         task="translate" if task == "translate" else "transcribe",
     )
-    report = asyncio.run(
-        transcript_flow(
+    scale_out = _scale_out(dask_workers, dask_address)
+    _arm_stop()  # from here on, SIGINT/SIGTERM stop the run gracefully
+    prefect_ready = _prefect_api()
+    from flows.transcripts import transcript_flow
+
+    prefect_ready()
+    report = _run_flow(
+        lambda: transcript_flow(
             str(source),
             str(out),
             defaults,
@@ -260,7 +272,7 @@ def stt(
             settings=settings,
             dry_run=dry_run,
             max_cost_usd=max_cost_usd,
-            scale_out=_scale_out(dask_workers, dask_address),
+            scale_out=scale_out,
             allow_paths=allowed,
         )
     )
@@ -443,11 +455,186 @@ def _scale_out(workers: int | None, address: str | None) -> Any:
         raise typer.BadParameter(str(exc)) from exc
 
 
+def _fail(message: str) -> None:
+    """One line on stderr and exit 1 (for failures around the run, where a traceback helps nobody)."""
+    typer.echo(message, err=True)
+    raise typer.Exit(code=EXIT_FAILED)
+
+
+def _prefect_api() -> Callable[[], None]:
+    """Make sure the flows will reach a Prefect API; returns what to call (once flows are imported) to wait for it.
+
+    With an API configured (PREFECT_API_URL or a Prefect profile): check it answers. Without one, the command
+    starts the embedded API itself in its own session (see :mod:`voxbatch.prefect_server`), so a terminal's
+    Ctrl-C reaches only this process, and waits up to PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS for it.
+    Only in the ``voxbatch`` process itself (``main``); embedded callers keep Prefect's own behaviour.
+    """
+    if not _standalone:
+        return lambda: None
+    import os
+
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import get_current_settings
+
+    from voxbatch.prefect_server import PrefectServerError, check_reachable, start_embedded_prefect_server
+    from voxbatch.shutdown import current_stop, exit_code, signal_name
+
+    current = get_current_settings()
+    if current.api.url:
+        try:
+            check_reachable(current.api.url)
+        except PrefectServerError as exc:
+            _fail(
+                f"cannot reach the Prefect API at {current.api.url} ({exc}); start that server, "
+                "or unset PREFECT_API_URL to have voxbatch start a local one"
+            )
+        return lambda: None
+    timeout_s = current.server.ephemeral.startup_timeout_seconds
+    server = start_embedded_prefect_server(current.home)
+    current_stop().at_abort(lambda: server.stop(wait_s=0))  # a second signal exits at once: stop it first
+    os.environ["PREFECT_API_URL"] = server.api_url  # for Prefect here and for any worker process
+    refresh_global_settings_context()
+
+    def wait() -> None:
+        stop = current_stop()
+        try:
+            server.wait_healthy(timeout_s, give_up=lambda: stop.requested)
+        except PrefectServerError as exc:
+            server.stop()
+            if stop.requested:  # Ctrl-C while Prefect was starting: nothing was sent
+                typer.echo(f"stopped by {signal_name(stop.signum or 0)} before the run started", err=True)
+                raise typer.Exit(code=exit_code(stop.signum or 0)) from exc
+            _fail(
+                f"could not start Prefect's local API server within {timeout_s} s ({exc}); set "
+                f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS={max(LONGER_STARTUP_TIMEOUT_S, 2 * timeout_s)} "
+                "to wait longer, or PREFECT_API_URL=http://127.0.0.1:4200/api to use a running "
+                "`prefect server start`"
+            )
+
+    return wait
+
+
+def _resume_command() -> str:
+    """The command line that continues this run."""
+    import shlex
+    import sys
+
+    return shlex.join(["voxbatch", *sys.argv[1:]])
+
+
+def _arm_stop() -> Any:
+    """A fresh stop for this run; in the ``voxbatch`` process, SIGINT and SIGTERM are routed to it from now on.
+
+    First signal: no new call, item or assembly starts; calls in flight get up to the grace period; every answer
+    is cached and the ledger flushed as the flow ends; ``_finish`` then prints how to resume and exits 128 + N.
+    Second signal: exit at once (ledger flushed, Prefect server stopped first), no traceback. Embedded callers
+    (tests driving ``app``) keep their own signal handling.
+    """
+    import os
+
+    from voxbatch.shutdown import STOP_GRACE_S, RunStop, activate, install_early
+
+    try:
+        grace_s = float(os.environ.get(STOP_GRACE_ENV) or STOP_GRACE_S)
+    except ValueError:
+        grace_s = STOP_GRACE_S
+    stop = activate(RunStop(grace_s=max(grace_s, 0.0)))
+    if _standalone:
+        install_early(_on_signal)  # until the run's event loop takes over (see _run_flow)
+    return stop
+
+
+def _on_signal(signum: int) -> None:
+    """SIGINT/SIGTERM: the first stops the run gracefully, a second exits at once."""
+    import os
+    import sys
+
+    from voxbatch.shutdown import current_stop, exit_code, signal_name
+
+    stop = current_stop()
+    if stop.request(signum) == 1:
+        typer.echo(
+            f"\n{signal_name(signum)}: stopping: no new calls; waiting up to {stop.grace_s:g} s for the "
+            f"{stop.in_flight} in flight to finish (send it again to stop at once)",
+            err=True,
+        )
+        return
+    typer.echo(
+        f"{signal_name(signum)} again: stopped at once; calls in flight were abandoned and may be billed. "
+        f"To continue: {_resume_command()}",
+        err=True,
+    )
+    stop.abort()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code(stop.signum or signum))
+
+
+def _run_flow(flow_call: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> dict[str, Any]:
+    """Run one flow under this run's stop (see ``_arm_stop``), with any failure to reach Prefect as one line."""
+    import asyncio
+
+    from voxbatch.shutdown import current_stop
+
+    async def run() -> dict[str, Any]:
+        if _standalone:
+            current_stop().install(asyncio.get_running_loop(), _on_signal)
+        return await flow_call()
+
+    try:
+        return asyncio.run(run())
+    except Exception as exc:
+        if (line := _prefect_unreachable(exc)) is None:
+            raise
+        _fail(line)
+        raise  # not reached
+
+
+def _prefect_unreachable(exc: BaseException) -> str | None:
+    """One line for an exception that says the Prefect API could not be reached, else None."""
+    import httpx
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, httpx.TransportError) or "Prefect API server" in str(seen):
+            return (
+                f"lost the Prefect API ({type(seen).__name__}: {seen}); check PREFECT_API_URL, or set "
+                f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS={LONGER_STARTUP_TIMEOUT_S} on a slow machine"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _finish_stopped(report: dict[str, Any]) -> None:
+    """What a stopped run did and the exact command that continues it; exit 130 (SIGINT) or 143 (SIGTERM)."""
+    from voxbatch.shutdown import current_stop, exit_code, signal_name
+    from voxbatch.summary import summary_text
+
+    stop = current_stop()
+    items = report.get("items") or {}
+    if items and "estimate" not in report:
+        typer.echo(summary_text(report))
+    finished = sum(e.get("status") in ("ok", "skipped") for e in items.values())
+    failed = sum(e.get("status") == "failed" for e in items.values())
+    left = len(items) - finished - failed
+    where = f"; ledger: {report['ledger']}" if report.get("ledger") else ""
+    typer.echo(
+        f"stopped by {signal_name(stop.signum) if stop.signum else 'request'}: {finished} items finished, "
+        f"{left} stopped, {failed} failed; every answer received is saved{where}",
+        err=True,
+    )
+    typer.echo(f"to continue (answered calls are not sent again): {_resume_command()}", err=True)
+    raise typer.Exit(code=exit_code(stop.signum) if stop.signum else EXIT_FAILED)
+
+
 def _finish(report: dict[str, Any]) -> None:
     """Print the run's summary (or the dry run's estimate) and exit non-zero when cron should notice."""
     from voxbatch.estimate import estimate_text
+    from voxbatch.shutdown import current_stop
     from voxbatch.summary import run_failed, summary_text
 
+    if current_stop().requested:
+        _finish_stopped(report)
     estimate = report.get("estimate")
     if isinstance(estimate, dict):
         typer.echo(estimate_text(estimate))
@@ -519,6 +706,9 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # there may be no internet at all
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the command prints its own summary
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")  # a local cluster's start/stop chatter
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(PREFECT_STARTUP_TIMEOUT_S))
+    global _standalone
+    _standalone = True
     app()
 
 

@@ -41,6 +41,7 @@ from voxbatch.estimate import file_estimate
 from voxbatch.manifest.stt import AudioRow
 from voxbatch.progress import RunProgress
 from voxbatch.progress_bar import TerminalBar
+from voxbatch.shutdown import current_stop
 from voxbatch.transcript.captions import CaptionOptions
 from voxbatch.transcript.outputs import parse_formats
 from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES, PrepareOptions
@@ -74,6 +75,8 @@ async def transcript_flow(
     """
     logger = get_run_logger()
     started = time.perf_counter()
+    stop = current_stop()  # SIGINT/SIGTERM: start no new file, chunk or assembly
+    stop.rearm()  # Prefect's flow engine installs its own SIGTERM handler for the run; ours comes first
     settings = settings or RunSettings()
     chosen = parse_formats(formats)
     if max_files_in_flight < 1:
@@ -144,6 +147,9 @@ async def transcript_flow(
                     progress.item_done(failed=status == "failed", item_id=row.id)
 
                 try:
+                    if stop.requested:
+                        finish("stopped", {"error": f"not started: {stop.reason}"}, None)
+                        return
                     prepared = await prepare(row, options)
                     if position and budget is not None:  # admissions go in input order
                         await admitted_in_turn[position - 1].wait()
@@ -169,16 +175,27 @@ async def transcript_flow(
                             finish("skipped_budget", {"chunks": estimate.chunks, "error": reason}, None)
                             return
                 except Exception as exc:  # anything unforeseen while preparing fails this file alone
-                    logger.exception("file %s could not be prepared", row.id)
-                    finish("failed", {"error": f"could not be prepared: {type(exc).__name__}: {exc}"}, None)
+                    if not stop.requested:  # (once stopping, e.g. ffmpeg a terminal's Ctrl-C reached as well)
+                        logger.exception("file %s could not be prepared", row.id)
+                    finish(
+                        "stopped" if stop.requested else "failed",
+                        {"error": f"could not be prepared: {type(exc).__name__}: {exc}"},
+                        None,
+                    )
                     return
                 finally:
                     admitted_in_turn[position].set()
+                if stop.requested:
+                    finish("stopped", {"chunks": len(plan.spans), "error": f"not started: {stop.reason}"}, None)
+                    if budget is not None:
+                        budget.release(row.id)
+                    return
                 try:
                     await transcribe_file(row, plan, finish)
                 except Exception as exc:  # anything unforeseen fails this file alone; chunks stay cached
-                    logger.exception("file %s failed", row.id)
-                    finish("failed", {"error": f"{type(exc).__name__}: {exc}"}, None)
+                    if not stop.requested:  # (once stopping, e.g. ffmpeg a terminal's Ctrl-C reached as well)
+                        logger.exception("file %s failed", row.id)
+                    finish("stopped" if stop.requested else "failed", {"error": f"{type(exc).__name__}: {exc}"}, None)
                 finally:
                     if budget is not None:
                         budget.release(row.id)
@@ -186,6 +203,11 @@ async def transcript_flow(
         async def transcribe_file(row: AudioRow, plan: Any, finish: Any) -> None:
             outcomes = await transcribe_anywhere(res, cluster, cache, plan)
             failures = [o for o in outcomes if o.error is not None]
+            if stop.requested:  # every answer that arrived is cached; the re-run sends only the rest
+                saved = len(outcomes) - len(failures)
+                reason = f"{saved} of {len(outcomes)} chunks done, not assembled: {stop.reason}"
+                finish("stopped", {"chunks": len(outcomes), "error": reason}, None)
+                return
             if failures:
                 first = failures[0]
                 reason = f"{len(failures)} of {len(outcomes)} chunks failed; first: chunk {first.span.index}: "
@@ -197,7 +219,11 @@ async def transcript_flow(
                 done = await assemble(plan, outcomes, out_dir, chosen, captions or CaptionOptions())
             except Exception as exc:  # a file whose outputs cannot be made fails alone; its chunks stay cached
                 logger.error("file %s: outputs could not be written: %s", row.id, exc)
-                finish("failed", {"error": f"outputs could not be written: {type(exc).__name__}: {exc}"}, None)
+                finish(
+                    "stopped" if stop.requested else "failed",
+                    {"error": f"outputs could not be written: {type(exc).__name__}: {exc}"},
+                    None,
+                )
                 return
             entry = {
                 "paths": {k: str(v) for k, v in done.paths.items()},

@@ -23,6 +23,7 @@ from voxbatch.endpoint import NO_KEY, Endpoint, open_endpoint
 from voxbatch.ledger.items import TallyingSink, item_record
 from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.ledger.writer import LedgerWriter
+from voxbatch.shutdown import StopGate, current_stop
 from voxbatch.worker_spec import WorkerSpec
 
 EMBEDDED_ENDPOINT_ID = "embedded"  # its port changes every run; its audio does not
@@ -168,12 +169,17 @@ async def run_resources(
         LedgerWriter(ledger_root, run_id) as ledger,
     ):
         tally = TallyingSink(ledger.append)
-        async with SpeechClient(
-            endpoint.options,
-            limiter=AsyncRateLimiter(limits),
-            ledger=tally,
-            intents=ledger.intend,  # write-ahead: the ledger learns of every call before it is sent
-            run_id=run_id,
-            flow=flow_name,
-        ) as client:
-            yield RunResources(run_id, endpoint, client, cache, ledger, tally, settings, unit)
+        stop = current_stop()  # after SIGINT/SIGTERM no new attempt starts; those in flight finish (bounded)
+        forget = stop.at_abort(ledger.flush)  # a second signal exits at once: the ledger is flushed first
+        try:
+            async with SpeechClient(
+                endpoint.options,
+                limiter=StopGate(AsyncRateLimiter(limits), stop),
+                ledger=tally,
+                intents=ledger.intend,  # write-ahead: the ledger learns of every call before it is sent
+                run_id=run_id,
+                flow=flow_name,
+            ) as client:
+                yield RunResources(run_id, endpoint, client, cache, ledger, tally, settings, unit)
+        finally:
+            forget()

@@ -17,6 +17,7 @@ from voxbatch.client.call_options import CallContext
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.errors import SpeechAPIError
 from voxbatch.client.results import SpeechResult
+from voxbatch.shutdown import RunStopped
 
 DEFAULT_CONCURRENCY = 16  # coroutines in flight per batch; the run's limiter does the real pacing
 
@@ -81,11 +82,15 @@ def store(cache: ChunkCache, job: ChunkJob, result: SpeechResult) -> CachedChunk
 async def synthesize_batch(
     client: SpeechClient, cache: ChunkCache, jobs: Sequence[ChunkJob], concurrency: int = DEFAULT_CONCURRENCY
 ) -> list[ChunkOutcome]:
-    """All ``jobs`` concurrently (bounded), in job order."""
+    """All ``jobs`` concurrently (bounded), in job order; once the run is stopping, the chunks not yet sent
+    come back with an error (and every chunk in flight is waited for, so its answer is kept)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(job: ChunkJob) -> ChunkOutcome:
         async with gate:
-            return await synthesize_chunk(client, cache, job)
+            try:
+                return await synthesize_chunk(client, cache, job)
+            except RunStopped as exc:
+                return ChunkOutcome(job.item_id, job.chunk.index, None, from_cache=False, error=str(exc))
 
     return list(await asyncio.gather(*(one(job) for job in jobs)))

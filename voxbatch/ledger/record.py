@@ -9,7 +9,7 @@ from typing import Literal
 RecordKind = Literal["call", "item"]
 # "unknown": the call was sent (its write-ahead record is in the journal) but no outcome was ever recorded,
 # because the process died or the call was abandoned while in flight: possibly billed.
-CallStatus = Literal["ok", "failed", "cached", "skipped", "skipped_budget", "unknown"]
+CallStatus = Literal["ok", "failed", "cached", "skipped", "skipped_budget", "unknown", "stopped"]
 
 
 @dataclass(frozen=True)
