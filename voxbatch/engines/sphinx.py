@@ -34,6 +34,9 @@ SPHINX_SAMPLE_RATE_HZ = 16000  # the bundled acoustic model is trained on 16 kHz
 # Two requests can each hold a decoder (~100 MB of model apiece). They still take turns on the CPU,
 # region by region, because the binding holds the GIL (see module doc).
 DEFAULT_POOL_SIZE = 2
+# What a decode costs: about this much CPU time per second of speech (silence costs next to nothing, see
+# above). Timeouts and the embedded server's chunk sizes are chosen against it.
+SPHINX_CPU_S_PER_SPEECH_S = 0.5
 SPLIT_FRAME_S = 0.01  # granularity of the energy scan that picks where to cut an over-long region
 _DECODER_LOGLEVEL = "FATAL"  # pocketsphinx logs every model load and utterance to stderr at INFO
 
