@@ -32,6 +32,7 @@ from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import Limiter, RateLimits, Unit
 from voxbatch.client.options import API_KEY_ENV, ClientOptions
 from voxbatch.client.retry import RetryPolicy
+from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.endpoint import EMBEDDED_KEY, NO_KEY
 from voxbatch.ledger.record import CallRecord
 from voxbatch.ledger.writer import LedgerWriter
@@ -115,7 +116,10 @@ async def worker_resources(spec: WorkerSpec, expected_requests: int = 1) -> Asyn
             )
         )
     options = ClientOptions(
-        api_key=await resolve_key(spec), base_url=spec.base_url, retry=RetryPolicy(max_attempts=spec.max_attempts)
+        api_key=await resolve_key(spec),
+        base_url=spec.base_url,
+        retry=RetryPolicy(max_attempts=spec.max_attempts),
+        timeouts=CallTimeouts(override_s=spec.timeout_s),
     )
     records: list[CallRecord] = []
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # one file series per task run: writers never clash

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from voxbatch.client.options import API_KEY_ENV, BASE_URL_ENV, ClientOptions
 from voxbatch.server.options import ServerOptions
+from voxbatch.server.recognizer import DEFAULT_WORKERS
 from voxbatch.server.runner import LocalServer
 
+EMBEDDED_ENDPOINT_ID = "embedded"  # what identifies the embedded server's audio: its port changes, its audio not
 EMBEDDED_KEY = "embedded-local-server"  # the embedded server accepts any key; this one is not a secret
 NO_KEY = "no-key"  # sent to a compatible server given by URL without a key (local servers ignore it)
 
@@ -27,6 +29,16 @@ class Endpoint:
     options: ClientOptions
     description: str
     embedded: bool
+
+
+def embedded_in_flight(requested: int, unit: str) -> int:
+    """Requests worth having in flight at once at the embedded server.
+
+    It decodes speech on ``DEFAULT_WORKERS`` worker processes; a transcription sent while they are all busy
+    would wait at the server, its attempt's timeout running, for a decode that has not begun. Speech
+    (espeak-ng, milliseconds per call) has no such queue.
+    """
+    return min(requested, DEFAULT_WORKERS) if unit == "audio_s" else requested
 
 
 @contextmanager
