@@ -7,8 +7,8 @@ import asyncio
 import httpx
 import pytest
 
-from voxbatch.client.client import SpeechClient
 from voxbatch.client.call_options import SpeechOptions, TranscriptionOptions
+from voxbatch.client.client import SpeechClient
 from voxbatch.client.errors import APITimeoutError
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.retry import RetryPolicy
