@@ -19,7 +19,10 @@ from voxbatch.client.timeouts import (
     UNKNOWN_AUDIO_TIMEOUT_S,
     CallTimeouts,
 )
+from voxbatch.endpoint import embedded_in_flight
 from voxbatch.engines.sphinx import SPHINX_CPU_S_PER_SPEECH_S
+from voxbatch.server import recognizer
+from voxbatch.transcript.split import EMBEDDED_SPLIT, SplitOptions
 
 ONE_ATTEMPT = RetryPolicy(max_attempts=1)
 HANG_GUARD_S = 60.0  # only ever reached if the timeout under test never fires
@@ -55,9 +58,18 @@ def test_a_bad_override_is_refused(bad: float) -> None:
 
 
 def test_the_embedded_recognizer_finishes_well_inside_its_timeout() -> None:
-    """Even an all-speech chunk decodes in a fraction of its allowance (2x margin at the least)."""
-    for audio_s in (10.0, 75.0, 600.0, 1200.0):
+    """Any chunk, all speech, decodes in a fraction of its allowance: a quarter for the embedded server's
+    chunks, half for a provider-sized one."""
+    longest_s = EMBEDDED_SPLIT.max_chunk_s
+    assert 4 * SPHINX_CPU_S_PER_SPEECH_S * longest_s <= CallTimeouts().for_work(longest_s, "audio_s")
+    for audio_s in (1.0, 10.0, 600.0, SplitOptions().max_chunk_s):
         assert 2 * SPHINX_CPU_S_PER_SPEECH_S * audio_s <= CallTimeouts().for_work(audio_s, "audio_s")
+
+
+def test_the_embedded_server_gets_no_more_transcriptions_than_it_has_decoders() -> None:
+    assert embedded_in_flight(16, "audio_s") == recognizer.DEFAULT_WORKERS
+    assert embedded_in_flight(1, "audio_s") == 1
+    assert embedded_in_flight(16, "chars") == 16  # espeak-ng answers in milliseconds: no queue to fear
 
 
 def _never_answering(seen: list[httpx.Request]) -> httpx.MockTransport:
