@@ -50,7 +50,8 @@ TimeoutOption = Annotated[
     float | None,
     typer.Option(
         "--timeout-s",
-        help="Seconds each request may take (default: 60 s plus 0.05 s per character or 1 s per audio second).",
+        help="Seconds each request may take (default: 60 s plus 0.05 s per character, or 1 s per audio second; "
+        "3 s on the embedded server).",
     ),
 ]
 MaxCostOption = Annotated[

@@ -115,11 +115,12 @@ async def worker_resources(spec: WorkerSpec, expected_requests: int = 1) -> Asyn
                 requests_per_minute=spec.requests_per_minute, units_per_minute=units, max_in_flight=spec.max_in_flight
             )
         )
+    timeouts = CallTimeouts(override_s=spec.timeout_s)
     options = ClientOptions(
         api_key=await resolve_key(spec),
         base_url=spec.base_url,
         retry=RetryPolicy(max_attempts=spec.max_attempts),
-        timeouts=CallTimeouts(override_s=spec.timeout_s),
+        timeouts=timeouts.on_embedded_server() if spec.key_source == "embedded" else timeouts,
     )
     records: list[CallRecord] = []
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # one file series per task run: writers never clash

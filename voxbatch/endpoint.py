@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from voxbatch.client.options import API_KEY_ENV, BASE_URL_ENV, ClientOptions
+from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.server.options import ServerOptions
 from voxbatch.server.recognizer import DEFAULT_WORKERS
 from voxbatch.server.runner import LocalServer
@@ -59,5 +60,12 @@ def open_endpoint(
         return
     with LocalServer(server_options or ServerOptions(port=0)) as server:
         notice(f"voxbatch: no {API_KEY_ENV} set; using the embedded local audio server at {server.base_url}")
-        options = ClientOptions(api_key=EMBEDDED_KEY, base_url=server.base_url, **client_options)  # type: ignore[arg-type]
+        timeouts = client_options.pop("timeouts", None) or CallTimeouts()
+        assert isinstance(timeouts, CallTimeouts)
+        options = ClientOptions(
+            api_key=EMBEDDED_KEY,
+            base_url=server.base_url,
+            timeouts=timeouts.on_embedded_server(),
+            **client_options,  # type: ignore[arg-type]
+        )
         yield Endpoint(options, f"embedded local server at {server.base_url}", embedded=True)

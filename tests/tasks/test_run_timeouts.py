@@ -31,11 +31,21 @@ def test_the_flow_and_every_worker_use_the_given_timeout(tmp_path: Path) -> None
     async def go() -> None:
         settings = RunSettings(timeout_s=42.5, max_in_flight=16)
         async with run_resources("transcripts", tmp_path, settings, "audio_s", notice=lambda _: None) as res:
-            assert res.client.options.timeouts == CallTimeouts(override_s=42.5)
+            assert res.client.options.timeouts.for_work(600.0, "audio_s") == 42.5
             assert res.settings.max_in_flight == DEFAULT_WORKERS  # the embedded server's decoders
             spec = res.worker_spec(None)
             assert spec.timeout_s == 42.5
             async with worker_resources(spec) as worker:
                 assert worker.client.options.timeouts.for_work(600.0, "audio_s") == 42.5
+
+    asyncio.run(go())
+
+
+def test_without_the_option_the_embedded_server_gets_its_own_allowance(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with run_resources("transcripts", tmp_path, RunSettings(), "audio_s", notice=lambda _: None) as res:
+            assert res.client.options.timeouts == CallTimeouts().on_embedded_server()
+            async with worker_resources(res.worker_spec(None)) as worker:
+                assert worker.client.options.timeouts == CallTimeouts().on_embedded_server()
 
     asyncio.run(go())

@@ -84,9 +84,9 @@ class SplitOptions:
 
 
 # The embedded recognizer needs about 0.5 CPU-s per second of speech (SPHINX_CPU_S_PER_SPEECH_S): a
-# 60-s chunk of solid speech decodes in ~30 CPU-s, a quarter of its 120-s timeout (60 s + 1 s per audio
-# second), so a chunk finishes well inside its timeout even on a loaded machine, and the server's two
-# decoders share a long recording.
+# 60-s chunk of solid speech decodes in ~30 CPU-s, an eighth of its 240-s timeout (60 s + 3 s per audio
+# second on the embedded server), so a chunk finishes well inside its timeout even on a loaded machine,
+# and the server's two decoders share a long recording.
 EMBEDDED_SPLIT = SplitOptions(
     split_above_s=60.0, target_chunk_s=45.0, search_window_s=15.0, max_chunk_s=60.0, min_chunk_s=10.0
 )
