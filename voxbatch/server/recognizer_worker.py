@@ -30,11 +30,14 @@ STDOUT_FD = 1
 
 
 def _cancel_waiting() -> bool:
-    """Whether the server has sent a cancel for the decode in progress (consumes it)."""
+    """Whether the server has sent a cancel for the decode in progress (consumes it), or has gone away."""
     readable, _, _ = select.select([STDIN_FD], [], [], 0)
     if not readable:
         return False
-    message = read_exactly(STDIN_FD, HEADER.size)
+    try:
+        message = read_exactly(STDIN_FD, HEADER.size)
+    except EOFError:
+        return True  # the server closed our input (it stopped or died): nobody wants this decode
     if message != CANCEL_MESSAGE:  # the server sends nothing else while a decode runs
         raise RuntimeError("recognizer protocol: expected a cancel during a decode")
     return True
@@ -59,7 +62,10 @@ def main() -> None:
             reply, status = b"", REPLY_CANCELLED
         except Exception:
             reply, status = traceback.format_exc().encode(), REPLY_FAILED
-        write_all(STDOUT_FD, HEADER.pack(len(reply), status) + reply)
+        try:
+            write_all(STDOUT_FD, HEADER.pack(len(reply), status) + reply)
+        except BrokenPipeError:
+            return  # the server is gone
 
 
 if __name__ == "__main__":
