@@ -61,6 +61,7 @@ async def unless_caller_leaves(
         await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
         if not task.done():
             cancel.set()
+            stats.stop_asked(path)
         try:
             return await task  # after a cancel: returns once the work has really stopped
         except stopped as exc:

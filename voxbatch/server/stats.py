@@ -45,6 +45,7 @@ class ServerStats:
     def reset(self) -> None:
         with self._lock:
             self._cancelled: Counter[str] = Counter()
+            self._stops_asked: Counter[str] = Counter()
             self._by_endpoint: dict[str, Counter[int]] = {}
             self._faults: Counter[str] = Counter()
             self._characters = 0
@@ -68,6 +69,16 @@ class ServerStats:
         with self._lock:
             self._working[path] += 1
             self._notify()
+
+    def stop_asked(self, path: str) -> None:
+        """Work for ``path`` was told to stop (its caller left); ``work_ended`` follows once it has."""
+        with self._lock:
+            self._stops_asked[path] += 1
+            self._notify()
+
+    def stops_asked(self, path: str | None = None) -> int:
+        with self._lock:
+            return sum(n for p, n in self._stops_asked.items() if path is None or p == path)
 
     def work_ended(self, path: str, *, cancelled: bool) -> None:
         """It ended: finished or failed, or ``cancelled`` (stopped part way because its caller left)."""
