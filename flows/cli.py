@@ -51,7 +51,7 @@ TimeoutOption = Annotated[
     typer.Option(
         "--timeout-s",
         help="Seconds each request may take (default: 60 s plus 0.05 s per character, or 1 s per audio second; "
-        "3 s on the embedded server).",
+        "6 s on the embedded server).",
     ),
 ]
 MaxCostOption = Annotated[

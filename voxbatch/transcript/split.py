@@ -84,7 +84,7 @@ class SplitOptions:
 
 
 # The embedded recognizer needs about 0.5 CPU-s per second of speech (SPHINX_CPU_S_PER_SPEECH_S): a
-# 60-s chunk of solid speech decodes in ~30 CPU-s, an eighth of its 240-s timeout (60 s + 3 s per audio
+# 60-s chunk of solid speech decodes in ~30 CPU-s, a fourteenth of its 420-s timeout (60 s + 6 s per audio
 # second on the embedded server), so a chunk finishes well inside its timeout even on a loaded machine,
 # and the server's two decoders share a long recording.
 EMBEDDED_SPLIT = SplitOptions(

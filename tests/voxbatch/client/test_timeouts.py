@@ -58,11 +58,11 @@ def test_a_bad_override_is_refused(bad: float) -> None:
 
 
 def test_the_embedded_recognizer_finishes_well_inside_its_timeout() -> None:
-    """Any chunk the embedded server is sent, all speech, decodes in at most a sixth of its allowance, so it
-    finishes on a machine whose cores are shared six ways; even a provider-sized chunk gets a 6x margin."""
+    """Any chunk the embedded server is sent, all speech, decodes in at most a tenth of its allowance, so it
+    finishes on a machine whose cores are shared ten ways (measured: 4.1 s per audio second at load 10-11)."""
     embedded = CallTimeouts().on_embedded_server()
     for audio_s in (1.0, 10.0, EMBEDDED_SPLIT.target_chunk_s, EMBEDDED_SPLIT.max_chunk_s, SplitOptions().max_chunk_s):
-        assert 6 * SPHINX_CPU_S_PER_SPEECH_S * audio_s <= embedded.for_work(audio_s, "audio_s")
+        assert 10 * SPHINX_CPU_S_PER_SPEECH_S * audio_s <= embedded.for_work(audio_s, "audio_s")
     assert embedded.for_work(100, "chars") == CallTimeouts().for_work(100, "chars")  # speech is fast there
     assert CallTimeouts(override_s=5).on_embedded_server().for_work(600, "audio_s") == 5  # the user still wins
 
