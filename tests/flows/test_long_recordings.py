@@ -22,12 +22,14 @@ from tests.conftest import REPO_ROOT
 from voxbatch.audio import ffmpeg, pcm
 
 RATE_HZ = 16000
-NOISE_STD = 4  # about -78 dBFS: room tone, far below speech and the VAD's threshold; cheap to encode
+NOISE_STD = 20  # about -64 dBFS: room tone, far below speech and the VAD's threshold
 # Recording name -> (length in seconds, where jfk.flac clips start). The short one's clip sits next to the
 # embedded server's first chunk boundary (45 s +- 15 s); the long one's is 28 minutes in.
 RECORDINGS = {"ten-minutes": (600.0, (40.0,)), "thirty-one-minutes": (1860.0, (1700.0,))}
 HANG_GUARD_S = 840.0
 TIME_SLACK_S = 1.0
+MIN_WORDS_PER_CLIP = 10  # jfk.flac has 22 words; the embedded recognizer hears 20-22 of them, some wrong
+KEY_WORDS = {"country", "fellow", "americans", "american"}  # at least one is always heard right
 
 
 def _recording(speech: np.ndarray, length_s: float, clip_starts: tuple[float, ...], seed: int) -> bytes:
@@ -69,7 +71,9 @@ def test_stt_on_long_recordings_completes_on_the_embedded_server_and_exits(
         document = json.loads((out / f"{name}.json").read_text())
         assert document["duration"] == pytest.approx(length_s, abs=0.1)
         assert len(document["chunks"]) > 1  # split for the embedded recognizer
-        countries = [w["start"] for w in document["words"] if w["word"].strip(".,").lower() == "country"]
+        words = document["words"]
         for start_s in starts:  # each clip's words are where the clip is
-            assert any(start_s - TIME_SLACK_S <= t <= start_s + clip_s for t in countries), (name, start_s, document)
-        assert all(any(s - TIME_SLACK_S <= t <= s + clip_s for s in starts) for t in countries), countries
+            heard = [w["word"] for w in words if start_s - TIME_SLACK_S <= w["start"] <= start_s + clip_s]
+            assert len(heard) >= MIN_WORDS_PER_CLIP and KEY_WORDS & set(heard), (name, start_s, document["text"])
+        # ... and nothing is heard in the room tone between them.
+        assert all(any(s - TIME_SLACK_S <= w["start"] <= s + clip_s for s in starts) for w in words), words
