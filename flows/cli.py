@@ -19,7 +19,7 @@ from voxbatch.server.options import (
     ServerOptions,
 )
 from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES
-from voxbatch.transcript.split import SplitOptions
+from voxbatch.transcript.split import EMBEDDED_SPLIT, SplitOptions
 
 BYTES_PER_MB = 1024 * 1024
 EXIT_FAILED = 1  # a bad row or a failed item
@@ -52,6 +52,14 @@ ApiKeySecretOption = Annotated[
 ]
 LimitNameOption = Annotated[
     str | None, typer.Option(help="The Prefect global concurrency limit that shares --rpm across Dask workers.")
+]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout-s",
+        help="Seconds each request may take (default: 60 s plus 0.05 s per character, or 1 s per audio second; "
+        "6 s on the embedded server).",
+    ),
 ]
 MaxCostOption = Annotated[
     float | None,
@@ -144,6 +152,7 @@ def tts(
     api_key_secret: ApiKeySecretOption = None,
     limit_name: LimitNameOption = None,
     allow_path: AllowPathOption = None,
+    timeout_s: TimeoutOption = None,
 ) -> None:
     """Turn every row of a manuscript manifest into a finished audiobook (with chapters.json and .srt)."""
     _check_numbers(
@@ -155,7 +164,7 @@ def tts(
     _check_inputs("tts", manifest, allowed)
 
     settings = _run_settings(
-        base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name
+        base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
     )
     scale_out = _scale_out(dask_workers, dask_address)
     _arm_stop()  # from here on, SIGINT/SIGTERM stop the run gracefully
@@ -194,12 +203,20 @@ def stt(
     diarize: Annotated[bool, typer.Option(help="Label speakers by default.")] = False,
     task: Annotated[str, typer.Option(help="Default task: transcribe, or translate (to English).")] = "transcribe",
     formats: Annotated[str, typer.Option(help="Outputs: any of txt,srt,vtt,json (or all).")] = "txt,srt,vtt,json",
-    split_above_s: Annotated[float, typer.Option(help="Split files longer than this many seconds.")] = (
-        SplitOptions.split_above_s
-    ),
-    chunk_s: Annotated[float, typer.Option(help="Target chunk length in seconds for split files.")] = (
-        SplitOptions.target_chunk_s
-    ),
+    split_above_s: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Split files longer than this many seconds (default {SplitOptions.split_above_s:g}; "
+            f"{EMBEDDED_SPLIT.split_above_s:g} on the embedded server)."
+        ),
+    ] = None,
+    chunk_s: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Target chunk length in seconds for split files (default {SplitOptions.target_chunk_s:g}; "
+            f"{EMBEDDED_SPLIT.target_chunk_s:g} on the embedded server)."
+        ),
+    ] = None,
     max_upload_mb: Annotated[float, typer.Option(help="Split files larger than this (the provider's limit).")] = (
         PROVIDER_UPLOAD_LIMIT_BYTES / BYTES_PER_MB
     ),
@@ -216,6 +233,7 @@ def stt(
     api_key_secret: ApiKeySecretOption = None,
     limit_name: LimitNameOption = None,
     allow_path: AllowPathOption = None,
+    timeout_s: TimeoutOption = None,
 ) -> None:
     """Transcribe every recording of a manifest or folder into .txt, .srt, .vtt and .json (long files split)."""
     from dataclasses import replace
@@ -241,12 +259,27 @@ def stt(
         raise typer.BadParameter(f"must be one of {', '.join(TASKS)}", param_hint="--task")
     try:
         parse_formats(formats)
-        split = replace(SplitOptions(), split_above_s=split_above_s, target_chunk_s=chunk_s)
+        split = None  # not given: chosen for the endpoint
+        if split_above_s is not None or chunk_s is not None:
+            base = SplitOptions()
+            split = replace(
+                base,
+                split_above_s=base.split_above_s if split_above_s is None else split_above_s,
+                target_chunk_s=base.target_chunk_s if chunk_s is None else chunk_s,
+            )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     _check_inputs("stt", source, allowed)
     settings = _run_settings(
-        base_url, rpm, audio_s_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name
+        base_url,
+        rpm,
+        audio_s_per_minute,
+        max_in_flight,
+        cache_dir,
+        ledger_dir,
+        api_key_secret,
+        limit_name,
+        timeout_s,
     )
     defaults = SttDefaults(
         model=model,
@@ -427,10 +460,13 @@ def _run_settings(
     ledger_dir: Path | None,
     api_key_secret: str | None,
     limit_name: str | None,
+    timeout_s: float | None = None,
 ) -> Any:
     """The run's connection and pacing settings from the command's options."""
     from tasks.run_resources import RunSettings
 
+    if timeout_s is not None and not 0 < timeout_s < float("inf"):
+        raise typer.BadParameter(f"must be a positive number of seconds, not {timeout_s:g}", param_hint="--timeout-s")
     return RunSettings(
         base_url=base_url,
         requests_per_minute=rpm,
@@ -440,6 +476,7 @@ def _run_settings(
         ledger_dir=str(ledger_dir) if ledger_dir else None,
         api_key_secret=api_key_secret,
         limit_name=limit_name,
+        timeout_s=timeout_s,
     )
 
 

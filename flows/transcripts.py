@@ -96,7 +96,7 @@ async def transcript_flow(
             download_dir=downloads,
             out_dir=out,
             formats=chosen,
-            split=split or SplitOptions(),
+            split=split,  # None: chosen for the endpoint (short chunks for the embedded recognizer)
             max_upload_bytes=max_upload_bytes,
         )
 

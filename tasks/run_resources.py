@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import cast
@@ -19,14 +19,15 @@ from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import RateLimits, Unit
 from voxbatch.client.options import API_KEY_ENV, BASE_URL_ENV, ClientOptions
 from voxbatch.client.retry import DEFAULT_MAX_ATTEMPTS, RetryPolicy
-from voxbatch.endpoint import NO_KEY, Endpoint, open_endpoint
+from voxbatch.client.timeouts import CallTimeouts
+from voxbatch.endpoint import EMBEDDED_ENDPOINT_ID, NO_KEY, Endpoint, embedded_in_flight, open_endpoint
 from voxbatch.ledger.items import TallyingSink, item_record
 from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.ledger.writer import LedgerWriter
 from voxbatch.shutdown import StopGate, current_stop
 from voxbatch.worker_spec import WorkerSpec
 
-EMBEDDED_ENDPOINT_ID = "embedded"  # its port changes every run; its audio does not
+__all__ = ["EMBEDDED_ENDPOINT_ID", "RunResources", "RunSettings", "run_resources"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class RunSettings:
     ledger_dir: str | None = None
     api_key_secret: str | None = None  # a Prefect Secret block holding the API key (else TOGETHER_API_KEY)
     limit_name: str | None = None  # the Prefect GCL that shares requests_per_minute across workers
+    timeout_s: float | None = None  # every attempt's timeout (--timeout-s); None: it follows the work
+
+    def __post_init__(self) -> None:
+        CallTimeouts(override_s=self.timeout_s)  # a bad timeout fails here, before anything is opened
 
 
 @dataclass
@@ -81,6 +86,7 @@ class RunResources:
             requests_per_minute=self.settings.requests_per_minute,
             units_per_minute=self.settings.units_per_minute,
             unit=self.unit,
+            timeout_s=self.settings.timeout_s,
         )
 
     def record_item(
@@ -165,9 +171,13 @@ async def run_resources(
             base_url=settings.base_url,
             notice=notice,
             retry=RetryPolicy(max_attempts=settings.max_attempts),
+            timeouts=CallTimeouts(override_s=settings.timeout_s),
         ) as endpoint,
         LedgerWriter(ledger_root, run_id) as ledger,
     ):
+        if endpoint.embedded:  # more transcriptions in flight than it has decoders would wait on their clocks
+            settings = replace(settings, max_in_flight=embedded_in_flight(settings.max_in_flight, unit))
+            limits = replace(limits, max_in_flight=settings.max_in_flight)
         tally = TallyingSink(ledger.append)
         stop = current_stop()  # after SIGINT/SIGTERM no new attempt starts; those in flight finish (bounded)
         forget = stop.at_abort(ledger.flush)  # a second signal exits at once: the ledger is flushed first

@@ -32,6 +32,7 @@ from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import Limiter, RateLimits, Unit
 from voxbatch.client.options import API_KEY_ENV, ClientOptions
 from voxbatch.client.retry import RetryPolicy
+from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.endpoint import EMBEDDED_KEY, NO_KEY
 from voxbatch.ledger.record import CallRecord
 from voxbatch.ledger.writer import LedgerWriter
@@ -114,8 +115,12 @@ async def worker_resources(spec: WorkerSpec, expected_requests: int = 1) -> Asyn
                 requests_per_minute=spec.requests_per_minute, units_per_minute=units, max_in_flight=spec.max_in_flight
             )
         )
+    timeouts = CallTimeouts(override_s=spec.timeout_s)
     options = ClientOptions(
-        api_key=await resolve_key(spec), base_url=spec.base_url, retry=RetryPolicy(max_attempts=spec.max_attempts)
+        api_key=await resolve_key(spec),
+        base_url=spec.base_url,
+        retry=RetryPolicy(max_attempts=spec.max_attempts),
+        timeouts=timeouts.on_embedded_server() if spec.key_source == "embedded" else timeouts,
     )
     records: list[CallRecord] = []
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # one file series per task run: writers never clash

@@ -13,9 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from voxbatch.client.options import API_KEY_ENV, BASE_URL_ENV, ClientOptions
+from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.server.options import ServerOptions
+from voxbatch.server.recognizer import DEFAULT_WORKERS
 from voxbatch.server.runner import LocalServer
 
+EMBEDDED_ENDPOINT_ID = "embedded"  # what identifies the embedded server's audio: its port changes, its audio not
 EMBEDDED_KEY = "embedded-local-server"  # the embedded server accepts any key; this one is not a secret
 NO_KEY = "no-key"  # sent to a compatible server given by URL without a key (local servers ignore it)
 
@@ -27,6 +30,16 @@ class Endpoint:
     options: ClientOptions
     description: str
     embedded: bool
+
+
+def embedded_in_flight(requested: int, unit: str) -> int:
+    """Requests worth having in flight at once at the embedded server.
+
+    It decodes speech on ``DEFAULT_WORKERS`` worker processes; a transcription sent while they are all busy
+    would wait at the server, its attempt's timeout running, for a decode that has not begun. Speech
+    (espeak-ng, milliseconds per call) has no such queue.
+    """
+    return min(requested, DEFAULT_WORKERS) if unit == "audio_s" else requested
 
 
 @contextmanager
@@ -47,5 +60,12 @@ def open_endpoint(
         return
     with LocalServer(server_options or ServerOptions(port=0)) as server:
         notice(f"voxbatch: no {API_KEY_ENV} set; using the embedded local audio server at {server.base_url}")
-        options = ClientOptions(api_key=EMBEDDED_KEY, base_url=server.base_url, **client_options)  # type: ignore[arg-type]
+        timeouts = client_options.pop("timeouts", None) or CallTimeouts()
+        assert isinstance(timeouts, CallTimeouts)
+        options = ClientOptions(
+            api_key=EMBEDDED_KEY,
+            base_url=server.base_url,
+            timeouts=timeouts.on_embedded_server(),
+            **client_options,  # type: ignore[arg-type]
+        )
         yield Endpoint(options, f"embedded local server at {server.base_url}", embedded=True)

@@ -31,6 +31,7 @@ class WorkerSpec:
     requests_per_minute: float | None = None  # the shared rate (or, without a limit name, each worker's own)
     units_per_minute: float | None = None  # characters or audio seconds per minute, per task run
     unit: str = "chars"  # "chars" (speech) or "audio_s" (transcription)
+    timeout_s: float | None = None  # every attempt's timeout (--timeout-s); None: it follows the work
 
     def __post_init__(self) -> None:
         if self.key_source not in KEY_SOURCES and not self.key_source.startswith(SECRET_PREFIX):

@@ -57,6 +57,7 @@ T = TypeVar("T")
 A = TypeVar("A", bound="_Answer")
 R = TypeVar("R")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+READ_BACKSTOP_MARGIN_S = 5.0  # httpx's read timeout trails the attempt's total timeout by this much
 LedgerSink = Callable[[CallRecord], None]
 IntentSink = Callable[[CallRecord], None]  # takes a call's write-ahead "sent" record; durable when it returns
 
@@ -125,12 +126,7 @@ class SpeechClient:
         self._http = httpx.AsyncClient(
             base_url=options.base_url,
             headers={"Authorization": f"Bearer {options.api_key}", "User-Agent": "voxbatch"},
-            timeout=httpx.Timeout(
-                connect=options.connect_timeout_s,
-                read=options.read_timeout_s,
-                write=options.write_timeout_s,
-                pool=options.total_timeout_s,
-            ),
+            timeout=self._http_timeout(options.timeouts.floor_s),  # each request passes its own
             limits=httpx.Limits(
                 max_connections=options.max_connections, max_keepalive_connections=options.max_keepalive
             ),
@@ -163,15 +159,32 @@ class SpeechClient:
 
     # --- the shared call machinery ---------------------------------------------------------------
 
+    def _timeout_s(self, units: float, unit: Unit) -> float:
+        """How long one attempt at ``units`` of work may take, start to last byte."""
+        return self.options.timeouts.for_work(units, unit)
+
+    def _http_timeout(self, seconds: float) -> httpx.Timeout:
+        """httpx's timeouts for an attempt allowed ``seconds``: a non-streamed answer is silent until done,
+        so reads may wait that long too (plus a margin, so the clearer total timeout fires first)."""
+        return httpx.Timeout(
+            connect=self.options.connect_timeout_s,
+            read=seconds + READ_BACKSTOP_MARGIN_S,
+            write=self.options.write_timeout_s,
+            pool=seconds,
+        )
+
     async def _limited(self, units: float, unit: Unit, attempt: Callable[[], Awaitable[T]]) -> T:
-        """One attempt under the limiter, with the total timeout; the limiter hears every outcome."""
+        """One attempt under the limiter, within its work's timeout; the limiter hears every outcome."""
+        timeout_s = self._timeout_s(units, unit)
         async with self.limiter.slot(units, unit):
             try:
-                async with asyncio.timeout(self.options.total_timeout_s):
+                async with asyncio.timeout(timeout_s):
                     result = await attempt()
             except TimeoutError as exc:
                 self.limiter.observe(None, {})
-                raise APITimeoutError(f"no complete answer within {self.options.total_timeout_s:g} s") from exc
+                raise APITimeoutError(
+                    f"no complete answer within {self.options.timeouts.describe(units, unit)}"
+                ) from exc
             except APIStatusError as exc:
                 self.limiter.observe(exc.status, exc.headers)
                 raise
@@ -327,10 +340,12 @@ class SpeechClient:
                 WEBSOCKET_RATE_HZ if pcm.sample_rate_hz == WEBSOCKET_RATE_HZ else pcm.sample_rate_hz, "pcm_s16le"
             )
 
+        timeout = self._http_timeout(self._timeout_s(float(len(text)), "chars"))
+
         async def attempt() -> SpeechAudio:
             if opts.transport == "sse":
                 return await stream_speech(
-                    self._http, "/audio/speech", speech_body(self.options.provider, text, opts, True)
+                    self._http, "/audio/speech", speech_body(self.options.provider, text, opts, True), timeout=timeout
                 )
             if opts.transport == "websocket":
                 params = {"model": opts.model, "voice": opts.voice, "response_format": "pcm"}
@@ -348,7 +363,11 @@ class SpeechClient:
                     open_timeout_s=self.options.connect_timeout_s,
                 )
             answer = await http_attempt.send(
-                self._http, "POST", "/audio/speech", json=speech_body(self.options.provider, text, opts, False)
+                self._http,
+                "POST",
+                "/audio/speech",
+                json=speech_body(self.options.provider, text, opts, False),
+                timeout=timeout,
             )
             return SpeechAudio(answer.body, (), answer.headers, answer.ttfb_s)
 
@@ -412,6 +431,7 @@ class SpeechClient:
                 seconds = None  # the provider may still decode what our ffmpeg cannot; let it judge
         endpoint = "transcriptions" if task == "transcribe" else "translations"
         fields = stt_fields(self.options.provider, opts, task)
+        timeout = self._http_timeout(self._timeout_s(seconds or 0.0, "audio_s"))
 
         async def attempt() -> http_attempt.HttpAnswer:
             # httpx keeps the order of data fields; repeated names go as lists.
@@ -420,7 +440,7 @@ class SpeechClient:
                 grouped.setdefault(key, []).append(value)
             form = {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
             return await http_attempt.send(
-                self._http, "POST", f"/audio/{endpoint}", data=form, files={"file": (name, data)}
+                self._http, "POST", f"/audio/{endpoint}", data=form, files={"file": (name, data)}, timeout=timeout
             )
 
         def finish(answer: http_attempt.HttpAnswer, info: CallInfo) -> tuple[Transcript, CallFacts]:

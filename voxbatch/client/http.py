@@ -31,11 +31,18 @@ async def send(
     data: Mapping[str, Any] | None = None,
     files: Any = None,
     headers: Mapping[str, str] | None = None,
+    timeout: httpx.Timeout | None = None,
 ) -> HttpAnswer:
-    """Make one attempt; raise an ``APIStatusError`` for an error status, or a connection/truncation error."""
+    """Make one attempt; raise an ``APIStatusError`` for an error status, or a connection/truncation error.
+
+    ``timeout`` is this attempt's own (see :mod:`voxbatch.client.timeouts`); None keeps the client's default.
+    """
     started = time.perf_counter()
+    per_request: Any = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
     try:
-        async with http.stream(method, url, json=json, data=data, files=files, headers=headers) as response:
+        async with http.stream(
+            method, url, json=json, data=data, files=files, headers=headers, timeout=per_request
+        ) as response:
             chunks: list[bytes] = []
             ttfb_s: float | None = None
             async for chunk in response.aiter_bytes():

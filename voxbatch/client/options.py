@@ -8,14 +8,15 @@ from typing import Literal
 
 from voxbatch.client.errors import ConfigurationError
 from voxbatch.client.retry import RetryPolicy
+from voxbatch.client.timeouts import CallTimeouts
 
 DEFAULT_BASE_URL = "https://api.together.xyz/v1"
 API_KEY_ENV = "TOGETHER_API_KEY"
 BASE_URL_ENV = "TOGETHER_BASE_URL"
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
-DEFAULT_READ_TIMEOUT_S = 60.0  # longest silence between two bytes of an answer
-DEFAULT_WRITE_TIMEOUT_S = 60.0
-DEFAULT_TOTAL_TIMEOUT_S = 600.0  # one attempt, start to last byte (httpx has no total timeout of its own)
+DEFAULT_WRITE_TIMEOUT_S = 60.0  # longest wait to send one block of a request
+# How long an attempt may take, start to last byte, and the longest silence inside it, follow the work:
+# see voxbatch.client.timeouts.
 DEFAULT_MAX_CONNECTIONS = 64
 DEFAULT_MAX_KEEPALIVE = 32
 
@@ -42,9 +43,8 @@ class ClientOptions:
     base_url: str = DEFAULT_BASE_URL
     provider: Provider = "together"
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
-    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
     write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S
-    total_timeout_s: float = DEFAULT_TOTAL_TIMEOUT_S
+    timeouts: CallTimeouts = field(default_factory=CallTimeouts)  # per attempt, from its work
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_keepalive: int = DEFAULT_MAX_KEEPALIVE
     retry: RetryPolicy = field(default_factory=RetryPolicy)

@@ -53,15 +53,26 @@ def error_from_event(error: dict[str, Any], headers: Mapping[str, str]) -> APISt
 
 
 async def stream_speech(
-    http: httpx.AsyncClient, url: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    http: httpx.AsyncClient,
+    url: str,
+    body: dict[str, Any],
+    headers: Mapping[str, str] | None = None,
+    *,
+    timeout: httpx.Timeout | None = None,
 ) -> SpeechAudio:
-    """POST ``body`` and collect the streamed audio and word timings; raise on errors and cut streams."""
+    """POST ``body`` and collect the streamed audio and word timings; raise on errors and cut streams.
+
+    ``timeout`` is this attempt's own (see :mod:`voxbatch.client.timeouts`); None keeps the client's default.
+    """
+    per_request: Any = timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
     started = time.perf_counter()
     audio: list[bytes] = []
     words: list[WordTime] = []
     ttfb_s: float | None = None
     try:
-        async with aconnect_sse(http, "POST", url, json=body, headers=dict(headers or {})) as source:
+        async with aconnect_sse(
+            http, "POST", url, json=body, headers=dict(headers or {}), timeout=per_request
+        ) as source:
             response = source.response
             answer_headers = dict(response.headers)
             if response.status_code >= 400:

@@ -18,6 +18,7 @@ import ctypes
 import functools
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,10 @@ _EE_OK = 0
 
 class EspeakError(RuntimeError):
     """The espeak-ng library is missing, failed to initialise, rejected a voice or failed to synthesise."""
+
+
+class SynthesisCancelled(Exception):
+    """``synthesize`` was told to stop (its caller left); raised after espeak-ng aborted."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,8 @@ class _Library:
         self.sample_rate_hz = sample_rate_hz
         self._lib = lib
         self._collected = _Collected()
+        self._should_stop: Callable[[], bool] | None = None
+        self.stopped = False
         # Kept on self: the C side holds only a raw pointer, so the thunk must outlive every synthesis.
         self._callback = _SynthCallback(self._on_synth)
         lib.espeak_SetSynthCallback(self._callback)
@@ -233,6 +240,9 @@ class _Library:
             if event.type == _EVENT_WORD:
                 self._collected.words.append((event.text_position, event.length, event.audio_position))
             index += 1
+        if self._should_stop is not None and self._should_stop():
+            self.stopped = True
+            return 1  # 1 = abort synthesis (its caller left): espeak_Synth returns soon after
         return 0  # 0 = continue synthesis
 
     def select_voice(self, voice: EspeakVoice) -> None:
@@ -258,13 +268,25 @@ class _Library:
             if status != _EE_OK:
                 raise EspeakError(f"espeak_SetParameter({parameter}, {value}) failed with {status}")
 
-    def synthesize(self, text: str) -> tuple[bytes, list[tuple[int, int, int]]]:
-        """PCM bytes and (text_position, length, audio_ms) word events for ``text`` in the selected voice."""
+    def synthesize(
+        self, text: str, should_stop: Callable[[], bool] | None = None
+    ) -> tuple[bytes, list[tuple[int, int, int]]]:
+        """PCM bytes and (text_position, length, audio_ms) word events for ``text`` in the selected voice.
+
+        ``should_stop`` is asked after every block of audio (``BUFFER_MS``); when it says yes, espeak-ng
+        aborts and :class:`SynthesisCancelled` is raised.
+        """
         self._collected = _Collected()
+        self._should_stop, self.stopped = should_stop, False
         self._reset_state()
         encoded = text.encode("utf-8") + b"\0"
-        status = self._lib.espeak_Synth(encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        try:
+            status = self._lib.espeak_Synth(encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        finally:
+            self._should_stop = None
         collected, self._collected = self._collected, _Collected()
+        if self.stopped:
+            raise SynthesisCancelled("the synthesis was stopped: its caller left")
         if status != _EE_OK:
             raise EspeakError(f"espeak_Synth failed with {status}")
         return b"".join(collected.chunks), collected.words
@@ -288,13 +310,18 @@ def _get_library() -> _Library:
 class EspeakEngine:
     """Synthesises text with espeak-ng. Thread-safe: all instances share one library behind one lock."""
 
-    def synthesize(self, text: str, voice: EspeakVoice = EspeakVoice()) -> Synthesis:
+    def synthesize(
+        self, text: str, voice: EspeakVoice = EspeakVoice(), should_stop: Callable[[], bool] | None = None
+    ) -> Synthesis:
+        """Speak ``text``; ``should_stop`` (asked before and during synthesis) can stop it: SynthesisCancelled."""
         # NUL would end the C string early; a space keeps every character position intact.
         text = text.replace("\0", " ")
         with _LOCK:
+            if should_stop is not None and should_stop():  # the caller left while waiting for the library
+                raise SynthesisCancelled("the caller left before its synthesis began")
             library = _get_library()
             library.select_voice(voice)  # validates the voice even when there is nothing to say
-            raw, events = library.synthesize(text) if text.strip() else (b"", [])
+            raw, events = library.synthesize(text, should_stop) if text.strip() else (b"", [])
             sample_rate_hz = library.sample_rate_hz
         pcm = np.frombuffer(raw, dtype="<i2")  # read-only view, as befits a frozen result
         words = word_timings(text, events, pcm, sample_rate_hz)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -34,12 +34,19 @@ SPHINX_SAMPLE_RATE_HZ = 16000  # the bundled acoustic model is trained on 16 kHz
 # Two requests can each hold a decoder (~100 MB of model apiece). They still take turns on the CPU,
 # region by region, because the binding holds the GIL (see module doc).
 DEFAULT_POOL_SIZE = 2
+# What a decode costs: about this much CPU time per second of speech (silence costs next to nothing, see
+# above). Timeouts and the embedded server's chunk sizes are chosen against it.
+SPHINX_CPU_S_PER_SPEECH_S = 0.5
 SPLIT_FRAME_S = 0.01  # granularity of the energy scan that picks where to cut an over-long region
 _DECODER_LOGLEVEL = "FATAL"  # pocketsphinx logs every model load and utterance to stderr at INFO
 
 _ALT_PRONUNCIATION_RE = re.compile(r"\(\d+\)$")  # "for(2)" is the 2nd dictionary pronunciation of "for"
 # Filler "words" of the bundled noisedict and decoder: <s>, </s>, <sil>, [NOISE], [SPEECH], ++GARBAGE++.
 _FILLER_PREFIXES = ("<", "[", "+")
+
+
+class RecognitionCancelled(Exception):
+    """``recognize`` was told to stop (its caller left); raised between two speech regions."""
 
 
 @dataclass(frozen=True)
@@ -155,11 +162,24 @@ class SphinxEngine:
         self.options = options
         self._pool = _DecoderPool(pool_size)
 
-    def recognize(self, pcm: npt.NDArray[np.int16], sample_rate_hz: int = SPHINX_SAMPLE_RATE_HZ) -> Recognition:
-        """Recognize mono int16 PCM; segments and words carry true times in the whole input."""
+    def recognize(
+        self,
+        pcm: npt.NDArray[np.int16],
+        sample_rate_hz: int = SPHINX_SAMPLE_RATE_HZ,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Recognition:
+        """Recognize mono int16 PCM; segments and words carry true times in the whole input.
+
+        ``should_stop`` is asked before each speech region (at most ``max_segment_s`` of audio, a few
+        CPU-seconds apart); when it says yes, :class:`RecognitionCancelled` is raised.
+        """
         samples = _checked_pcm(pcm, sample_rate_hz)
         segments: list[RecognizedSegment] = []
         for start_s, end_s in self.speech_regions(samples, sample_rate_hz):
+            if should_stop is not None and should_stop():
+                raise RecognitionCancelled(
+                    f"stopped at {start_s:.1f} s of {len(samples) / SPHINX_SAMPLE_RATE_HZ:.1f} s"
+                )
             first = round(start_s * SPHINX_SAMPLE_RATE_HZ)
             last = round(end_s * SPHINX_SAMPLE_RATE_HZ)
             words = self._decode(samples[first:last], offset_s=first / SPHINX_SAMPLE_RATE_HZ)

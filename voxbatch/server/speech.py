@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from voxbatch.audio import pcm
+from voxbatch.engines.espeak import SynthesisCancelled
+from voxbatch.server.disconnect import unless_caller_leaves
 from voxbatch.server.errors import ApiError
 from voxbatch.server.options import STREAM_CHUNK_S, StreamShape
 from voxbatch.server.speech_request import SpeechRequest, bad_json, parse_speech_request
@@ -34,9 +37,11 @@ def next_item_id() -> str:
     return f"tts_{next(_item_ids)}"
 
 
-async def render_piece(req: SpeechRequest, text: str) -> Rendering:
-    """Synthesize and render one piece off the event loop."""
-    synth = await run_in_threadpool(speak, text, req.voice, speed=req.speed, language=req.espeak_language)
+async def render_piece(req: SpeechRequest, text: str, cancel: threading.Event | None = None) -> Rendering:
+    """Synthesize and render one piece off the event loop; setting ``cancel`` stops it (SynthesisCancelled)."""
+    synth = await run_in_threadpool(
+        speak, text, req.voice, speed=req.speed, language=req.espeak_language, cancel=cancel
+    )
     return render(synth, req.sample_rate_hz, req.encoding)
 
 
@@ -69,8 +74,9 @@ async def _sse(req: SpeechRequest, shape: StreamShape) -> AsyncIterator[bytes]:
     # The whole input is synthesized at once (espeak-ng takes milliseconds), so the stream carries
     # exactly the audio of the non-streamed answer, pauses between sentences included.
     item_id = next_item_id()
+    cancel = threading.Event()  # set when the stream ends, or is closed because the caller left
     try:
-        rendering = await render_piece(req, req.text)
+        rendering = await render_piece(req, req.text, cancel)
         for chunk in audio_chunks(rendering):
             yield _data(delta_event(shape, item_id, req.model.model_id, chunk))
         if req.alignment == "word" and rendering.words:
@@ -78,6 +84,8 @@ async def _sse(req: SpeechRequest, shape: StreamShape) -> AsyncIterator[bytes]:
     except Exception as exc:  # an error after the 200 has gone out travels in the stream itself
         error = ApiError(500, f"synthesis failed: {exc}", type="server_error", code="processing_failed")
         yield _data(error.body())
+    finally:
+        cancel.set()
     yield b"data: [DONE]\n\n"
 
 
@@ -108,6 +116,8 @@ async def create_speech(request: Request) -> Response:
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
-    rendering = await render_piece(req, req.text)
+    rendering = await unless_caller_leaves(
+        request, state.stats, lambda cancel: render_piece(req, req.text, cancel), (SynthesisCancelled,)
+    )
     body_bytes = await run_in_threadpool(encode_body, rendering, req.response_format, req.bit_rate_bps)
     return Response(body_bytes, media_type=CONTENT_TYPES[req.response_format])

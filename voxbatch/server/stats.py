@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,21 +28,31 @@ class RequestRecord:
 
 
 class ServerStats:
-    """Thread-safe per-endpoint, per-status counts and billing totals, plus a bounded request log."""
+    """Thread-safe per-endpoint, per-status counts and billing totals, plus a bounded request log.
+
+    Also the work in progress (decodes and syntheses running now, per endpoint: a gauge that ``reset``
+    leaves alone) and how many of them were stopped because their caller left (``cancelled``).
+    """
 
     def __init__(self, keep: int = 10000) -> None:
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._keep = keep
+        self._working: Counter[str] = Counter()
+        self._version = 0  # bumped at every change, for wait_until
         self.reset()
 
     def reset(self) -> None:
         with self._lock:
+            self._cancelled: Counter[str] = Counter()
+            self._stops_asked: Counter[str] = Counter()
             self._by_endpoint: dict[str, Counter[int]] = {}
             self._faults: Counter[str] = Counter()
             self._characters = 0
             self._audio_seconds = 0.0
             self._log: deque[RequestRecord] = deque(maxlen=self._keep)
             self._since = time.time()
+            self._notify()
 
     def record(self, rec: RequestRecord) -> None:
         with self._lock:
@@ -51,6 +62,61 @@ class ServerStats:
             self._characters += rec.characters
             self._audio_seconds += rec.audio_seconds
             self._log.append(rec)
+            self._notify()
+
+    def work_started(self, path: str) -> None:
+        """A decode or synthesis for ``path`` began."""
+        with self._lock:
+            self._working[path] += 1
+            self._notify()
+
+    def stop_asked(self, path: str) -> None:
+        """Work for ``path`` was told to stop (its caller left); ``work_ended`` follows once it has."""
+        with self._lock:
+            self._stops_asked[path] += 1
+            self._notify()
+
+    def stops_asked(self, path: str | None = None) -> int:
+        with self._lock:
+            return sum(n for p, n in self._stops_asked.items() if path is None or p == path)
+
+    def work_ended(self, path: str, *, cancelled: bool) -> None:
+        """It ended: finished or failed, or ``cancelled`` (stopped part way because its caller left)."""
+        with self._lock:
+            self._working[path] -= 1
+            if cancelled:
+                self._cancelled[path] += 1
+            self._notify()
+
+    def in_progress(self, path: str | None = None) -> int:
+        """Decodes and syntheses running now (0: the server is idle)."""
+        with self._lock:
+            return sum(n for p, n in self._working.items() if path is None or p == path)
+
+    def cancelled(self, path: str | None = None) -> int:
+        """Work stopped part way because its caller left."""
+        with self._lock:
+            return sum(n for p, n in self._cancelled.items() if path is None or p == path)
+
+    def wait_until(self, condition: Callable[[ServerStats], bool], timeout_s: float) -> bool:
+        """Block until ``condition(self)`` holds (checked at every change); False if ``timeout_s`` passed first."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                seen = self._version
+            if condition(self):  # outside the lock: the condition calls the counting methods
+                return True
+            with self._changed:
+                while self._version == seen:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._changed.wait(remaining)
+
+    def _notify(self) -> None:
+        """Wake every ``wait_until`` (call with the lock held)."""
+        self._version += 1
+        self._changed.notify_all()
 
     def requests(self, path: str | None = None, status: int | None = None) -> list[RequestRecord]:
         """Logged requests, optionally filtered by path and status."""
@@ -74,6 +140,8 @@ class ServerStats:
                 "faults": dict(self._faults),
                 "characters_billed": self._characters,
                 "audio_seconds_billed": round(self._audio_seconds, 3),
+                "in_progress": sum(self._working.values()),
+                "cancelled": {p: n for p, n in sorted(self._cancelled.items()) if n},
             }
             if include_log:
                 out["requests"] = [asdict(r) for r in self._log]

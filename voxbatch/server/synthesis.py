@@ -6,6 +6,7 @@ Shared by the REST, SSE and WebSocket endpoints, so all three speak identically.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -98,13 +99,20 @@ def output_rules(model: TtsModel, sample_rate_hz: int | None, encoding: str | No
     return rate, enc
 
 
-def speak(text: str, voice: EspeakVoice, *, speed: float = 1.0, language: str | None = None) -> Synthesis:
-    """Run espeak-ng (blocking; call it off the event loop)."""
+def speak(
+    text: str,
+    voice: EspeakVoice,
+    *,
+    speed: float = 1.0,
+    language: str | None = None,
+    cancel: threading.Event | None = None,
+) -> Synthesis:
+    """Run espeak-ng (blocking; call it off the event loop). Setting ``cancel`` stops it: SynthesisCancelled."""
     if language is not None:
         voice = replace(voice, language=language)
     if speed != 1.0:
         voice = replace(voice, rate_wpm=int(min(450, max(80, voice.rate_wpm * speed))))
-    return default_engine().synthesize(text, voice)
+    return default_engine().synthesize(text, voice, should_stop=cancel.is_set if cancel is not None else None)
 
 
 def render(synth: Synthesis, sample_rate_hz: int, encoding: PcmEncoding) -> Rendering:

@@ -24,6 +24,7 @@ from voxbatch.audio.ffmpeg import AudioDecodeError, decode_to_pcm
 from voxbatch.engines.sphinx import SPHINX_SAMPLE_RATE_HZ, Recognition
 from voxbatch.server import recognizer
 from voxbatch.server.catalog import STT_MODELS, WHISPER, SttModel
+from voxbatch.server.disconnect import unless_caller_leaves
 from voxbatch.server.errors import ApiError, bad_request
 from voxbatch.server.state import ServerState, note_billing
 
@@ -271,7 +272,12 @@ async def _handle(request: Request, task: str) -> Response:
             code="audio_too_long",
         )
     try:
-        recognition = await recognizer.recognize(audio, SPHINX_SAMPLE_RATE_HZ)
+        recognition = await unless_caller_leaves(
+            request,
+            state.stats,
+            lambda cancel: recognizer.recognize(audio, SPHINX_SAMPLE_RATE_HZ, cancel),
+            (recognizer.RecognitionCancelled,),
+        )
     except recognizer.RecognizerError as exc:
         raise ApiError(500, "recognition failed", type="server_error", code="processing_failed") from exc
     note_billing(request.scope, model=req.model.model_id, audio_seconds=duration_s)

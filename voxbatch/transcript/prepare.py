@@ -8,22 +8,29 @@ audio, the chunk's exact sample span and the options, so a re-run resumes inside
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from voxbatch.audio.probe import AudioProbe, AudioProbeError, probe_audio
 from voxbatch.audio.silence import detect_silences
 from voxbatch.cache import chunk_key
+from voxbatch.endpoint import EMBEDDED_ENDPOINT_ID
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.stt import AudioRow
 from voxbatch.transcript.fetch import FetchError, fetch
 from voxbatch.transcript.outputs import Finished, find_finished
 from voxbatch.transcript.spans import ANALYSIS_RATE_HZ, ChunkSpan
-from voxbatch.transcript.split import SplitOptions, needs_split, plan_spans
+from voxbatch.transcript.split import EMBEDDED_SPLIT, SplitOptions, needs_split, plan_spans
 
 HASH_BLOCK_BYTES = 1024 * 1024
 PROVIDER_UPLOAD_LIMIT_BYTES = 80 * 1024 * 1024  # Together's direct-upload limit
 UPLOAD_MARGIN_BYTES = 64 * 1024  # the multipart form around the file
+
+
+def default_split(endpoint_id: str) -> SplitOptions:
+    """How recordings are split when the user did not say: short chunks for the embedded recognizer
+    (each must decode well inside its timeout), provider-sized ones elsewhere."""
+    return EMBEDDED_SPLIT if endpoint_id == EMBEDDED_ENDPOINT_ID else SplitOptions()
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,12 @@ class PrepareOptions:
     download_dir: Path
     out_dir: Path
     formats: tuple[str, ...]
-    split: SplitOptions = field(default_factory=SplitOptions)
+    split: SplitOptions | None = None  # None: default_split(endpoint_id)
     max_upload_bytes: int = PROVIDER_UPLOAD_LIMIT_BYTES
+
+    @property
+    def split_options(self) -> SplitOptions:
+        return self.split if self.split is not None else default_split(self.endpoint_id)
 
 
 @dataclass(frozen=True)
@@ -125,14 +136,15 @@ def prepare_file(row: AudioRow, options: PrepareOptions) -> Prepared:
     except AudioProbeError as exc:
         return Prepared(row, error=row.error("audio_path", f"file {path.name} {exc}"))
     limit = options.max_upload_bytes - UPLOAD_MARGIN_BYTES
-    if not needs_split(probe.duration_s, probe.size_bytes, options.split, limit):
+    split = options.split_options
+    if not needs_split(probe.duration_s, probe.size_bytes, split, limit):
         span = ChunkSpan(0, 0, round(probe.duration_s * ANALYSIS_RATE_HZ))
         key = span_key(row, sha256, options.endpoint_id, span, whole=True)
         return Prepared(row, plan=FilePlan(row, path, sha256, fingerprint, probe, True, (span,), (key,)))
     try:
-        scan, silences = detect_silences(path, options.split.silence)
+        scan, silences = detect_silences(path, split.silence)
     except ValueError as exc:  # AudioDecodeError: the file breaks off part way
         return Prepared(row, error=row.error("audio_path", f"file {path.name} could not be decoded: {exc}"))
-    spans = plan_spans(scan.samples, silences, options.split, ANALYSIS_RATE_HZ)
+    spans = plan_spans(scan.samples, silences, split, ANALYSIS_RATE_HZ)
     keys = tuple(span_key(row, sha256, options.endpoint_id, s, whole=False) for s in spans)
     return Prepared(row, plan=FilePlan(row, path, sha256, fingerprint, probe, False, spans, keys))

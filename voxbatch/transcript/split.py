@@ -33,7 +33,7 @@ from voxbatch.audio.silence import Silence, SilenceOptions
 from voxbatch.audio.stream import decode_stream
 from voxbatch.transcript.spans import ANALYSIS_RATE_HZ, ChunkSpan
 
-__all__ = ["SplitOptions", "encode_flac", "iter_chunk_flac", "needs_split", "plan_spans"]
+__all__ = ["EMBEDDED_SPLIT", "SplitOptions", "encode_flac", "iter_chunk_flac", "needs_split", "plan_spans"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,15 @@ class SplitOptions:
                 f"SplitOptions.min_chunk_s ({self.min_chunk_s}) must not exceed search_window_s "
                 f"({self.search_window_s}): a hard cut leaves more than the window after it"
             )
+
+
+# The embedded recognizer needs about 0.5 CPU-s per second of speech (SPHINX_CPU_S_PER_SPEECH_S): a
+# 60-s chunk of solid speech decodes in ~30 CPU-s, a fourteenth of its 420-s timeout (60 s + 6 s per audio
+# second on the embedded server), so a chunk finishes well inside its timeout even on a loaded machine,
+# and the server's two decoders share a long recording.
+EMBEDDED_SPLIT = SplitOptions(
+    split_above_s=60.0, target_chunk_s=45.0, search_window_s=15.0, max_chunk_s=60.0, min_chunk_s=10.0
+)
 
 
 def needs_split(duration_s: float, size_bytes: int, options: SplitOptions, max_upload_bytes: int) -> bool:

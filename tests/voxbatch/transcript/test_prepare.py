@@ -13,8 +13,8 @@ import pytest
 from voxbatch.manifest.stt import AudioRow
 from voxbatch.transcript.assemble import provenance
 from voxbatch.transcript.outputs import write_outputs
-from voxbatch.transcript.prepare import PrepareOptions, file_fingerprint, prepare_file, span_key
-from voxbatch.transcript.split import SplitOptions
+from voxbatch.transcript.prepare import PrepareOptions, default_split, file_fingerprint, prepare_file, span_key
+from voxbatch.transcript.split import EMBEDDED_SPLIT, SplitOptions
 
 ROW = AudioRow(None, "talk", "", "openai/whisper-large-v3", "en", None, False, "transcribe")
 
@@ -108,3 +108,12 @@ def test_urls_are_fetched_and_their_tokens_stay_out_of_the_outputs(
     assert "SEKRIT" not in repr(provenance(plan))
     missing = prepare_file(replace(row, source=f"{served}/gone.flac?sig=SEKRIT-TOKEN"), options)
     assert missing.error is not None and "HTTP 404" in str(missing.error) and "SEKRIT" not in str(missing.error)
+
+
+def test_the_embedded_server_gets_short_chunks_unless_the_user_chose(options: PrepareOptions) -> None:
+    assert options.split is None and options.split_options == EMBEDDED_SPLIT
+    remote = replace(options, endpoint_id="https://api.together.xyz/v1")
+    assert remote.split_options == SplitOptions()
+    chosen = SplitOptions(target_chunk_s=300.0, search_window_s=30.0)
+    assert replace(options, split=chosen).split_options == chosen
+    assert default_split("embedded").max_chunk_s < SplitOptions().max_chunk_s
