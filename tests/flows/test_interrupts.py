@@ -301,11 +301,6 @@ def test_the_ledger_stays_readable_and_records_the_stops(chains: dict[str, Chain
     assert (items["status"] == "stopped").any()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="until answers are cached the moment they arrive (issue 13, crash work): an answer received but not "
-    "yet cached when SIGKILL lands is paid again, beyond the calls in flight",
-)
 @FLOWS
 def test_repeats_after_sigkill_are_at_most_the_calls_in_flight(chains: dict[str, Chain], flow: str) -> None:
     chain = chains[flow]
