@@ -156,7 +156,7 @@ def tts(
 ) -> None:
     """Turn every row of a manuscript manifest into a finished audiobook (with chapters.json and .srt)."""
     _check_numbers(
-        {"--rpm": rpm, "--chars-per-minute": chars_per_minute},
+        {"--rpm": rpm, "--chars-per-minute": chars_per_minute, "--timeout-s": timeout_s},
         {"--max-cost-usd": max_cost_usd},
         whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers},
     )
@@ -245,6 +245,7 @@ def stt(
             "--split-above-s": split_above_s,
             "--chunk-s": chunk_s,
             "--max-upload-mb": max_upload_mb,
+            "--timeout-s": timeout_s,
         },
         {"--max-cost-usd": max_cost_usd},
         whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers},

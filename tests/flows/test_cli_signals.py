@@ -114,7 +114,7 @@ def test_an_unreachable_prefect_api_is_one_line_with_the_fix(tmp_path: Path) -> 
 def test_a_prefect_server_that_does_not_start_in_time_is_one_line_and_is_not_left_running(tmp_path: Path) -> None:
     home = tmp_path / "prefect-home"
     env = _env(home, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="0")
-    run = Run(["stt", str(tmp_path), "--out", str(tmp_path / "out")], env)
+    run = Run(["tts", str(_manifest(tmp_path)), "--out", str(tmp_path / "out")], env)
     assert run.finish() == 1
     lines = [line for line in run.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in run.output, run.output

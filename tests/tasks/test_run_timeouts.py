@@ -24,7 +24,7 @@ def test_a_bad_timeout_is_a_usage_error(tmp_path: Path) -> None:
     for command in ("stt", "tts"):
         result = CliRunner().invoke(app, [command, str(tmp_path), "--timeout-s", "0"])
         assert result.exit_code == 2, result.output
-        assert "--timeout-s" in result.output and "positive number of seconds" in result.output
+        assert "--timeout-s must be a number greater than 0" in result.output
 
 
 def test_the_flow_and_every_worker_use_the_given_timeout(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from voxbatch.client.call_options import CallContext, SpeechOptions
 from voxbatch.client.client import LedgerUnavailableError, SpeechClient
 from voxbatch.client.errors import APITimeoutError
 from voxbatch.client.options import ClientOptions
+from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.client.results import SpeechResult
 from voxbatch.client.retry import RetryPolicy
 from voxbatch.ledger.record import CallRecord
@@ -45,7 +46,7 @@ class Books:
         self.outcomes.append(rec)
 
 
-def client_for(handler: Handler, books: Books, *, retry: RetryPolicy = RETRY, **options: float) -> SpeechClient:
+def client_for(handler: Handler, books: Books, *, retry: RetryPolicy = RETRY, **options: object) -> SpeechClient:
     async def no_sleep(_: float) -> None:
         return None
 
@@ -170,7 +171,9 @@ def test_the_total_timeout_of_an_attempt_is_possibly_billed() -> None:
         raise AssertionError("unreachable")
 
     async def main() -> None:
-        async with client_for(handler, books, retry=RetryPolicy(max_attempts=1), total_timeout_s=0.01) as client:
+        async with client_for(
+            handler, books, retry=RetryPolicy(max_attempts=1), timeouts=CallTimeouts(override_s=0.01)
+        ) as client:
             await client.speak(TEXT, KOKORO)
 
     with pytest.raises(APITimeoutError):
