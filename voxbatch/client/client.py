@@ -39,7 +39,7 @@ from voxbatch.client.errors import (
     StreamTruncatedError,
     request_id_of,
 )
-from voxbatch.client.limits import Limiter, NoLimit, Unit
+from voxbatch.client.limits import Limiter, NoLimit, Unit, holds_rate_limited_retries
 from voxbatch.client.models import WEBSOCKET_RATE_HZ, answered_pcm_format
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.providers import speech_body, stt_fields
@@ -176,7 +176,12 @@ class SpeechClient:
         started = time.perf_counter()
         try:
             answer = await call_with_retries(
-                lambda: self._limited(units, unit, attempt), self.options.retry, stats, sleep=self._sleep, what=what
+                lambda: self._limited(units, unit, attempt),
+                self.options.retry,
+                stats,
+                sleep=self._sleep,
+                what=what,
+                limiter_waits=holds_rate_limited_retries(self.limiter),
             )
         except SpeechAPIError as exc:
             latency_s = time.perf_counter() - started
