@@ -244,17 +244,17 @@ class AsyncRateLimiter:
             ticket = None
         ok = status is not None and 200 <= status < 300
         lower = {k.lower(): v for k, v in headers.items()}
+        if self._learning:
+            self._learn_limit(lower)
         if status in (429, 503) and (wait_s := _retry_after_s(lower)) is not None:
             self._pause_until(now + wait_s)
         if _number(lower.get("x-ratelimit-remaining")) == 0 and (reset_s := _reset_s(lower)) is not None:
             if not (ok and self._learning and self._paced_longer_than(reset_s)):
                 self._pause_until(now + reset_s)
-        if self._learning:
-            self._learn_limit(lower)
-            if ok and ticket is not None:
-                sample = max(0.0, now - ticket.started_at)
-                prior = self._latency_s
-                self._latency_s = sample if prior is None else prior + LATENCY_SMOOTHING * (sample - prior)
+        if self._learning and ok and ticket is not None:
+            sample = max(0.0, now - ticket.started_at)
+            prior = self._latency_s
+            self._latency_s = sample if prior is None else prior + LATENCY_SMOOTHING * (sample - prior)
         if status == 429:
             if ticket is None or ticket.seq >= self._fresh_from:
                 self._back_off(now)
