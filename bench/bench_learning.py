@@ -22,7 +22,6 @@ from voxbatch.client.errors import SpeechAPIError
 from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import RateLimits
 from voxbatch.client.options import ClientOptions
-from voxbatch.server.faults import FaultSpec
 from voxbatch.server.options import ServerOptions
 from voxbatch.server.runner import LocalServer
 
@@ -36,7 +35,6 @@ LEARNING_PHASE_S = 30.0
 SPEECH_PATH = "/v1/audio/speech"
 TEXT = "Hi."
 KEY = "bench-key"
-FAULTS = FaultSpec()
 
 # Targets from issue 13.
 TARGET_FAILED = 0
@@ -88,10 +86,10 @@ async def _book(server: LocalServer, limiter: AsyncRateLimiter) -> int:
     return failed
 
 
-def run_book(limits: RateLimits, chunks_label: int = CHUNKS) -> Outcome:
+def run_book(limits: RateLimits) -> Outcome:
     """One book against a fresh strict server; counts from the server's request log."""
     with LocalServer(
-        ServerOptions(port=0, api_key=KEY, requests_per_minute=LIMIT_RPM, burst_requests=SERVER_BURST, faults=FAULTS)
+        ServerOptions(port=0, api_key=KEY, requests_per_minute=LIMIT_RPM, burst_requests=SERVER_BURST)
     ) as server:
         limiter = AsyncRateLimiter(limits)
         failed = asyncio.run(_book(server, limiter))
@@ -102,7 +100,7 @@ def run_book(limits: RateLimits, chunks_label: int = CHUNKS) -> Outcome:
     rate_after = (len(after) - 1) / (after[-1] - after[0]) * 60 if len(after) > 1 else 0.0
     whole = (len(admitted) - 1) / (last - first) * 60 if len(admitted) > 1 else 0.0
     return Outcome(
-        chunks=chunks_label,
+        chunks=CHUNKS,
         failed=failed,
         requests=len(log),
         limited=sum(1 for r in log if r.status == 429),
@@ -124,7 +122,7 @@ def learning_section(repeats: int = 1) -> str:
     ]
     rows = []
     verdicts = []
-    for label, runs in (("told nothing (learns)", told_nothing), (f"`--rpm {LIMIT_RPM:.0f}`", told)):
+    for label, runs in (("told nothing (learns the limit)", told_nothing), (f"`--rpm {LIMIT_RPM:.0f}`", told)):
         failed = statistics.median(o.failed for o in runs)
         share = statistics.median(o.limited_share for o in runs)
         rate = statistics.median(o.rate_after_learning_rpm for o in runs)
@@ -138,7 +136,7 @@ def learning_section(repeats: int = 1) -> str:
             f"{'-' if pace is None else f'{pace:.0f}/min'} |"
         )
         verdicts.append((label, failed, share, rate / LIMIT_RPM))
-    learn_label, failed, share, ratio = verdicts[0]
+    _, failed, share, ratio = verdicts[0]
     rpm_label, rpm_failed, rpm_share, rpm_ratio = verdicts[1]
     return "\n".join(
         [
@@ -156,8 +154,8 @@ def learning_section(repeats: int = 1) -> str:
             *rows,
             "",
             f"Targets (issue 13), told nothing: 0 failed chunks: {_met(failed <= TARGET_FAILED)}; 429s under "
-            f"{TARGET_429_SHARE:.0%}: {_met(share < TARGET_429_SHARE)}; at least {TARGET_RATE_SHARE} of the limit after "
-            f"{LEARNING_PHASE_S:.0f} s: {_met(ratio >= TARGET_RATE_SHARE)}. With {rpm_label}: 0 failed "
+            f"{TARGET_429_SHARE:.0%}: {_met(share < TARGET_429_SHARE)}; at least {TARGET_RATE_SHARE} of the limit "
+            f"after {LEARNING_PHASE_S:.0f} s: {_met(ratio >= TARGET_RATE_SHARE)}. With {rpm_label}: 0 failed "
             f"{_met(rpm_failed == 0)}, 0 429s {_met(rpm_share == 0)}, rate {rpm_ratio:.3f} of the limit.",
             "",
         ]

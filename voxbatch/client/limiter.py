@@ -248,9 +248,9 @@ class AsyncRateLimiter:
             self._learn_limit(lower)
         if status in (429, 503) and (wait_s := _retry_after_s(lower)) is not None:
             self._pause_until(now + wait_s)
-        if _number(lower.get("x-ratelimit-remaining")) == 0 and (reset_s := _reset_s(lower)) is not None:
-            if not (ok and self._learning and self._paced_longer_than(reset_s)):
-                self._pause_until(now + reset_s)
+        reset_s = _reset_s(lower) if _number(lower.get("x-ratelimit-remaining")) == 0 else None
+        if reset_s is not None and not (ok and self._learning and self._paced_longer_than(reset_s)):
+            self._pause_until(now + reset_s)
         if self._learning and ok and ticket is not None:
             sample = max(0.0, now - ticket.started_at)
             prior = self._latency_s

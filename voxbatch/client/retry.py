@@ -129,11 +129,10 @@ class wait_server_or_full_jitter:  # tenacity names its wait strategies in lower
         if state.attempt_number not in self._decided:
             exc = state.outcome.exception() if state.outcome else None
             asked = server_wait_s(exc.headers, exc.status) if isinstance(exc, APIStatusError) else None
-            if self.limiter_waits and isinstance(exc, APIStatusError) and exc.status == 429:
-                if asked is None or asked <= MAX_SERVER_PAUSE_S:
-                    self._decided[state.attempt_number] = (0.0, asked is not None)
-                    return self._decided[state.attempt_number]
-            if asked is not None:
+            held = self.limiter_waits and isinstance(exc, APIStatusError) and exc.status == 429
+            if held and (asked is None or asked <= MAX_SERVER_PAUSE_S):
+                self._decided[state.attempt_number] = (0.0, asked is not None)  # the shared limiter waits
+            elif asked is not None:
                 # Never earlier than asked; a little later at random, so callers told the same instant
                 # do not all come back at once and trip the limit again.
                 self._decided[state.attempt_number] = (asked * (1 + SERVER_WAIT_JITTER * self.rng.random()), True)
@@ -185,8 +184,9 @@ async def call_with_retries(
         exc = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
         queued = " (queued in the shared limiter)" if wait.limiter_waits and delay == 0 else ""
+        attempt_number = state.attempt_number
         logger.warning(
-            "%s: attempt %d failed (%s); retrying in %.2f s%s", what, state.attempt_number, _describe(exc), delay, queued
+            "%s: attempt %d failed (%s); retrying in %.2f s%s", what, attempt_number, _describe(exc), delay, queued
         )
 
     retrying = AsyncRetrying(

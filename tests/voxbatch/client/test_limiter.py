@@ -22,7 +22,6 @@ from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries
 from voxbatch.server.options import ServerOptions
 from voxbatch.server.runner import LocalServer
 
-
 T = TypeVar("T")
 
 
@@ -377,7 +376,7 @@ async def hold(limiter: AsyncRateLimiter, n: int) -> tuple[list[asyncio.Task[Non
 
 
 def test_learning_starts_with_one_call_in_flight_and_no_pace() -> None:
-    limiter, fake = learner(max_in_flight=16)
+    limiter, _ = learner(max_in_flight=16)
     assert limiter.current_rpm is None and limiter.learned_limit_rpm is None
     assert limiter.max_in_flight_now == 1
     assert limiter.holds_rate_limited_retries
@@ -416,7 +415,7 @@ def test_a_meaningless_limit_header_is_ignored(value: str) -> None:
 
 
 def test_a_2xx_reset_within_the_pacing_interval_adds_no_pause_but_a_longer_one_does() -> None:
-    limiter, fake = learner(learned_headroom=0.05)
+    limiter, _ = learner(learned_headroom=0.05)
     limiter.observe(200, {**LIMIT_HEADERS, "x-ratelimit-remaining": "0", "x-ratelimit-reset": "0.100"})
     assert limiter.paused_until is None  # the pace (one start per 0.105 s) already honours it
     limiter.observe(200, {**LIMIT_HEADERS, "x-ratelimit-remaining": "0", "x-ratelimit-reset": "7"})
@@ -464,7 +463,7 @@ def test_with_no_stated_limit_a_429_halves_the_observed_rate_and_probing_climbs_
 
 
 def test_only_a_request_sent_after_the_last_decrease_lowers_the_rate_again() -> None:
-    limiter, fake = make(RateLimits(requests_per_minute=600, max_in_flight=8))
+    limiter, _ = make(RateLimits(requests_per_minute=600, max_in_flight=8))
 
     async def scenario() -> None:
         answered = asyncio.Event()
@@ -488,7 +487,7 @@ def test_only_a_request_sent_after_the_last_decrease_lowers_the_rate_again() -> 
 
 
 def test_calls_in_flight_narrow_on_a_429_and_widen_back() -> None:
-    limiter, fake = learner(max_in_flight=8)
+    limiter, _ = learner(max_in_flight=8)
     for _ in range(7):
         limiter.observe(200, {})
     assert limiter.max_in_flight_now == 8
@@ -679,3 +678,12 @@ def test_a_client_told_nothing_learns_a_strict_servers_limit(make_server: Callab
     requests = sum(stats.values())
     assert stats.get("429", 0) <= requests // 3, stats  # loose: the point is that they do not pile up
     assert limiter.learned_limit_rpm == LEARN_E2E_RPM
+
+
+def test_learned_pacing_makes_up_late_wake_ups_only_within_its_headroom() -> None:
+    fake = LateTime()  # every wake-up 1 ms late
+    limiter = AsyncRateLimiter(RateLimits(learn=True, learned_headroom=0.05), clock=fake.clock, sleep=fake.sleep)
+    limiter.observe(200, {"x-ratelimit-limit": "600"})
+    times = asyncio.run(starts(limiter, fake, [(0, "chars")] * 101))
+    assert times[-1] - times[0] == pytest.approx(100 * 60 / 570, abs=0.002)  # the lateness is made up ...
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.1 - 1e-9  # ... never closer than the limit allows
