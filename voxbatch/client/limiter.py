@@ -26,13 +26,15 @@ sent *after* the last decrease lowers the rate again: a burst of refusals for re
 one signal, not sixteen. With ``adaptive=False`` answers are ignored and only the configured pacing applies.
 
 **Learning** (``RateLimits(learn=True)`` with no ``requests_per_minute``): the limit nobody told us. The limiter
-starts with one call in flight and no pace, and learns from every answer:
+starts with ``LEARN_INITIAL_IN_FLIGHT`` calls in flight and no pace, and learns from every answer:
 
 - ``x-ratelimit-limit`` (requests per ``limit_header_window_s``; the latest value wins, limits change) is the
   server's limit; the pace is set ``learned_headroom`` under it at once. Starts are spaced by the pace, and a late
-  wake-up is made up only within that headroom, so two starts are never closer than the limit allows. A 2xx's
-  ``remaining: 0`` whose reset is within the pacing interval is what pacing already honours: no extra pause.
-- A 429 (for a request sent after the last decrease) under that limit means arrivals bunched on their way (or
+  wake-up is made up only within that headroom, so two starts are never closer than the limit allows. A
+  ``remaining: 0`` pause still counts from when the answer is read: on a loaded machine that margin is what
+  keeps a strict server's 429s rare (measured: BENCHMARKS.md).
+- A 429 for a request sent before any pace was known only teaches the limit its headers state. A 429 (for a
+  request sent after the last decrease) while pacing under that limit means arrivals bunched on their way (or
   someone shares the budget): the pace steps down by ``UNDER_LIMIT_BACKOFF`` and the headroom grows by
   ``HEADROOM_STEP`` (it gives back ``HEADROOM_DECAY`` per round of successes): the headroom is learned too.
   With no limit stated, a 429 multiplies the pace (before any pace: the rate requests were starting at) by
@@ -70,7 +72,7 @@ SECONDS_PER_MINUTE = 60.0
 PACING_SLACK_S = 0.005  # how much of a late wake-up the next start may make up (see _record_start)
 MAX_SERVER_PAUSE_S = 60.0  # longer retry-after/reset values are cut to this (the SDKs distrust them too)
 UNIX_TIME_THRESHOLD_S = 1e9  # an x-ratelimit-reset above this is a unix timestamp, not a duration
-LEARN_INITIAL_IN_FLIGHT = 1  # learning starts with one call in flight: its answer tells the limit
+LEARN_INITIAL_IN_FLIGHT = 4  # learning starts with this many calls in flight until answers say more
 PROBE_STEP = 0.05  # past the pace that drew the last 429, the pace rises by this share per recovery round
 OBSERVED_RATE_WINDOW_S = 5.0  # before any pace, a 429 halves the start rate measured over this window
 OBSERVED_RATE_MIN_SPAN_S = 1.0  # ... counted over at least this long (a burst at one instant is not infinitely fast)
@@ -94,6 +96,7 @@ class _Ticket:
     owner: int  # id() of the limiter
     seq: int  # the how-many-th start of that limiter
     started_at: float
+    paced: bool  # a pace was in force when it started (configured or learned)
 
 
 # Set by ``slot`` in the task that holds it (an async context manager runs in its caller's context), read by
@@ -248,8 +251,7 @@ class AsyncRateLimiter:
             self._learn_limit(lower)
         if status in (429, 503) and (wait_s := _retry_after_s(lower)) is not None:
             self._pause_until(now + wait_s)
-        reset_s = _reset_s(lower) if _number(lower.get("x-ratelimit-remaining")) == 0 else None
-        if reset_s is not None and not (ok and self._learning and self._paced_longer_than(reset_s)):
+        if _number(lower.get("x-ratelimit-remaining")) == 0 and (reset_s := _reset_s(lower)) is not None:
             self._pause_until(now + reset_s)
         if self._learning and ok and ticket is not None:
             sample = max(0.0, now - ticket.started_at)
@@ -257,7 +259,7 @@ class AsyncRateLimiter:
             self._latency_s = sample if prior is None else prior + LATENCY_SMOOTHING * (sample - prior)
         if status == 429:
             if ticket is None or ticket.seq >= self._fresh_from:
-                self._back_off(now)
+                self._back_off(now, ticket)
             self._successes = 0
         elif ok:
             self._successes += 1
@@ -288,20 +290,18 @@ class AsyncRateLimiter:
         if self._pace_rpm is None or self._pace_rpm > ceiling:
             self._pace_rpm = ceiling
 
-    def _paced_longer_than(self, seconds: float) -> bool:
-        """Whether learned pacing (with its headroom under the limit) already spaces starts at least this far."""
-        return self._pace_rpm is not None and SECONDS_PER_MINUTE / self._pace_rpm >= seconds
-
     def _observed_rpm(self, now: float) -> float | None:
         recent = [t for t in self._recent_starts if t > now - OBSERVED_RATE_WINDOW_S]
         if len(recent) < 2:
             return None
         return len(recent) * SECONDS_PER_MINUTE / max(now - recent[0], OBSERVED_RATE_MIN_SPAN_S)
 
-    def _back_off(self, now: float) -> None:
+    def _back_off(self, now: float, ticket: _Ticket | None) -> None:
+        self._fresh_from = self._starts  # answers to requests already sent are the same signal
+        if self._learning and ticket is not None and not ticket.paced and self._limit_rpm is not None:
+            return  # sent before we knew any limit, refused with the limit we now pace under: nothing more to learn
         factor = self.limits.backoff_factor
         self._fraction = max(self.limits.min_rate_fraction, self._fraction * factor)
-        self._fresh_from = self._starts  # answers to requests already sent are the same signal
         if not self._learning:
             return
         pace = self._pace_rpm if self._pace_rpm is not None else self._observed_rpm(now)
@@ -391,7 +391,7 @@ class AsyncRateLimiter:
         self._last_start = start
         if units > 0 and unit in self.limits.units_per_minute:
             self._units_due[unit] = (start, units)
-        _TICKET.set(_Ticket(id(self), self._starts, now))
+        _TICKET.set(_Ticket(id(self), self._starts, now, self.current_rpm is not None))
         self._starts += 1
         self._recent_starts.append(now)
 

@@ -33,7 +33,7 @@ class RateLimits:
     # adapt both the pace and the calls in flight (see voxbatch.client.limiter). Ignored when a rate is configured.
     learn: bool = False
     limit_header_window_s: float = 60.0  # x-ratelimit-limit counts requests per this many seconds
-    learned_headroom: float = 0.05  # pace at least this share under a learned limit (arrivals jitter)
+    learned_headroom: float = 0.02  # pace at least this share under a learned limit (arrivals jitter)
     min_rate_fraction: float = 0.1  # never slow below this share of the configured rate
     backoff_factor: float = 0.5  # rate multiplier applied on each 429
     recovery_successes: int = 20  # consecutive successes before the rate is raised again

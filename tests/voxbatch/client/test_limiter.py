@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import TEST_API_KEY
 from voxbatch.client.errors import RateLimitError
-from voxbatch.client.limiter import MAX_SERVER_PAUSE_S, AsyncRateLimiter
+from voxbatch.client.limiter import LEARN_INITIAL_IN_FLIGHT, MAX_SERVER_PAUSE_S, AsyncRateLimiter
 from voxbatch.client.limits import Limiter, NoLimit, RateLimits, Unit
 from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries
 from voxbatch.server.options import ServerOptions
@@ -378,7 +378,7 @@ async def hold(limiter: AsyncRateLimiter, n: int) -> tuple[list[asyncio.Task[Non
 def test_learning_starts_with_one_call_in_flight_and_no_pace() -> None:
     limiter, _ = learner(max_in_flight=16)
     assert limiter.current_rpm is None and limiter.learned_limit_rpm is None
-    assert limiter.max_in_flight_now == 1
+    assert limiter.max_in_flight_now == LEARN_INITIAL_IN_FLIGHT
     assert limiter.holds_rate_limited_retries
     assert not AsyncRateLimiter(RateLimits()).holds_rate_limited_retries  # nothing paces a retry there
     assert AsyncRateLimiter(RateLimits(requests_per_minute=60)).holds_rate_limited_retries
@@ -414,12 +414,10 @@ def test_a_meaningless_limit_header_is_ignored(value: str) -> None:
     assert limiter.learned_limit_rpm is None and limiter.current_rpm is None
 
 
-def test_a_2xx_reset_within_the_pacing_interval_adds_no_pause_but_a_longer_one_does() -> None:
+def test_learning_keeps_the_remaining_zero_pause() -> None:
     limiter, _ = learner(learned_headroom=0.05)
     limiter.observe(200, {**LIMIT_HEADERS, "x-ratelimit-remaining": "0", "x-ratelimit-reset": "0.100"})
-    assert limiter.paused_until is None  # the pace (one start per 0.105 s) already honours it
-    limiter.observe(200, {**LIMIT_HEADERS, "x-ratelimit-remaining": "0", "x-ratelimit-reset": "7"})
-    assert limiter.paused_until == pytest.approx(7.0)  # a window that ends later: wait for it
+    assert limiter.paused_until == pytest.approx(0.1)  # counted from the answer: a margin for jittery arrivals
 
 
 def test_a_429_under_the_stated_limit_steps_down_grows_the_headroom_and_recovery_returns() -> None:
@@ -436,8 +434,25 @@ def test_a_429_under_the_stated_limit_steps_down_grows_the_headroom_and_recovery
     assert ceilings == pytest.approx([600 * (1 - 0.07 + 0.002 * k) for k in range(1, 7)])
 
 
+def test_refusals_of_the_first_unpaced_requests_only_teach_the_limit() -> None:
+    limiter, fake = learner(max_in_flight=16, learned_headroom=0.05)
+    refused = {**LIMIT_HEADERS, "x-ratelimit-remaining": "0", "retry-after-ms": "100"}
+
+    async def scenario() -> None:
+        async def first(status: int) -> None:
+            async with limiter.slot():  # all sent at once, before any answer
+                await asyncio.sleep(0)
+                limiter.observe(status, LIMIT_HEADERS if status == 200 else refused)
+
+        await asyncio.gather(first(200), *(first(429) for _ in range(LEARN_INITIAL_IN_FLIGHT - 1)))
+
+    asyncio.run(scenario())
+    assert limiter.current_rpm == pytest.approx(570)  # the stated limit less the headroom, not stepped down
+    assert limiter.max_in_flight_now == LEARN_INITIAL_IN_FLIGHT + 1  # the one success widened it
+
+
 def test_with_no_stated_limit_a_429_halves_the_observed_rate_and_probing_climbs_past_it() -> None:
-    limiter, fake = learner(max_in_flight=8, recovery_successes=4, recovery_factor=1.25)
+    limiter, fake = learner(max_in_flight=8, recovery_successes=4, recovery_factor=1.25, learned_headroom=0.05)
     for _ in range(7):
         limiter.observe(200, {})  # slow start: one more in flight per answer
     assert limiter.max_in_flight_now == 8 and limiter.current_rpm is None
