@@ -435,7 +435,7 @@ def test_a_429_under_the_stated_limit_steps_down_grows_the_headroom_and_recovery
 
 
 def test_refusals_of_the_first_unpaced_requests_only_teach_the_limit() -> None:
-    limiter, fake = learner(max_in_flight=16, learned_headroom=0.05)
+    limiter, _ = learner(max_in_flight=16, learned_headroom=0.05)
     refused = {**LIMIT_HEADERS, "x-ratelimit-remaining": "0", "retry-after-ms": "100"}
 
     async def scenario() -> None:
