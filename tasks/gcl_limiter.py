@@ -152,6 +152,11 @@ class PrefectGCLLimiter:
         return None if self._local is None else self._local.paused_until
 
     @property
+    def holds_rate_limited_retries(self) -> bool:
+        """A 429's retry may queue here at once: the local limiter pauses for the server and paces (if adaptive)."""
+        return self.limits.adaptive
+
+    @property
     def permits_in_stock(self) -> int:
         return int(sum(left for _, left in self._stock))
 

@@ -161,6 +161,7 @@ async def run_resources(
         requests_per_minute=settings.requests_per_minute,
         units_per_minute={unit: settings.units_per_minute} if settings.units_per_minute else {},
         max_in_flight=settings.max_in_flight,
+        learn=settings.requests_per_minute is None,  # no --rpm: learn the provider's limit from its answers
     )
     cache = ChunkCache(cache_root(out_dir, settings))
     ledger_root = Path(settings.ledger_dir) if settings.ledger_dir else out_dir / "ledger"

@@ -112,7 +112,10 @@ async def worker_resources(spec: WorkerSpec, expected_requests: int = 1) -> Asyn
     else:
         limiter = AsyncRateLimiter(
             RateLimits(
-                requests_per_minute=spec.requests_per_minute, units_per_minute=units, max_in_flight=spec.max_in_flight
+                requests_per_minute=spec.requests_per_minute,
+                units_per_minute=units,
+                max_in_flight=spec.max_in_flight,
+                learn=spec.requests_per_minute is None,  # as the flow's own limiter (tasks/run_resources.py)
             )
         )
     timeouts = CallTimeouts(override_s=spec.timeout_s)

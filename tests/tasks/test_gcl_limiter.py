@@ -271,3 +271,10 @@ def test_processes_sharing_one_limit_stay_within_it(prefect_api_url: str, monkey
     assert leases <= round_trips <= leases + len(ours)
     assert round_trips <= spent / lease_size + 2 * len(ours)
     assert from_child["leases"] <= from_child["spent"] / lease_size + 2
+
+
+def test_a_429s_retry_queues_in_the_shared_limiter_when_it_adapts() -> None:
+    from voxbatch.client.limits import holds_rate_limited_retries
+
+    assert holds_rate_limited_retries(PrefectGCLLimiter("offline"))  # its local limiter pauses and paces
+    assert not holds_rate_limited_retries(PrefectGCLLimiter("offline", RateLimits(adaptive=False)))

@@ -39,7 +39,7 @@ from voxbatch.client.errors import (
     StreamTruncatedError,
     request_id_of,
 )
-from voxbatch.client.limits import Limiter, NoLimit, Unit
+from voxbatch.client.limits import Limiter, NoLimit, Unit, holds_rate_limited_retries
 from voxbatch.client.models import WEBSOCKET_RATE_HZ, answered_pcm_format
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.providers import speech_body, stt_fields
@@ -272,7 +272,14 @@ class SpeechClient:
             self._write(record)
 
         try:
-            await call_with_retries(one_attempt, self.options.retry, stats, sleep=self._sleep, what=what)
+            await call_with_retries(
+                one_attempt,
+                self.options.retry,
+                stats,
+                sleep=self._sleep,
+                what=what,
+                limiter_waits=holds_rate_limited_retries(self.limiter),
+            )
         except SpeechAPIError as exc:
             settle(exc)
             raise

@@ -20,8 +20,34 @@ pause and for its pacing time, so nobody overtakes and nobody starves.
 current rate by ``backoff_factor`` (never below ``min_rate_fraction`` of the configured rate);
 ``recovery_successes`` consecutive 2xx answers raise it by ``recovery_factor`` (never above the configured rate).
 ``retry-after`` / ``retry-after-ms`` on a 429 or 503, and ``x-ratelimit-remaining: 0`` with
-``x-ratelimit-reset: <seconds>`` on any answer, pause every new slot until that time. With ``adaptive=False``
-answers are ignored and only the configured pacing applies.
+``x-ratelimit-reset: <seconds>`` on any answer, pause every new slot until that time (counted from when the answer
+is read: later than the server meant, never earlier). Only a 429 for a request
+sent *after* the last decrease lowers the rate again: a burst of refusals for requests already on their way is
+one signal, not sixteen. With ``adaptive=False`` answers are ignored and only the configured pacing applies.
+
+**Learning** (``RateLimits(learn=True)`` with no ``requests_per_minute``): the limit nobody told us. The limiter
+starts with ``LEARN_INITIAL_IN_FLIGHT`` calls in flight and no pace, and learns from every answer:
+
+- ``x-ratelimit-limit`` (requests per ``limit_header_window_s``; the latest value wins, limits change) is the
+  server's limit; the pace is set ``learned_headroom`` under it at once. Starts are spaced by the pace, and a late
+  wake-up is made up only within that headroom, so two starts are never closer than the limit allows. A
+  ``remaining: 0`` pause still counts from when the answer is read: on a loaded machine that margin is what
+  keeps a strict server's 429s rare (measured: BENCHMARKS.md).
+- A 429 for a request sent before any pace was known only teaches the limit its headers state. A 429 (for a
+  request sent after the last decrease) while pacing under that limit means arrivals bunched on their way (or
+  someone shares the budget): the pace steps down by ``UNDER_LIMIT_BACKOFF`` and the headroom grows by
+  ``HEADROOM_STEP`` (it gives back ``HEADROOM_DECAY`` per round of successes): the headroom is learned too.
+  With no limit stated, a 429 multiplies the pace (before any pace: the rate requests were starting at) by
+  ``backoff_factor`` and remembers where trouble began.
+- Each 429 also narrows the calls in flight by ``backoff_factor`` (never below one, nor below what the pace keeps
+  in flight at the calls' usual duration); each 2xx widens them, by one per answer until the first 429 (slow
+  start), then by one per window of answers, up to ``max_in_flight``.
+- ``recovery_successes`` 2xx answers in a row raise the pace by ``recovery_factor``: up to the stated limit less
+  the headroom, or, with none stated, up to just under where trouble began and then past it by ``PROBE_STEP`` per
+  round, until the next 429.
+
+Retries of 429s are meant to queue here (``holds_rate_limited_retries``): the shared pause and FIFO pacing
+space callers refused at the same instant one interval apart, where private sleeps would wake them together.
 
 Concurrency model: many tasks in **one** event loop. It is not thread-safe. Its asyncio primitives are created on
 first use, so it may be constructed outside a loop, and an idle limiter may be reused by a later loop (two
@@ -33,8 +59,11 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 from voxbatch.client.limits import RateLimits, Unit
@@ -43,10 +72,36 @@ SECONDS_PER_MINUTE = 60.0
 PACING_SLACK_S = 0.005  # how much of a late wake-up the next start may make up (see _record_start)
 MAX_SERVER_PAUSE_S = 60.0  # longer retry-after/reset values are cut to this (the SDKs distrust them too)
 UNIX_TIME_THRESHOLD_S = 1e9  # an x-ratelimit-reset above this is a unix timestamp, not a duration
+LEARN_INITIAL_IN_FLIGHT = 4  # learning starts with this many calls in flight until answers say more
+PROBE_STEP = 0.05  # past the pace that drew the last 429, the pace rises by this share per recovery round
+OBSERVED_RATE_WINDOW_S = 5.0  # before any pace, a 429 halves the start rate measured over this window
+OBSERVED_RATE_MIN_SPAN_S = 1.0  # ... counted over at least this long (a burst at one instant is not infinitely fast)
+RECENT_STARTS_KEPT = 64
+UNDER_LIMIT_BACKOFF = 0.8  # a 429 while pacing under the server's stated limit: bunched arrivals, not a wrong rate
+HEADROOM_STEP = 0.02  # ... and the headroom under the limit grows by this (arrivals jitter more than we allowed for)
+MAX_HEADROOM = 0.25
+HEADROOM_DECAY = 0.002  # each recovery round without a 429 gives this much headroom back (down to the configured)
+LATENCY_SMOOTHING = 0.2  # weight of the newest answer in the running mean of how long a call takes
+WINDOW_LATENCY_MARGIN = 1.5  # the window never shrinks below this many times the calls the pace keeps in flight
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
 Gate = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Ticket:
+    """The last slot a task took from a limiter: which request an answer the task reports belongs to."""
+
+    owner: int  # id() of the limiter
+    seq: int  # the how-many-th start of that limiter
+    started_at: float
+    paced: bool  # a pace was in force when it started (configured or learned)
+
+
+# Set by ``slot`` in the task that holds it (an async context manager runs in its caller's context), read by
+# ``observe`` in the same task: the Limiter protocol stays (status, headers) and still knows which request answered.
+_TICKET: ContextVar[_Ticket | None] = ContextVar("voxbatch_limiter_ticket", default=None)
 
 
 class _LoopState:
@@ -100,19 +155,44 @@ class AsyncRateLimiter:
         self._last_start = -math.inf  # when the last request started (actual time, so jitter never shortens a gap)
         self._units_due: dict[Unit, tuple[float, float]] = {}  # unit -> (last start, units it took)
         self._in_flight = 0
+        self._starts = 0  # requests started so far (a ticket's seq)
+        self._fresh_from = 0  # a 429 lowers the rate only for a request started at or after this seq
+        self._recent_starts: deque[float] = deque(maxlen=RECENT_STARTS_KEPT)
+        # Learning (limits.learn and no configured rpm).
+        self._learning = limits.learn and limits.requests_per_minute is None and limits.adaptive
+        self._limit_rpm: float | None = None  # the server's x-ratelimit-limit, per minute
+        self._pace_rpm: float | None = None  # the pace in force; None: not paced (nothing learned yet)
+        self._trouble_rpm: float | None = None  # the pace that drew the last 429
+        self._window = float(LEARN_INITIAL_IN_FLIGHT) if self._learning else math.inf  # calls in flight allowed
+        self._window_threshold = math.inf  # slow start below this (until the first 429)
+        self._latency_s: float | None = None  # running mean from start to a 2xx answer
+        self._headroom = limits.learned_headroom  # under the stated limit; grows with 429s there, decays without
 
     # --- introspection -------------------------------------------------------------------------------------
 
     @property
     def current_rpm(self) -> float | None:
-        """The requests-per-minute pace in force now (lowered after 429s); ``None`` if unlimited."""
+        """The requests-per-minute pace in force now (lowered after 429s, or learned); ``None`` if unpaced."""
+        if self._learning:
+            return self._pace_rpm
         rpm = self.limits.requests_per_minute
         return None if rpm is None else rpm * self._fraction
+
+    @property
+    def learned_limit_rpm(self) -> float | None:
+        """The server's own limit from ``x-ratelimit-limit``, per minute (learning only); ``None`` until seen."""
+        return self._limit_rpm
 
     @property
     def rate_fraction(self) -> float:
         """The share of every configured rate in force now (1.0 unless 429s lowered it)."""
         return self._fraction
+
+    @property
+    def max_in_flight_now(self) -> int | None:
+        """The calls allowed in flight now: ``max_in_flight``, or less while learning; ``None`` if unlimited."""
+        cap = self._room()
+        return None if math.isinf(cap) else int(cap)
 
     @property
     def paused_until(self) -> float | None:
@@ -122,6 +202,11 @@ class AsyncRateLimiter:
     @property
     def in_flight(self) -> int:
         return self._in_flight
+
+    @property
+    def holds_rate_limited_retries(self) -> bool:
+        """True when a 429's retry may queue here at once: this limiter pauses for the server and paces."""
+        return self.limits.adaptive and (self.limits.requests_per_minute is not None or self._learning)
 
     # --- the Limiter protocol ------------------------------------------------------------------------------
 
@@ -139,7 +224,11 @@ class AsyncRateLimiter:
             if self._gate is not None:
                 await self._wait_until(lambda: self._paused_until)
                 await self._gate()
-            await self._wait_until(lambda: self._start_time(units, unit))
+            while True:
+                await self._wait_until(lambda: self._start_time(units, unit))
+                if self._in_flight < self._room():
+                    break
+                await self._wait_for_room(state)  # learning narrowed the window meanwhile
             self._record_start(units, unit, self._start_time(units, unit))
             self._in_flight += 1
         try:
@@ -153,21 +242,109 @@ class AsyncRateLimiter:
         if not self.limits.adaptive:
             return
         now = self._clock()
+        ticket = _TICKET.get()
+        if ticket is not None and ticket.owner != id(self):
+            ticket = None
+        ok = status is not None and 200 <= status < 300
         lower = {k.lower(): v for k, v in headers.items()}
+        if self._learning:
+            self._learn_limit(lower)
         if status in (429, 503) and (wait_s := _retry_after_s(lower)) is not None:
             self._pause_until(now + wait_s)
         if _number(lower.get("x-ratelimit-remaining")) == 0 and (reset_s := _reset_s(lower)) is not None:
             self._pause_until(now + reset_s)
+        if self._learning and ok and ticket is not None:
+            sample = max(0.0, now - ticket.started_at)
+            prior = self._latency_s
+            self._latency_s = sample if prior is None else prior + LATENCY_SMOOTHING * (sample - prior)
         if status == 429:
-            self._fraction = max(self.limits.min_rate_fraction, self._fraction * self.limits.backoff_factor)
+            if ticket is None or ticket.seq >= self._fresh_from:
+                self._back_off(now, ticket)
             self._successes = 0
-        elif status is not None and 200 <= status < 300:
+        elif ok:
             self._successes += 1
+            if self._learning:
+                self._widen()
             if self._successes >= self.limits.recovery_successes:
-                self._fraction = min(1.0, self._fraction * self.limits.recovery_factor)
                 self._successes = 0
+                self._fraction = min(1.0, self._fraction * self.limits.recovery_factor)
+                if self._learning:
+                    self._speed_up()
         elif status is None or status >= 500:
             self._successes = 0  # trouble breaks a streak; other 4xx say nothing about load
+
+    # --- learning ------------------------------------------------------------------------------------------
+
+    def _ceiling_rpm(self) -> float | None:
+        if self._limit_rpm is None:
+            return None
+        return self._limit_rpm * (1 - self._headroom)
+
+    def _learn_limit(self, headers: Mapping[str, str]) -> None:
+        limit = _number(headers.get("x-ratelimit-limit", headers.get("x-ratelimit-limit-requests")))
+        if limit is None or limit <= 0:
+            return
+        self._limit_rpm = limit * SECONDS_PER_MINUTE / self.limits.limit_header_window_s
+        ceiling = self._ceiling_rpm()
+        assert ceiling is not None
+        if self._pace_rpm is None or self._pace_rpm > ceiling:
+            self._pace_rpm = ceiling
+
+    def _observed_rpm(self, now: float) -> float | None:
+        recent = [t for t in self._recent_starts if t > now - OBSERVED_RATE_WINDOW_S]
+        if len(recent) < 2:
+            return None
+        return len(recent) * SECONDS_PER_MINUTE / max(now - recent[0], OBSERVED_RATE_MIN_SPAN_S)
+
+    def _back_off(self, now: float, ticket: _Ticket | None) -> None:
+        self._fresh_from = self._starts  # answers to requests already sent are the same signal
+        if self._learning and ticket is not None and not ticket.paced and self._limit_rpm is not None:
+            return  # sent before we knew any limit, refused with the limit we now pace under: nothing more to learn
+        factor = self.limits.backoff_factor
+        self._fraction = max(self.limits.min_rate_fraction, self._fraction * factor)
+        if not self._learning:
+            return
+        pace = self._pace_rpm if self._pace_rpm is not None else self._observed_rpm(now)
+        if pace is not None and self._limit_rpm is not None and pace <= self._limit_rpm:
+            # Refused while pacing under the server's own stated limit: arrivals bunched (or someone shares the
+            # budget). Step down a little; recovery aims back at the limit, which the server keeps telling us.
+            self._headroom = min(MAX_HEADROOM, self._headroom + HEADROOM_STEP)
+            floor = self.limits.min_rate_fraction * self._limit_rpm
+            self._pace_rpm = max(floor, pace * max(factor, UNDER_LIMIT_BACKOFF))
+        elif pace is not None:
+            self._trouble_rpm = pace  # no limit stated: remember where trouble began, climb back to just under it
+            self._pace_rpm = max(self.limits.min_rate_fraction * pace, pace * factor)
+        # Fewer calls in flight, but never fewer than the (lowered) pace needs at the calls' usual duration: when
+        # paced, the pace is what keeps requests apart, and a window below it would only slow long calls.
+        needed = 1.0
+        if self._pace_rpm is not None and self._latency_s is not None:
+            needed = math.ceil(self._pace_rpm / SECONDS_PER_MINUTE * self._latency_s * WINDOW_LATENCY_MARGIN)
+        self._window = max(1.0, float(needed), min(self._window, self._in_flight) * factor)
+        if self.limits.max_in_flight is not None:
+            self._window = min(self._window, float(self.limits.max_in_flight))
+        self._window_threshold = self._window
+
+    def _speed_up(self) -> None:
+        if self._pace_rpm is None:
+            return  # not paced: only the window limits us
+        self._headroom = max(self.limits.learned_headroom, self._headroom - HEADROOM_DECAY)
+        target = self._pace_rpm * self.limits.recovery_factor
+        if self._trouble_rpm is not None and self._limit_rpm is None:
+            near = self._trouble_rpm * (1 - self.limits.learned_headroom)
+            if self._pace_rpm >= near * (1 - 1e-9):
+                self._trouble_rpm *= 1 + PROBE_STEP  # a round without trouble just under it: probe past it
+                near = self._trouble_rpm * (1 - self.limits.learned_headroom)
+            target = min(target, near)
+        ceiling = self._ceiling_rpm()
+        self._pace_rpm = target if ceiling is None else min(target, ceiling)
+
+    def _widen(self) -> None:
+        before = math.floor(self._window)
+        step = 1.0 if self._window < self._window_threshold else 1.0 / self._window
+        cap = self.limits.max_in_flight
+        self._window = self._window + step if cap is None else min(float(cap), self._window + step)
+        if math.floor(self._window) > before and self._state is not None:
+            self._state.freed.set()
 
     # --- internals -----------------------------------------------------------------------------------------
 
@@ -179,9 +356,13 @@ class AsyncRateLimiter:
             self._state = _LoopState(loop)
         return self._state
 
-    async def _wait_for_room(self, state: _LoopState) -> None:
+    def _room(self) -> float:
         cap = self.limits.max_in_flight
-        while cap is not None and self._in_flight >= cap:
+        window = self._window if math.isinf(self._window) else math.floor(self._window)
+        return min(math.inf if cap is None else float(cap), window)
+
+    async def _wait_for_room(self, state: _LoopState) -> None:
+        while self._in_flight >= self._room():
             state.freed.clear()
             await state.freed.wait()
 
@@ -192,9 +373,9 @@ class AsyncRateLimiter:
 
     def _start_time(self, units: float, unit: Unit) -> float:
         start = self._paused_until
-        rpm = self.limits.requests_per_minute
+        rpm = self.current_rpm
         if rpm is not None:
-            start = max(start, self._last_start + SECONDS_PER_MINUTE / (rpm * self._fraction))
+            start = max(start, self._last_start + SECONDS_PER_MINUTE / rpm)
         per_minute = self.limits.units_per_minute.get(unit)
         if units > 0 and per_minute is not None and unit in self._units_due:
             last_start, last_units = self._units_due[unit]
@@ -206,10 +387,22 @@ class AsyncRateLimiter:
         # so the event loop's lateness does not add up over thousands of calls (it cost 4 % of the rate); the next
         # gap is then at most that much short. Any other start (after an idle spell) counts from now: no bursts.
         now = self._clock()
-        start = scheduled if now - PACING_SLACK_S <= scheduled <= now else now
+        start = scheduled if now - self._slack_s() <= scheduled <= now else now
         self._last_start = start
         if units > 0 and unit in self.limits.units_per_minute:
             self._units_due[unit] = (start, units)
+        _TICKET.set(_Ticket(id(self), self._starts, now, self.current_rpm is not None))
+        self._starts += 1
+        self._recent_starts.append(now)
+
+    def _slack_s(self) -> float:
+        """How much of a late wake-up the next start may make up: configured pacing, ``PACING_SLACK_S``; learned
+        pacing, only its headroom under the server's limit, so two starts are never closer than the limit allows."""
+        if not self._learning:
+            return PACING_SLACK_S
+        if self._pace_rpm is None or self._limit_rpm is None:
+            return 0.0
+        return min(PACING_SLACK_S, max(0.0, SECONDS_PER_MINUTE / self._pace_rpm - SECONDS_PER_MINUTE / self._limit_rpm))
 
     def _pause_until(self, when: float) -> None:
         self._paused_until = max(self._paused_until, when)
@@ -225,6 +418,8 @@ def _validate(limits: RateLimits) -> None:
         raise ValueError(f"need 0 < min_rate_fraction <= 1, 0 < backoff_factor <= 1, recovery_factor >= 1: {limits}")
     if limits.recovery_successes < 1:
         raise ValueError(f"recovery_successes must be >= 1: {limits.recovery_successes}")
+    if not (limits.limit_header_window_s > 0 and 0 <= limits.learned_headroom < 1):
+        raise ValueError(f"need limit_header_window_s > 0 and 0 <= learned_headroom < 1: {limits}")
 
 
 def _number(value: str | None) -> float | None:

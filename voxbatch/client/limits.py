@@ -29,6 +29,11 @@ class RateLimits:
     units_per_minute: Mapping[Unit, float] = field(default_factory=dict)
     max_in_flight: int | None = None
     adaptive: bool = True  # a 429 lowers the rate; sustained success restores it
+    # With no requests_per_minute: learn the provider's limit from its answers (x-ratelimit-* headers, 429s) and
+    # adapt both the pace and the calls in flight (see voxbatch.client.limiter). Ignored when a rate is configured.
+    learn: bool = False
+    limit_header_window_s: float = 60.0  # x-ratelimit-limit counts requests per this many seconds
+    learned_headroom: float = 0.02  # pace at least this share under a learned limit (arrivals jitter)
     min_rate_fraction: float = 0.1  # never slow below this share of the configured rate
     backoff_factor: float = 0.5  # rate multiplier applied on each 429
     recovery_successes: int = 20  # consecutive successes before the rate is raised again
@@ -45,6 +50,15 @@ class Limiter(Protocol):
     def observe(self, status: int | None, headers: Mapping[str, str]) -> None:
         """Learn from an answer (``None`` status: no answer): 429s, ``retry-after``, ``x-ratelimit-*``."""
         ...
+
+
+def holds_rate_limited_retries(limiter: object) -> bool:
+    """Whether ``limiter`` itself holds the next attempt after a 429 (its shared pause and pacing).
+
+    A limiter that says so (attribute ``holds_rate_limited_retries``) lets a 429's retry queue in it at once
+    instead of sleeping privately, so callers refused together are paced apart, not woken together.
+    """
+    return bool(getattr(limiter, "holds_rate_limited_retries", False))
 
 
 class NoLimit:

@@ -7,6 +7,11 @@
   ``retry_after_cap_s``; otherwise
   full-jitter exponential backoff, ``uniform(0, min(cap, base * 2**n))``. A server asking for more
   than the cap ends the retries: waiting less would only earn another 429.
+- **A 429 behind a limiter that holds it** (``limiter_waits``: the shared limiter has heard the 429, pauses
+  every caller for the server's wait and paces them one by one): no private sleep at all, the retry queues
+  in the limiter at once. Callers refused at the same instant then start one pacing interval apart instead
+  of waking together and colliding again. A wait longer than the limiter's own longest pause
+  (``MAX_SERVER_PAUSE_S``) is still slept here.
 - **When to stop:** after ``max_attempts`` attempts, or when the next wait would pass the call's
   ``deadline_s``.
 
@@ -28,6 +33,7 @@ from typing import TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from voxbatch.client.errors import APIStatusError, SpeechAPIError
+from voxbatch.client.limiter import MAX_SERVER_PAUSE_S
 
 logger = logging.getLogger("voxbatch.client.retry")
 
@@ -112,9 +118,10 @@ def is_retryable(exc: BaseException) -> bool:
 class wait_server_or_full_jitter:  # tenacity names its wait strategies in lower case
     """Wait what the server asked (up to a cap), else full-jitter exponential backoff."""
 
-    def __init__(self, policy: RetryPolicy, rng: random.Random | None = None) -> None:
+    def __init__(self, policy: RetryPolicy, rng: random.Random | None = None, limiter_waits: bool = False) -> None:
         self.policy = policy
         self.rng = rng or random.Random()
+        self.limiter_waits = limiter_waits  # a 429's wait is the shared limiter's (see the module docstring)
         self._decided: dict[int, tuple[float, bool]] = {}  # attempt -> (wait, asked by the server)
 
     def decide(self, state: RetryCallState) -> tuple[float, bool]:
@@ -122,7 +129,10 @@ class wait_server_or_full_jitter:  # tenacity names its wait strategies in lower
         if state.attempt_number not in self._decided:
             exc = state.outcome.exception() if state.outcome else None
             asked = server_wait_s(exc.headers, exc.status) if isinstance(exc, APIStatusError) else None
-            if asked is not None:
+            held = self.limiter_waits and isinstance(exc, APIStatusError) and exc.status == 429
+            if held and (asked is None or asked <= MAX_SERVER_PAUSE_S):
+                self._decided[state.attempt_number] = (0.0, asked is not None)  # the shared limiter waits
+            elif asked is not None:
                 # Never earlier than asked; a little later at random, so callers told the same instant
                 # do not all come back at once and trip the limit again.
                 self._decided[state.attempt_number] = (asked * (1 + SERVER_WAIT_JITTER * self.rng.random()), True)
@@ -145,10 +155,15 @@ async def call_with_retries(
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
     what: str = "call",
+    limiter_waits: bool = False,
 ) -> T:
-    """Run ``attempt`` until it succeeds or the policy gives up; re-raise the last error then."""
+    """Run ``attempt`` until it succeeds or the policy gives up; re-raise the last error then.
+
+    ``limiter_waits``: ``attempt`` waits in a shared limiter that has heard every 429 (pause and pacing), so a
+    429's retry does not sleep on its own.
+    """
     started = clock()
-    wait = wait_server_or_full_jitter(policy, rng)
+    wait = wait_server_or_full_jitter(policy, rng, limiter_waits)
 
     def stop(state: RetryCallState) -> bool:
         if stop_after_attempt(policy.max_attempts)(state):
@@ -168,8 +183,10 @@ async def call_with_retries(
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
+        queued = " (queued in the shared limiter)" if wait.limiter_waits and delay == 0 else ""
+        attempt_number = state.attempt_number
         logger.warning(
-            "%s: attempt %d failed (%s); retrying in %.2f s", what, state.attempt_number, _describe(exc), delay
+            "%s: attempt %d failed (%s); retrying in %.2f s%s", what, attempt_number, _describe(exc), delay, queued
         )
 
     retrying = AsyncRetrying(

@@ -50,22 +50,24 @@ def auth_error(scope: Scope, expected: str | None) -> ApiError | None:
     return None
 
 
-def injected_error(fault: FaultKind, retry_after_s: float, limit: int = 0) -> ApiError:
-    """The answer for an injected 429/500/503."""
+def injected_error(fault: FaultKind, retry_after_s: float, limit: int | None = None) -> ApiError:
+    """The answer for an injected 429/500/503 (``limit``: the server's requests per minute, if it has one)."""
     if fault == "429":
         wait_ms = max(1, math.ceil(retry_after_s * MS_PER_S))
+        headers = {
+            "retry-after": str(max(1, math.ceil(retry_after_s))),
+            "retry-after-ms": str(wait_ms),
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-reset": f"{retry_after_s:.3f}",
+        }
+        if limit is not None:  # a limit of 0 would tell a learning client it may send nothing
+            headers["x-ratelimit-limit"] = str(limit)
         return ApiError(
             429,
             "Rate limit exceeded (injected).",
             type="rate_limit_exceeded",
             code="dynamic_request_limited",
-            headers={
-                "retry-after": str(max(1, math.ceil(retry_after_s))),
-                "x-ratelimit-limit": str(limit),
-                "retry-after-ms": str(wait_ms),
-                "x-ratelimit-remaining": "0",
-                "x-ratelimit-reset": f"{retry_after_s:.3f}",
-            },
+            headers=headers,
         )
     if fault == "503":
         return ApiError(
@@ -184,7 +186,7 @@ class Gateway:
                 if await _abort(send):
                     return
             if fault in ("429", "500", "503"):
-                error = injected_error(fault, spec.retry_after_s, int(limiter.rpm or 0))
+                error = injected_error(fault, spec.retry_after_s, None if limiter.rpm is None else int(limiter.rpm))
                 record(error.status, fault, {})
                 await self._answer(error, send, request_id)
                 return

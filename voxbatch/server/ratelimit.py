@@ -1,7 +1,11 @@
 """The server's own rate limit: a token bucket of requests per minute plus a cap on requests in flight.
 
 Over the limit, the server answers 429 with ``retry-after`` / ``retry-after-ms`` and the
-``x-ratelimit-limit/remaining/reset`` headers, as the real service does.
+``x-ratelimit-limit/remaining/reset`` headers, as the real service does; admitted answers (2xx included) carry
+the ``x-ratelimit-*`` headers too, so a client can learn the limit before it ever trips it.
+``x-ratelimit-limit`` is the request rate per minute; a server with only a cap on requests in flight sends no
+``x-ratelimit-*`` headers (a client would read the cap as a rate), and a refusal for concurrency only
+``retry-after``.
 """
 
 from __future__ import annotations
@@ -21,16 +25,16 @@ class Admission:
 
     admitted: bool
     reason: str  # "ok", "rate" or "concurrency"
-    limit: int
+    limit: int | None  # requests per minute; None: no rate limit (only a cap in flight)
     remaining: int
     reset_s: float  # until a token is free (refused) or the bucket is full (admitted)
 
     def headers(self) -> dict[str, str]:
-        out = {
-            "x-ratelimit-limit": str(self.limit),
-            "x-ratelimit-remaining": str(self.remaining),
-            "x-ratelimit-reset": f"{self.reset_s:.3f}",
-        }
+        out: dict[str, str] = {}
+        if self.limit is not None and self.reason != "concurrency":
+            out["x-ratelimit-limit"] = str(self.limit)
+            out["x-ratelimit-remaining"] = str(self.remaining)
+            out["x-ratelimit-reset"] = f"{self.reset_s:.3f}"
         if not self.admitted:
             out["retry-after"] = str(max(1, math.ceil(self.reset_s)))
             out["retry-after-ms"] = str(max(1, math.ceil(self.reset_s * 1000)))
@@ -69,7 +73,7 @@ class RequestLimiter:
         """Admit or refuse one request; an admitted request must be released."""
         with self._lock:
             now = self._clock()
-            limit = int(self.rpm) if self.rpm is not None else (self.max_concurrency or 0)
+            limit = int(self.rpm) if self.rpm is not None else None
             if self.max_concurrency is not None and self._in_flight >= self.max_concurrency:
                 return Admission(False, "concurrency", limit, 0, 1.0)
             if self.rpm is not None:
@@ -81,7 +85,7 @@ class RequestLimiter:
                 full_in_s = (self.capacity - self._tokens) / self.rate_per_s if self.rate_per_s else 0.0
                 admission = Admission(True, "ok", limit, int(self._tokens), full_in_s)
             else:
-                admission = Admission(True, "ok", limit, max(0, limit - self._in_flight - 1), 0.0)
+                admission = Admission(True, "ok", None, 0, 0.0)
             self._in_flight += 1
             return admission
 

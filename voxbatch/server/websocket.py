@@ -208,7 +208,8 @@ async def speech_websocket(websocket: WebSocket) -> None:
         await websocket.close(WS_SERVER_ERROR)
         return
     if fault in ("429", "500", "503"):
-        error = injected_error(fault, state.faults.spec.retry_after_s, int(state.limiter.rpm or 0))
+        rpm = state.limiter.rpm
+        error = injected_error(fault, state.faults.spec.retry_after_s, None if rpm is None else int(rpm))
         note_billing(websocket.scope, status=error.status)
         await session.failed(error)
         await websocket.close(WS_SERVER_ERROR)

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
+import math
+import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import httpx
 import pytest
 
-from voxbatch.client.limiter import MAX_SERVER_PAUSE_S, AsyncRateLimiter
-from voxbatch.client.limits import Limiter, RateLimits, Unit
+from tests.conftest import TEST_API_KEY
+from voxbatch.client.errors import RateLimitError
+from voxbatch.client.limiter import LEARN_INITIAL_IN_FLIGHT, MAX_SERVER_PAUSE_S, AsyncRateLimiter
+from voxbatch.client.limits import Limiter, NoLimit, RateLimits, Unit
+from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries
 from voxbatch.server.options import ServerOptions
 from voxbatch.server.runner import LocalServer
+
+T = TypeVar("T")
 
 
 class FakeTime:
@@ -341,3 +350,355 @@ def test_strict_server_never_answers_429() -> None:
     for i, start in enumerate(arrivals):
         in_window = sum(1 for t in arrivals[i:] if t < start + 1.0 - RECORDING_JITTER_S)
         assert in_window <= per_second + 1, f"{in_window} requests within 1 s from {start}"
+
+
+# --- learning a limit nobody told us (RateLimits(learn=True), no requests_per_minute) ------------------------
+
+LIMIT_HEADERS = {"x-ratelimit-limit": "600", "x-ratelimit-remaining": "3", "x-ratelimit-reset": "0.4"}
+
+
+def learner(**kwargs: object) -> tuple[AsyncRateLimiter, FakeTime]:
+    return make(RateLimits(learn=True, **kwargs))  # type: ignore[arg-type]
+
+
+async def hold(limiter: AsyncRateLimiter, n: int) -> tuple[list[asyncio.Task[None]], asyncio.Event]:
+    """Start ``n`` slots that stay in flight until the returned event is set (as calls awaiting their answers)."""
+    release = asyncio.Event()
+
+    async def one() -> None:
+        async with limiter.slot():
+            await release.wait()
+
+    tasks = [asyncio.create_task(one()) for _ in range(n)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    return tasks, release
+
+
+def test_learning_starts_with_one_call_in_flight_and_no_pace() -> None:
+    limiter, _ = learner(max_in_flight=16)
+    assert limiter.current_rpm is None and limiter.learned_limit_rpm is None
+    assert limiter.max_in_flight_now == LEARN_INITIAL_IN_FLIGHT
+    assert limiter.holds_rate_limited_retries
+    assert not AsyncRateLimiter(RateLimits()).holds_rate_limited_retries  # nothing paces a retry there
+    assert AsyncRateLimiter(RateLimits(requests_per_minute=60)).holds_rate_limited_retries
+
+
+def test_learning_is_ignored_when_a_rate_is_configured() -> None:
+    limiter, _ = make(RateLimits(requests_per_minute=120, learn=True, max_in_flight=4))
+    limiter.observe(200, {"x-ratelimit-limit": "6000"})
+    assert limiter.current_rpm == 120 and limiter.learned_limit_rpm is None and limiter.max_in_flight_now == 4
+
+
+def test_the_limit_in_the_headers_becomes_the_pace_less_the_headroom() -> None:
+    limiter, fake = learner(max_in_flight=16, learned_headroom=0.05)
+    limiter.observe(200, LIMIT_HEADERS)
+    assert limiter.learned_limit_rpm == 600
+    assert limiter.current_rpm == pytest.approx(570)
+    times = asyncio.run(starts(limiter, fake, [(0, "chars")] * 5))
+    assert [round(b - a, 9) for a, b in itertools.pairwise(times)] == [round(60 / 570, 9)] * 4
+    limiter.observe(200, {"x-ratelimit-limit": "300"})  # the server lowered it: the latest value wins
+    assert limiter.current_rpm == pytest.approx(285)
+
+
+def test_the_header_window_is_configurable() -> None:
+    limiter, _ = learner(limit_header_window_s=1.0, learned_headroom=0.0)
+    limiter.observe(200, {"x-ratelimit-limit": "10"})  # ten per second
+    assert limiter.learned_limit_rpm == 600 and limiter.current_rpm == 600
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "lots", ""])
+def test_a_meaningless_limit_header_is_ignored(value: str) -> None:
+    limiter, _ = learner()
+    limiter.observe(200, {"x-ratelimit-limit": value})
+    assert limiter.learned_limit_rpm is None and limiter.current_rpm is None
+
+
+def test_learning_keeps_the_remaining_zero_pause() -> None:
+    limiter, _ = learner(learned_headroom=0.05)
+    limiter.observe(200, {**LIMIT_HEADERS, "x-ratelimit-remaining": "0", "x-ratelimit-reset": "0.100"})
+    assert limiter.paused_until == pytest.approx(0.1)  # counted from the answer: a margin for jittery arrivals
+
+
+def test_a_429_under_the_stated_limit_steps_down_grows_the_headroom_and_recovery_returns() -> None:
+    limiter, _ = learner(learned_headroom=0.05, recovery_successes=5, recovery_factor=1.25)
+    limiter.observe(200, LIMIT_HEADERS)
+    limiter.observe(429, {**LIMIT_HEADERS, "retry-after-ms": "50"})
+    assert limiter.current_rpm == pytest.approx(570 * 0.8)  # a step down, not a halving: the limit is known
+    ceilings = []
+    for _ in range(6):
+        for _ in range(5):
+            limiter.observe(200, LIMIT_HEADERS)
+        ceilings.append(limiter.current_rpm)
+    # Back up at once to the limit less a headroom grown by the 429 (0.05 + 0.02), given back 0.002 per round.
+    assert ceilings == pytest.approx([600 * (1 - 0.07 + 0.002 * k) for k in range(1, 7)])
+
+
+def test_refusals_of_the_first_unpaced_requests_only_teach_the_limit() -> None:
+    limiter, _ = learner(max_in_flight=16, learned_headroom=0.05)
+    refused = {**LIMIT_HEADERS, "x-ratelimit-remaining": "0", "retry-after-ms": "100"}
+
+    async def scenario() -> None:
+        async def first(status: int) -> None:
+            async with limiter.slot():  # all sent at once, before any answer
+                await asyncio.sleep(0)
+                limiter.observe(status, LIMIT_HEADERS if status == 200 else refused)
+
+        await asyncio.gather(first(200), *(first(429) for _ in range(LEARN_INITIAL_IN_FLIGHT - 1)))
+
+    asyncio.run(scenario())
+    assert limiter.current_rpm == pytest.approx(570)  # the stated limit less the headroom, not stepped down
+    assert limiter.max_in_flight_now == LEARN_INITIAL_IN_FLIGHT + 1  # the one success widened it
+
+
+def test_with_no_stated_limit_a_429_halves_the_observed_rate_and_probing_climbs_past_it() -> None:
+    limiter, fake = learner(max_in_flight=8, recovery_successes=4, recovery_factor=1.25, learned_headroom=0.05)
+    for _ in range(7):
+        limiter.observe(200, {})  # slow start: one more in flight per answer
+    assert limiter.max_in_flight_now == 8 and limiter.current_rpm is None
+
+    async def scenario() -> None:
+        for _ in range(4):  # 8 starts per second, unpaced (only the window of 8 limits them)
+            await starts(limiter, fake, [(0, "chars")] * 8)
+            fake.now += 1.0
+
+    asyncio.run(scenario())
+    fake.now -= 1.0
+    limiter.observe(429, {})
+    observed = 32 * 60 / 3.0  # the rate they were starting at: 32 starts from t=0 to t=3
+    assert limiter.current_rpm == pytest.approx(observed / 2)
+    paces = []
+    for _ in range(12):
+        for _ in range(4):
+            limiter.observe(200, {})
+        paces.append(limiter.current_rpm)
+    assert paces == sorted(paces)
+    assert paces[2] == pytest.approx(observed * 0.95)  # quickly back to just under where trouble began
+    assert paces[-1] > observed  # then probing past it, 5 % a round, until the next 429 says where it is
+
+
+def test_only_a_request_sent_after_the_last_decrease_lowers_the_rate_again() -> None:
+    limiter, _ = make(RateLimits(requests_per_minute=600, max_in_flight=8))
+
+    async def scenario() -> None:
+        answered = asyncio.Event()
+
+        async def refused() -> None:
+            async with limiter.slot():
+                await answered.wait()
+                limiter.observe(429, {})
+
+        burst = [asyncio.create_task(refused()) for _ in range(6)]  # sent together, refused together
+        for _ in range(50):
+            await asyncio.sleep(0)
+        answered.set()
+        await asyncio.gather(*burst)
+        assert limiter.current_rpm == pytest.approx(300)  # one signal, not six
+        async with limiter.slot():
+            limiter.observe(429, {})  # sent after the decrease: a new signal
+        assert limiter.current_rpm == pytest.approx(150)
+
+    asyncio.run(scenario())
+
+
+def test_calls_in_flight_narrow_on_a_429_and_widen_back() -> None:
+    limiter, _ = learner(max_in_flight=8)
+    for _ in range(7):
+        limiter.observe(200, {})
+    assert limiter.max_in_flight_now == 8
+
+    async def scenario() -> list[int]:
+        tasks, release = await hold(limiter, 8)
+        assert limiter.in_flight == 8
+        async with asyncio.timeout(5):
+            limiter.observe(429, {})  # the answer to one of the eight (no ticket: counts as new)
+        narrowed = limiter.max_in_flight_now
+        release.set()
+        await asyncio.gather(*tasks)
+        windows = []
+        for _ in range(40):
+            limiter.observe(200, {})
+            windows.append(limiter.max_in_flight_now or 0)
+        return [narrowed or 0, *windows]
+
+    windows = asyncio.run(scenario())
+    assert windows[0] == 4  # halved
+    assert windows == sorted(windows) and windows[-1] == 8  # one more per window of answers, back to the cap
+
+
+def test_a_narrowed_window_holds_new_starts_until_calls_finish() -> None:
+    limiter, fake = learner(max_in_flight=4)
+    for _ in range(3):
+        limiter.observe(200, {})
+
+    async def scenario() -> int:
+        tasks, release = await hold(limiter, 4)
+        limiter.observe(429, {})
+        waiting = asyncio.create_task(starts(limiter, fake, [(0, "chars")]))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        blocked = not waiting.done()
+        release.set()
+        await asyncio.gather(*tasks, waiting)
+        return blocked
+
+    assert asyncio.run(scenario())
+
+
+# --- a burst of 429s at one instant: retries come back one by one, not together ------------------------------
+
+
+class VirtualTime:
+    """Fake time for many sleepers at once: when every task is waiting, jump to the earliest wake-up."""
+
+    SETTLE_STEPS = 50  # event-loop turns with nothing due before the clock may jump
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._due: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._due, (self.now + seconds, self._seq, future))
+        await future
+
+    async def run(self, work: Awaitable[T]) -> T:
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            for _ in range(self.SETTLE_STEPS):
+                await asyncio.sleep(0)
+            if self._due and not task.done():
+                when, _, future = heapq.heappop(self._due)
+                self.now = max(self.now, when)
+                if not future.done():
+                    future.set_result(None)
+        return task.result()
+
+
+class StrictServer:
+    """A fake server with a bucket of one: one request per ``interval_s``, else 429 with ``retry-after: 1``."""
+
+    def __init__(self, now: Callable[[], float], interval_s: float) -> None:
+        self.now = now
+        self.interval_s = interval_s
+        self.last = -math.inf
+        self.arrivals: list[tuple[float, int]] = []
+
+    def answer(self) -> int:
+        now = self.now()
+        status = 200 if now - self.last >= self.interval_s - 1e-9 else 429
+        if status == 200:
+            self.last = now
+        self.arrivals.append((now, status))
+        return status
+
+
+BURST = 8
+
+
+def burst_of_429s(limiter: Limiter, vt: VirtualTime, limiter_waits: bool) -> StrictServer:
+    """Eight calls sent at one instant to a strict server (seven refused), each retried until it succeeds."""
+    server = StrictServer(vt.clock, interval_s=0.1)
+    all_sent = asyncio.Event()
+    first_round = 0
+
+    async def attempt() -> str:
+        nonlocal first_round
+        async with limiter.slot():
+            if first_round < BURST:  # the first eight are all in flight before any is answered
+                first_round += 1
+                if first_round == BURST:
+                    all_sent.set()
+                await all_sent.wait()
+            status = server.answer()
+            if status == 429:
+                limiter.observe(429, {"retry-after": "1"})
+                raise RateLimitError("slow down", status=429, headers={"retry-after": "1"})
+        limiter.observe(200, {})
+        return "ok"
+
+    def call(seed: int) -> Awaitable[str]:
+        policy = RetryPolicy(max_attempts=6)
+        rng = random.Random(seed)
+        return call_with_retries(
+            attempt, policy, RetryStats(), sleep=vt.sleep, clock=vt.clock, rng=rng, limiter_waits=limiter_waits
+        )
+
+    async def everyone() -> list[object]:
+        return list(await asyncio.gather(*(call(seed) for seed in range(BURST)), return_exceptions=True))
+
+    results = asyncio.run(vt.run(everyone()))
+    if limiter_waits:
+        assert results == ["ok"] * BURST
+    return server
+
+
+def test_simultaneous_429s_retry_one_interval_apart_through_the_limiter() -> None:
+    vt = VirtualTime()
+    limiter = AsyncRateLimiter(RateLimits(learn=True, max_in_flight=BURST), clock=vt.clock, sleep=vt.sleep)
+    for _ in range(BURST - 1):
+        limiter.observe(200, {})  # slow start done: all eight may be in flight
+    server = burst_of_429s(limiter, vt, limiter_waits=True)
+    assert [s for _, s in server.arrivals[:BURST]].count(429) == BURST - 1
+    assert {t for t, _ in server.arrivals[:BURST]} == {0.0}
+    retries = [t for t, _ in server.arrivals[BURST:]]
+    assert [s for _, s in server.arrivals[BURST:]] == [200] * (BURST - 1)  # one retry each, all admitted
+    assert min(retries) >= 1.0  # the server's retry-after, honoured for everyone through the shared pause
+    assert min(b - a for a, b in itertools.pairwise(retries)) >= 0.1  # paced apart: no second collision
+    assert limiter.max_in_flight_now is not None and limiter.max_in_flight_now < BURST  # and fewer in flight
+
+
+def test_private_sleeps_bring_them_back_together() -> None:
+    # The same burst with no shared limiter: each caller sleeps retry-after plus jitter on its own, so they
+    # come back within a quarter of a second, closer than the server allows, and collide again.
+    vt = VirtualTime()
+    server = burst_of_429s(NoLimit(), vt, limiter_waits=False)
+    second_round = sorted(t for t, _ in server.arrivals[BURST : 2 * BURST - 1])
+    assert 1.0 <= second_round[0] and second_round[-1] <= 1.25
+    assert [s for _, s in server.arrivals].count(429) > BURST - 1
+
+
+# --- through real sockets: a strict server, a client told nothing ------------------------------------------
+
+LEARN_E2E_RPM = 6000  # 100/s: 60 calls take about a second
+LEARN_E2E_CALLS = 60
+
+
+def test_a_client_told_nothing_learns_a_strict_servers_limit(make_server: Callable[..., LocalServer]) -> None:
+    from voxbatch.client.client import SpeechClient, SpeechOptions
+    from voxbatch.client.options import ClientOptions
+
+    server = make_server(requests_per_minute=LEARN_E2E_RPM, burst_requests=1)
+    limiter = AsyncRateLimiter(RateLimits(learn=True, max_in_flight=16))
+    options = ClientOptions(api_key=TEST_API_KEY, base_url=server.origin)
+
+    async def scenario() -> list[int]:
+        async with SpeechClient(options, limiter=limiter) as client:
+            opts = SpeechOptions(model="hexgrad/Kokoro-82M", voice="af_heart")
+            results = await asyncio.gather(*(client.speak("Hi.", opts) for _ in range(LEARN_E2E_CALLS)))
+        return [r.info.attempts for r in results]
+
+    attempts = asyncio.run(scenario())
+    stats = httpx.get(f"{server.origin}/_voxbatch/stats", timeout=30).json()["endpoints"]["/v1/audio/speech"]
+    assert len(attempts) == LEARN_E2E_CALLS  # every call succeeded
+    assert stats.get("200") == LEARN_E2E_CALLS
+    requests = sum(stats.values())
+    assert stats.get("429", 0) <= requests // 3, stats  # loose: the point is that they do not pile up
+    assert limiter.learned_limit_rpm == LEARN_E2E_RPM
+
+
+def test_learned_pacing_makes_up_late_wake_ups_only_within_its_headroom() -> None:
+    fake = LateTime()  # every wake-up 1 ms late
+    limiter = AsyncRateLimiter(RateLimits(learn=True, learned_headroom=0.05), clock=fake.clock, sleep=fake.sleep)
+    limiter.observe(200, {"x-ratelimit-limit": "600"})
+    times = asyncio.run(starts(limiter, fake, [(0, "chars")] * 101))
+    assert times[-1] - times[0] == pytest.approx(100 * 60 / 570, abs=0.002)  # the lateness is made up ...
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.1 - 1e-9  # ... never closer than the limit allows

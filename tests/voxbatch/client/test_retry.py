@@ -6,7 +6,7 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -26,7 +26,8 @@ from voxbatch.client.errors import (
     StreamTruncatedError,
     UnprocessableEntityError,
 )
-from voxbatch.client.limits import NoLimit
+from voxbatch.client.limiter import MAX_SERVER_PAUSE_S, AsyncRateLimiter
+from voxbatch.client.limits import NoLimit, RateLimits
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries, server_wait_s
 
@@ -271,3 +272,79 @@ def test_every_attempt_takes_a_slot_and_every_answer_is_observed() -> None:
     assert limiter.slots == [(4.0, "chars"), (4.0, "chars")]  # units: characters, once per attempt
     assert [s for s, _ in limiter.observed] == [503, 200]
     assert limiter.observed[1][1]["x-ratelimit-remaining"] == "0"  # success headers reach the limiter too
+
+
+# --- a 429 behind a limiter that holds it: the retry queues in the limiter, it does not sleep on its own ------
+
+
+def _refused_once(status: int, headers: dict[str, str]) -> Callable[[], Awaitable[str]]:
+    answers = iter([_status_error(RateLimitError if status == 429 else ServerError, status, headers), None])
+
+    async def attempt() -> str:
+        error = next(answers)
+        if error:
+            raise error
+        return "ok"
+
+    return attempt
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "private_wait"),
+    [
+        (429, {"retry-after": "2"}, False),  # the limiter pauses everyone for it
+        (429, {}, False),  # the limiter's lowered pace spaces the retries
+        (429, {"retry-after": str(int(MAX_SERVER_PAUSE_S) + 30)}, True),  # longer than the limiter would pause
+        (503, {"retry-after": "2"}, True),  # not a rate limit: waited here as before
+        (500, {}, True),
+    ],
+)
+def test_what_a_limiter_that_holds_429s_leaves_to_the_retry(
+    status: int, headers: dict[str, str], private_wait: bool
+) -> None:
+    sleeps: list[float] = []
+
+    async def fake_sleep(s: float) -> None:
+        sleeps.append(s)
+
+    stats = RetryStats()
+    result = asyncio.run(
+        call_with_retries(
+            _refused_once(status, headers),
+            RetryPolicy(),
+            stats,
+            sleep=fake_sleep,
+            rng=random.Random(3),
+            limiter_waits=True,
+        )
+    )
+    assert result == "ok" and stats.attempts == 2
+    assert (sum(sleeps) > 0) is private_wait
+
+
+def test_the_client_lets_its_limiter_hold_a_429s_retry() -> None:
+    answers = iter([429, 200])
+    seen: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(time.monotonic())
+        if next(answers) == 429:
+            return httpx.Response(429, headers={"retry-after-ms": "300"}, json={"error": {"message": "slow down"}})
+        return httpx.Response(200, content=PCM)
+
+    sleeps: list[float] = []
+
+    async def fake_sleep(s: float) -> None:
+        sleeps.append(s)
+
+    limiter = AsyncRateLimiter(RateLimits(requests_per_minute=6000))
+
+    async def run() -> int:
+        options = ClientOptions(api_key="k", base_url="http://api.test")
+        transport = httpx.MockTransport(handler)
+        async with SpeechClient(options, transport=transport, limiter=limiter, sleep=fake_sleep) as client:
+            return (await client.speak("Hi.", KOKORO)).info.attempts
+
+    assert asyncio.run(run()) == 2
+    assert sum(sleeps) == 0  # no private sleep ...
+    assert seen[1] - seen[0] >= 0.3 - 0.01  # ... the limiter's shared pause held the retry (monotonic: never early)

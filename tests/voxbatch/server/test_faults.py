@@ -181,6 +181,13 @@ def test_injected_429_has_retry_headers(make_server) -> None:
     assert resp.headers["x-ratelimit-remaining"] == "0"
     assert float(resp.headers["x-ratelimit-reset"]) == pytest.approx(2.0)
     assert resp.headers["x-request-id"]
+    assert "x-ratelimit-limit" not in resp.headers  # the server has no rate limit: it states none (never "0")
+
+
+def test_injected_429_states_the_servers_rate_limit(make_server) -> None:
+    faulty = make_server(requests_per_minute=6000, faults=FaultSpec(p429=1.0, retry_after_s=0.5))
+    resp = httpx.get(f"{faulty.base_url}/models", headers=AUTH, timeout=30)
+    assert resp.status_code == 429 and resp.headers["x-ratelimit-limit"] == "6000"
 
 
 def test_a_429_storm_over_sockets_asks_for_sub_second_waits(make_server) -> None:

@@ -106,6 +106,17 @@ def test_admitted_headers_have_no_retry_after() -> None:
     assert headers["x-ratelimit-remaining"] == "1"
 
 
+def test_a_concurrency_cap_sends_no_rate_headers() -> None:
+    lim, _ = limiter(concurrency=1)
+    admitted = lim.acquire()
+    assert admitted.admitted and admitted.headers() == {}
+    refused = lim.acquire()
+    assert refused.reason == "concurrency" and set(refused.headers()) == {"retry-after", "retry-after-ms"}
+    both, _ = limiter(rpm=60, burst=2, concurrency=1)
+    assert both.acquire().headers()["x-ratelimit-limit"] == "60"
+    assert set(both.acquire().headers()) == {"retry-after", "retry-after-ms"}  # refused for concurrency
+
+
 def test_retry_after_is_at_least_one_second() -> None:
     refused = Admission(False, "rate", 600, 0, 0.05)
     assert refused.headers()["retry-after"] == "1"
@@ -116,7 +127,7 @@ def test_concurrency_cap_and_release() -> None:
     lim, _ = limiter(concurrency=2)
     first, second = lim.acquire(), lim.acquire()
     assert first.admitted and second.admitted
-    assert (first.limit, first.remaining, second.remaining) == (2, 1, 0)
+    assert first.limit is None  # a cap in flight, not a rate: it is not stated as one
     refused = lim.acquire()
     assert not refused.admitted
     assert refused.reason == "concurrency"
@@ -173,7 +184,7 @@ def test_429_with_headers_then_recovery(make_server) -> None:
         ok = [client.get(url) for _ in range(2)]
         refused = client.get(url)
         assert [r.status_code for r in ok] == [200, 200]
-        assert [r.headers["x-ratelimit-remaining"] for r in ok] == ["1", "0"]
+        assert [r.headers["x-ratelimit-remaining"] for r in ok] == ["1", "0"]  # on 2xx answers too
         assert all(r.headers["x-ratelimit-limit"] == "120" for r in ok)
         assert_api_error(refused, 429, code="dynamic_request_limited", type_="rate_limit_exceeded")
         assert refused.headers["x-ratelimit-limit"] == "120"
@@ -222,6 +233,8 @@ def test_concurrency_cap_over_sockets(make_server) -> None:
     assert first.status_code == 200
     assert_api_error(refused, 429, code="dynamic_request_limited")
     assert "concurrency" in refused.json()["error"]["message"]
-    assert refused.headers["x-ratelimit-limit"] == "1"
+    # A cap in flight is not a rate: no x-ratelimit-* a learning client would read as "1 request a minute".
+    assert not any(name.startswith("x-ratelimit") for name in refused.headers)
+    assert not any(name.startswith("x-ratelimit") for name in first.headers)
     assert refused.headers["retry-after"] == "1"
     assert after.status_code == 200
