@@ -9,11 +9,14 @@ import pytest
 
 from tasks.run_resources import RunSettings, run_resources
 from voxbatch.client.limiter import AsyncRateLimiter
+from voxbatch.shutdown import StopGate
 
 
 async def _limiter(tmp_path: Path, settings: RunSettings) -> AsyncRateLimiter:
     async with run_resources("tts", tmp_path, settings, "chars", notice=lambda _: None) as res:
-        limiter = res.client.limiter
+        gate = res.client.limiter
+    assert isinstance(gate, StopGate)  # the run's stop wraps the limiter
+    limiter = gate.inner
     assert isinstance(limiter, AsyncRateLimiter)
     return limiter
 

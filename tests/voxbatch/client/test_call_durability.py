@@ -15,9 +15,9 @@ from voxbatch.client.call_options import CallContext, SpeechOptions
 from voxbatch.client.client import LedgerUnavailableError, SpeechClient
 from voxbatch.client.errors import APITimeoutError
 from voxbatch.client.options import ClientOptions
-from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.client.results import SpeechResult
 from voxbatch.client.retry import RetryPolicy
+from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.ledger.record import CallRecord
 
 KOKORO = SpeechOptions(model="hexgrad/Kokoro-82M", voice="af_heart", audio_format="pcm")
