@@ -326,7 +326,10 @@ RECORDING_JITTER_S = 0.002  # the server stamps each request when its answer sta
 
 
 def test_strict_server_never_answers_429() -> None:
-    with LocalServer(ServerOptions(port=0, requests_per_minute=STRICT_RPM, burst_requests=1)) as server:
+    # A bucket of two, not one: the server stamps arrivals after the loopback hop, so on a loaded machine two
+    # requests paced 100 ms apart can arrive closer together; the pacing itself is checked on the arrivals below.
+    # (The bucket-of-one case is measured in `make bench`, never asserted on wall-clock time here.)
+    with LocalServer(ServerOptions(port=0, requests_per_minute=STRICT_RPM, burst_requests=2)) as server:
         limiter = AsyncRateLimiter(RateLimits(requests_per_minute=STRICT_RPM))
 
         async def scenario() -> list[int]:
