@@ -34,7 +34,9 @@ _standalone = False  # set by main(): this process is the `voxbatch` command and
 BaseUrlOption = Annotated[
     str | None, typer.Option(help="Any Together-compatible server (default: Together with a key, else embedded).")
 ]
-RpmOption = Annotated[float | None, typer.Option(help="Requests per minute for the run.")]
+RpmOption = Annotated[
+    float | None, typer.Option(help="Requests per minute for the run (default: learned from the provider's answers).")
+]
 MaxInFlightOption = Annotated[int, typer.Option(help="Requests in flight at most.")]
 CacheDirOption = Annotated[Path | None, typer.Option(help="Chunk cache (default: OUT/.voxbatch-cache).")]
 LedgerDirOption = Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")]

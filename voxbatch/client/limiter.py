@@ -163,6 +163,7 @@ class AsyncRateLimiter:
         self._limit_rpm: float | None = None  # the server's x-ratelimit-limit, per minute
         self._pace_rpm: float | None = None  # the pace in force; None: not paced (nothing learned yet)
         self._trouble_rpm: float | None = None  # the pace that drew the last 429
+        self._best_rpm = 0.0  # the fastest pace or start rate seen: learning never slows below a share of it
         self._window = float(LEARN_INITIAL_IN_FLIGHT) if self._learning else math.inf  # calls in flight allowed
         self._window_threshold = math.inf  # slow start below this (until the first 429)
         self._latency_s: float | None = None  # running mean from start to a 2xx answer
@@ -270,8 +271,11 @@ class AsyncRateLimiter:
                 self._fraction = min(1.0, self._fraction * self.limits.recovery_factor)
                 if self._learning:
                     self._speed_up()
-        elif status is None or status >= 500:
-            self._successes = 0  # trouble breaks a streak; other 4xx say nothing about load
+        elif (status is None or status >= 500) and not self._learning:
+            # Trouble breaks a streak; other 4xx say nothing about load. Learning counts successes since the last
+            # 429 only: 5xx and drops are not rate signals (Together answers 503 *under* its dynamic limit), and a
+            # server failing a third of its calls must not hold a lowered pace down for ever.
+            self._successes = 0
 
     # --- learning ------------------------------------------------------------------------------------------
 
@@ -305,6 +309,8 @@ class AsyncRateLimiter:
         if not self._learning:
             return
         pace = self._pace_rpm if self._pace_rpm is not None else self._observed_rpm(now)
+        if pace is not None:
+            self._best_rpm = max(self._best_rpm, pace)
         if pace is not None and self._limit_rpm is not None and pace <= self._limit_rpm:
             # Refused while pacing under the server's own stated limit: arrivals bunched (or someone shares the
             # budget). Step down a little; recovery aims back at the limit, which the server keeps telling us.
@@ -313,7 +319,9 @@ class AsyncRateLimiter:
             self._pace_rpm = max(floor, pace * max(factor, UNDER_LIMIT_BACKOFF))
         elif pace is not None:
             self._trouble_rpm = pace  # no limit stated: remember where trouble began, climb back to just under it
-            self._pace_rpm = max(self.limits.min_rate_fraction * pace, pace * factor)
+            # Halve, but never below min_rate_fraction of the best rate seen: a storm of 429s must not slow the run
+            # towards zero (each halving is one fresh 429, and recovery takes a whole round of successes).
+            self._pace_rpm = max(self.limits.min_rate_fraction * self._best_rpm, pace * factor)
         # Fewer calls in flight, but never fewer than the (lowered) pace needs at the calls' usual duration: when
         # paced, the pace is what keeps requests apart, and a window below it would only slow long calls.
         needed = 1.0
@@ -337,6 +345,7 @@ class AsyncRateLimiter:
             target = min(target, near)
         ceiling = self._ceiling_rpm()
         self._pace_rpm = target if ceiling is None else min(target, ceiling)
+        self._best_rpm = max(self._best_rpm, self._pace_rpm)
 
     def _widen(self) -> None:
         before = math.floor(self._window)
