@@ -33,6 +33,14 @@ starts with ``LEARN_INITIAL_IN_FLIGHT`` calls in flight and no pace, and learns 
   wake-up is made up only within that headroom, so two starts are never closer than the limit allows. A
   ``remaining: 0`` pause still counts from when the answer is read: on a loaded machine that margin is what
   keeps a strict server's 429s rare (measured: BENCHMARKS.md).
+- The window of ``x-ratelimit-limit`` is assumed, not known (Together does not document it and measures per
+  second), so the stated limit stays the ceiling only while ``x-ratelimit-remaining`` agrees: once at least
+  ``RELEASE_STREAK_ANSWERS`` 2xx answers in a row (and more than the limit's count) each say at least
+  ``RELEASE_REMAINING_SHARE`` of the limit remains, although ``RELEASE_USED_SHARE`` of it was started within the
+  assumed window before each (a per-window count would have drained it), the window must be shorter: the limit
+  is released for good (``stated_limit_released``) and the pace probes past the rate the server kept accepting as
+  with no limit stated. A strict token bucket (``remaining`` 0 or 1), a per-window count that drains, and answers
+  without ``remaining`` never release it.
 - A 429 for a request sent before any pace was known only teaches the limit its headers state. A 429 (for a
   request sent after the last decrease) while pacing under that limit means arrivals bunched on their way (or
   someone shares the budget): the pace steps down by ``UNDER_LIMIT_BACKOFF`` and the headroom grows by
@@ -83,6 +91,12 @@ MAX_HEADROOM = 0.25
 HEADROOM_DECAY = 0.002  # each recovery round without a 429 gives this much headroom back (down to the configured)
 LATENCY_SMOOTHING = 0.2  # weight of the newest answer in the running mean of how long a call takes
 WINDOW_LATENCY_MARGIN = 1.5  # the window never shrinks below this many times the calls the pace keeps in flight
+# The safety valve on a stated limit whose window we only assume (limit_header_window_s): it stops being the ceiling
+# after this many 2xx answers in a row (and more than the stated limit's count), each saying at least
+# RELEASE_REMAINING_SHARE of the limit remains although we had started RELEASE_USED_SHARE of it within the window.
+RELEASE_STREAK_ANSWERS = 20
+RELEASE_REMAINING_SHARE = 0.5
+RELEASE_USED_SHARE = 0.75
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
@@ -97,6 +111,7 @@ class _Ticket:
     seq: int  # the how-many-th start of that limiter
     started_at: float
     paced: bool  # a pace was in force when it started (configured or learned)
+    window_starts: int = 0  # learning: starts within limit_header_window_s up to this one (0: not counted)
 
 
 # Set by ``slot`` in the task that holds it (an async context manager runs in its caller's context), read by
@@ -168,6 +183,9 @@ class AsyncRateLimiter:
         self._window_threshold = math.inf  # slow start below this (until the first 429)
         self._latency_s: float | None = None  # running mean from start to a 2xx answer
         self._headroom = limits.learned_headroom  # under the stated limit; grows with 429s there, decays without
+        self._window_starts: deque[float] = deque()  # our starts within the last limit_header_window_s
+        self._roomy_streak = 0  # answers in a row whose x-ratelimit-remaining contradicts the assumed window
+        self._limit_released = False  # the stated limit was shown not to be per limit_header_window_s
 
     # --- introspection -------------------------------------------------------------------------------------
 
@@ -183,6 +201,12 @@ class AsyncRateLimiter:
     def learned_limit_rpm(self) -> float | None:
         """The server's own limit from ``x-ratelimit-limit``, per minute (learning only); ``None`` until seen."""
         return self._limit_rpm
+
+    @property
+    def stated_limit_released(self) -> bool:
+        """True once ``x-ratelimit-remaining`` showed the stated limit's window is shorter than assumed: the
+        limit no longer caps the pace (learning only; see the module docstring)."""
+        return self._limit_released
 
     @property
     def rate_fraction(self) -> float:
@@ -250,6 +274,7 @@ class AsyncRateLimiter:
         lower = {k.lower(): v for k, v in headers.items()}
         if self._learning:
             self._learn_limit(lower)
+            self._weigh_stated_limit(status, lower, ticket)
         if status in (429, 503) and (wait_s := _retry_after_s(lower)) is not None:
             self._pause_until(now + wait_s)
         if _number(lower.get("x-ratelimit-remaining")) == 0 and (reset_s := _reset_s(lower)) is not None:
@@ -279,10 +304,13 @@ class AsyncRateLimiter:
 
     # --- learning ------------------------------------------------------------------------------------------
 
+    def _stated_rpm(self) -> float | None:
+        """The server's stated limit while it is trusted as one; ``None`` when none is stated or it was released."""
+        return None if self._limit_released else self._limit_rpm
+
     def _ceiling_rpm(self) -> float | None:
-        if self._limit_rpm is None:
-            return None
-        return self._limit_rpm * (1 - self._headroom)
+        stated = self._stated_rpm()
+        return None if stated is None else stated * (1 - self._headroom)
 
     def _learn_limit(self, headers: Mapping[str, str]) -> None:
         limit = _number(headers.get("x-ratelimit-limit", headers.get("x-ratelimit-limit-requests")))
@@ -290,9 +318,46 @@ class AsyncRateLimiter:
             return
         self._limit_rpm = limit * SECONDS_PER_MINUTE / self.limits.limit_header_window_s
         ceiling = self._ceiling_rpm()
-        assert ceiling is not None
-        if self._pace_rpm is None or self._pace_rpm > ceiling:
+        if ceiling is not None and (self._pace_rpm is None or self._pace_rpm > ceiling):
             self._pace_rpm = ceiling
+
+    def _weigh_stated_limit(self, status: int | None, headers: Mapping[str, str], ticket: _Ticket | None) -> None:
+        """The safety valve: release the stated limit when the server's own ``remaining`` keeps contradicting it.
+
+        An answer contradicts it when it is a 2xx whose ``x-ratelimit-remaining`` is at least
+        ``RELEASE_REMAINING_SHARE`` of ``x-ratelimit-limit`` although its request was started after at least
+        ``RELEASE_USED_SHARE`` of that limit within the assumed window: a per-window counter (fixed or sliding)
+        would have shown less left. A fixed window shows that much left for at most half its answers in a row, so
+        the streak must also be longer than the limit's count; a token bucket shallower than half the limit (the
+        local server's) never shows it at all. Answers without ``remaining`` or ``limit`` break the streak.
+        """
+        if self._limit_released or self._limit_rpm is None:
+            return
+        if status is not None and 400 <= status < 500 and status != 429:
+            return  # other 4xx say nothing about the limit
+        limit = _number(headers.get("x-ratelimit-limit"))
+        remaining = _number(headers.get("x-ratelimit-remaining"))
+        ok = status is not None and 200 <= status < 300
+        if not (
+            ok
+            and ticket is not None
+            and limit is not None
+            and limit > 0
+            and remaining is not None
+            and remaining >= RELEASE_REMAINING_SHARE * limit
+            and ticket.window_starts >= RELEASE_USED_SHARE * limit
+        ):
+            self._roomy_streak = 0
+            return
+        self._roomy_streak += 1
+        if self._roomy_streak < max(RELEASE_STREAK_ANSWERS, limit + 1):
+            return
+        # The window is shorter than assumed: fall back to probing as with no stated limit, from the pace that
+        # the server just kept answering with room to spare (it is where trouble did not begin).
+        self._limit_released = True
+        self._window_starts.clear()
+        if self._pace_rpm is not None:
+            self._trouble_rpm = self._pace_rpm / (1 - self.limits.learned_headroom)
 
     def _observed_rpm(self, now: float) -> float | None:
         recent = [t for t in self._recent_starts if t > now - OBSERVED_RATE_WINDOW_S]
@@ -302,7 +367,7 @@ class AsyncRateLimiter:
 
     def _back_off(self, now: float, ticket: _Ticket | None) -> None:
         self._fresh_from = self._starts  # answers to requests already sent are the same signal
-        if self._learning and ticket is not None and not ticket.paced and self._limit_rpm is not None:
+        if self._learning and ticket is not None and not ticket.paced and self._stated_rpm() is not None:
             return  # sent before we knew any limit, refused with the limit we now pace under: nothing more to learn
         factor = self.limits.backoff_factor
         self._fraction = max(self.limits.min_rate_fraction, self._fraction * factor)
@@ -311,11 +376,12 @@ class AsyncRateLimiter:
         pace = self._pace_rpm if self._pace_rpm is not None else self._observed_rpm(now)
         if pace is not None:
             self._best_rpm = max(self._best_rpm, pace)
-        if pace is not None and self._limit_rpm is not None and pace <= self._limit_rpm:
+        stated = self._stated_rpm()
+        if pace is not None and stated is not None and pace <= stated:
             # Refused while pacing under the server's own stated limit: arrivals bunched (or someone shares the
             # budget). Step down a little; recovery aims back at the limit, which the server keeps telling us.
             self._headroom = min(MAX_HEADROOM, self._headroom + HEADROOM_STEP)
-            floor = self.limits.min_rate_fraction * self._limit_rpm
+            floor = self.limits.min_rate_fraction * stated
             self._pace_rpm = max(floor, pace * max(factor, UNDER_LIMIT_BACKOFF))
         elif pace is not None:
             self._trouble_rpm = pace  # no limit stated: remember where trouble began, climb back to just under it
@@ -337,7 +403,7 @@ class AsyncRateLimiter:
             return  # not paced: only the window limits us
         self._headroom = max(self.limits.learned_headroom, self._headroom - HEADROOM_DECAY)
         target = self._pace_rpm * self.limits.recovery_factor
-        if self._trouble_rpm is not None and self._limit_rpm is None:
+        if self._trouble_rpm is not None and self._stated_rpm() is None:
             near = self._trouble_rpm * (1 - self.limits.learned_headroom)
             if self._pace_rpm >= near * (1 - 1e-9):
                 self._trouble_rpm *= 1 + PROBE_STEP  # a round without trouble just under it: probe past it
@@ -400,7 +466,13 @@ class AsyncRateLimiter:
         self._last_start = start
         if units > 0 and unit in self.limits.units_per_minute:
             self._units_due[unit] = (start, units)
-        _TICKET.set(_Ticket(id(self), self._starts, now, self.current_rpm is not None))
+        window_starts = 0
+        if self._learning and not self._limit_released:
+            self._window_starts.append(now)
+            while self._window_starts[0] <= now - self.limits.limit_header_window_s:
+                self._window_starts.popleft()
+            window_starts = len(self._window_starts)
+        _TICKET.set(_Ticket(id(self), self._starts, now, self.current_rpm is not None, window_starts))
         self._starts += 1
         self._recent_starts.append(now)
 
@@ -409,9 +481,10 @@ class AsyncRateLimiter:
         pacing, only its headroom under the server's limit, so two starts are never closer than the limit allows."""
         if not self._learning:
             return PACING_SLACK_S
-        if self._pace_rpm is None or self._limit_rpm is None:
+        stated = self._stated_rpm()
+        if self._pace_rpm is None or stated is None:
             return 0.0
-        return min(PACING_SLACK_S, max(0.0, SECONDS_PER_MINUTE / self._pace_rpm - SECONDS_PER_MINUTE / self._limit_rpm))
+        return min(PACING_SLACK_S, max(0.0, SECONDS_PER_MINUTE / self._pace_rpm - SECONDS_PER_MINUTE / stated))
 
     def _pause_until(self, when: float) -> None:
         self._paused_until = max(self._paused_until, when)

@@ -20,6 +20,7 @@ from voxbatch.client.limiter import LEARN_INITIAL_IN_FLIGHT, MAX_SERVER_PAUSE_S,
 from voxbatch.client.limits import Limiter, NoLimit, RateLimits, Unit
 from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries
 from voxbatch.server.options import ServerOptions
+from voxbatch.server.ratelimit import RequestLimiter
 from voxbatch.server.runner import LocalServer
 
 T = TypeVar("T")
@@ -470,11 +471,11 @@ def test_with_no_stated_limit_a_429_halves_the_observed_rate_and_probing_climbs_
     limiter.observe(429, {})
     observed = 32 * 60 / 3.0  # the rate they were starting at: 32 starts from t=0 to t=3
     assert limiter.current_rpm == pytest.approx(observed / 2)
-    paces = []
+    paces: list[float] = []
     for _ in range(12):
         for _ in range(4):
             limiter.observe(200, {})
-        paces.append(limiter.current_rpm)
+        paces.append(limiter.current_rpm or 0.0)
     assert paces == sorted(paces)
     assert paces[2] == pytest.approx(observed * 0.95)  # quickly back to just under where trouble began
     assert paces[-1] > observed  # then probing past it, 5 % a round, until the next 429 says where it is
@@ -696,6 +697,7 @@ def test_a_client_told_nothing_learns_a_strict_servers_limit(make_server: Callab
     requests = sum(stats.values())
     assert stats.get("429", 0) <= requests // 3, stats  # loose: the point is that they do not pile up
     assert limiter.learned_limit_rpm == LEARN_E2E_RPM
+    assert not limiter.stated_limit_released  # its remaining (0 with a bucket of one) agrees with the limit
 
 
 def test_learned_pacing_makes_up_late_wake_ups_only_within_its_headroom() -> None:
@@ -705,3 +707,127 @@ def test_learned_pacing_makes_up_late_wake_ups_only_within_its_headroom() -> Non
     times = asyncio.run(starts(limiter, fake, [(0, "chars")] * 101))
     assert times[-1] - times[0] == pytest.approx(100 * 60 / 570, abs=0.002)  # the lateness is made up ...
     assert min(b - a for a, b in itertools.pairwise(times)) >= 0.1 - 1e-9  # ... never closer than the limit allows
+
+
+# --- the safety valve: a stated limit stays the ceiling only while x-ratelimit-remaining agrees ---------------
+
+Answer = Callable[[float], tuple[int, Mapping[str, str]]]
+
+
+async def answered(limiter: AsyncRateLimiter, fake: FakeTime, n: int, answer: Answer) -> None:
+    """``n`` calls one after another, each answered by ``answer(start time)``, as the client reports them."""
+    for _ in range(n):
+        async with limiter.slot():
+            status, headers = answer(fake.now)
+        limiter.observe(status, headers)
+
+
+def paces_after(limiter: AsyncRateLimiter, fake: FakeTime, answer: Answer, counts: list[int]) -> list[float]:
+    """The pace after each of ``counts`` answers (cumulative, counted from the first)."""
+    paces: list[float] = []
+
+    async def scenario() -> None:
+        done = 0
+        for count in counts:
+            await answered(limiter, fake, count - done, answer)
+            done = count
+            assert limiter.current_rpm is not None
+            paces.append(limiter.current_rpm)
+
+    asyncio.run(scenario())
+    return paces
+
+
+def test_remaining_that_never_drains_releases_a_limit_read_per_minute_and_probing_climbs() -> None:
+    # Together states its limit per second: "10" is 10/s, read as 10/min it would pace at 9.8/min for ever.
+    limiter, fake = learner()
+    per_second = {"x-ratelimit-limit": "10", "x-ratelimit-remaining": "9", "x-ratelimit-reset": "0.1"}
+    # The 8th start is the first with 7.5 of the 10 started within the minute before it; 20 such answers later
+    # (the 27th answer) the limit is released. Recovery rounds come every 20 answers.
+    released: list[bool] = []
+
+    def answer(_: float) -> tuple[int, Mapping[str, str]]:
+        released.append(limiter.stated_limit_released)
+        return 200, per_second
+
+    paces = paces_after(limiter, fake, answer, [1, 27, 39, 40, 60, 80, 100])
+    assert released.index(True) == 27  # not a moment before the 27th answer
+    assert paces[:3] == pytest.approx([9.8] * 3)  # the ceiling held until then, and until the next round
+    assert paces[3] == pytest.approx(9.8 * 1.05)  # above the stated 10/min: probing past it, 5 % a round
+    assert paces[3:] == sorted(paces[3:]) and paces[-1] == pytest.approx(9.8 * 1.05**4)
+    assert limiter.stated_limit_released and limiter.learned_limit_rpm == 10  # still reported, no longer a cap
+    limiter.observe(429, {**per_second, "x-ratelimit-remaining": "0", "retry-after": "1"})
+    assert limiter.current_rpm == pytest.approx(paces[-1] / 2)  # a 429 halves, as with no stated limit
+    limiter.observe(200, per_second)  # the header again: it no longer pulls the pace down to 9.8
+    assert limiter.current_rpm == pytest.approx(paces[-1] / 2)
+
+
+@pytest.mark.parametrize("remaining", [None, "4"], ids=["absent", "under-half"])
+def test_without_a_roomy_remaining_the_stated_limit_stays_the_ceiling(remaining: str | None) -> None:
+    limiter, fake = learner()
+    headers = {"x-ratelimit-limit": "10"} | ({} if remaining is None else {"x-ratelimit-remaining": remaining})
+    paces = paces_after(limiter, fake, lambda _: (200, headers), [20, 100, 200])
+    assert paces == pytest.approx([9.8] * 3) and not limiter.stated_limit_released
+
+
+@pytest.mark.parametrize("burst", [1, None], ids=["burst-1", "burst-default"])
+def test_the_local_servers_token_bucket_never_releases_its_limit(burst: int | None) -> None:
+    # The local server's own bucket on the fake clock: remaining is its tokens (0 or 1 with a burst of one,
+    # under one second's worth by default), never near half of the 600 it states per minute.
+    limiter, fake = learner(max_in_flight=16)
+    bucket = RequestLimiter(600, burst, None, clock=fake.clock)
+
+    def answer(_: float) -> tuple[int, Mapping[str, str]]:
+        admission = bucket.acquire()
+        if admission.admitted:
+            bucket.release()
+        return (200 if admission.admitted else 429), admission.headers()
+
+    paces = paces_after(limiter, fake, answer, [100, 700, 1400])  # more than two assumed windows at the pace
+    assert paces == pytest.approx([588.0] * 3) and not limiter.stated_limit_released
+
+
+class PerMinuteCounter:
+    """A server counting requests per minute, in fixed windows or a sliding one: ``remaining`` drains."""
+
+    def __init__(self, limit: int, sliding: bool) -> None:
+        self.limit = limit
+        self.sliding = sliding
+        self.admitted: list[float] = []
+        self.longest_roomy_run = 0  # the most answers in a row with at least half the limit left
+        self._run = 0
+
+    def answer(self, now: float) -> tuple[int, Mapping[str, str]]:
+        since = now - 60.0 if self.sliding else 60.0 * math.floor(now / 60.0)
+        used = sum(1 for t in self.admitted if t > since or (not self.sliding and t >= since))
+        if used >= self.limit:
+            return 429, {"x-ratelimit-limit": str(self.limit), "x-ratelimit-remaining": "0", "retry-after": "1"}
+        self.admitted.append(now)
+        remaining = self.limit - used - 1
+        self._run = self._run + 1 if remaining >= self.limit / 2 else 0
+        self.longest_roomy_run = max(self.longest_roomy_run, self._run)
+        return 200, {"x-ratelimit-limit": str(self.limit), "x-ratelimit-remaining": str(remaining)}
+
+
+@pytest.mark.parametrize("sliding", [False, True], ids=["fixed-window", "sliding-window"])
+def test_a_per_minute_count_that_drains_keeps_the_ceiling(sliding: bool) -> None:
+    limiter, fake = learner(max_in_flight=16)
+    server = PerMinuteCounter(600, sliding)
+    paces = paces_after(limiter, fake, server.answer, [100, 1000, 2000])  # over three minutes at the pace
+    assert paces == pytest.approx([588.0] * 3) and not limiter.stated_limit_released
+    if not sliding:  # a fixed window shows half its limit left for ~300 answers in a row: a streak of 20 is
+        assert server.longest_roomy_run >= 250  # not enough, the streak must outlast the limit's count
+
+
+def test_a_client_well_under_the_limit_learns_nothing_from_the_room_it_leaves() -> None:
+    # Calls of 0.9 s one at a time: ~66 a minute against 600, so remaining stays high on a per-minute count too.
+    limiter, fake = learner()
+    server = PerMinuteCounter(600, sliding=True)
+
+    def slow_call(now: float) -> tuple[int, Mapping[str, str]]:
+        fake.now += 0.9
+        return server.answer(now)
+
+    paces = paces_after(limiter, fake, slow_call, [100, 700])  # more answers than the limit, all with room
+    assert server.longest_roomy_run == 700
+    assert paces == pytest.approx([588.0] * 2) and not limiter.stated_limit_released
