@@ -481,6 +481,33 @@ def test_with_no_stated_limit_a_429_halves_the_observed_rate_and_probing_climbs_
     assert paces[-1] > observed  # then probing past it, 5 % a round, until the next 429 says where it is
 
 
+def test_a_storm_of_429s_never_slows_learning_below_a_tenth_of_the_best_rate() -> None:
+    # The fault storm once hung here: every fresh 429 halved the pace, towards zero, while 5xx answers broke each
+    # streak of successes that would have raised it again.
+    limiter, fake = learner(max_in_flight=8, recovery_successes=4, recovery_factor=1.25)
+    for _ in range(7):
+        limiter.observe(200, {})
+
+    async def scenario() -> None:
+        for _ in range(4):
+            await starts(limiter, fake, [(0, "chars")] * 8)
+            fake.now += 1.0
+        fake.now -= 1.0
+        for _ in range(40):  # a storm: every request sent after the last decrease is refused again
+            async with limiter.slot():
+                limiter.observe(429, {})
+
+    asyncio.run(scenario())
+    observed = 32 * 60 / 3.0
+    floor = limiter.current_rpm or 0.0
+    assert 0.1 * observed <= floor < 0.2 * observed  # backed off all the way to the floor, not below it
+    for _ in range(3):  # a third of the answers fail with 5xx: not a rate signal, the streak goes on
+        limiter.observe(200, {})
+        limiter.observe(503, {})
+    limiter.observe(200, {})
+    assert (limiter.current_rpm or 0.0) > floor
+
+
 def test_only_a_request_sent_after_the_last_decrease_lowers_the_rate_again() -> None:
     limiter, _ = make(RateLimits(requests_per_minute=600, max_in_flight=8))
 
