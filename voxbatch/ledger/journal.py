@@ -87,9 +87,13 @@ class CallJournal:
         self.size_bytes = 0
         self._lock = threading.Lock()
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
-        self._fd: int | None = os.open(self.path, flags, FILE_MODE)
+        # Created under a hidden name, locked, then renamed: a writer opening a ledger folds journals whose lock
+        # is free, and must never see this one between its creation and its lock (it would take it for dead).
+        hidden = self.path.with_name(f".{self.path.name}")
+        self._fd: int | None = os.open(hidden, flags, FILE_MODE)
         if fcntl is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else can hold it
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new, hidden file: nobody else can hold it
+        hidden.rename(self.path)
         _fsync_dir(folder)  # the file itself survives a power cut, not just its lines
 
     def write(self, op: JournalOp, record: CallRecord) -> None:

@@ -162,3 +162,25 @@ def test_a_long_journal_is_replaced_after_a_flush_by_what_parquet_lacks(tmp_path
         assert [(r.record_id, r.status) for r in contents.records] == [("a", "unknown")]
         assert len(load_calls(tmp_path)) == 2
     assert not journal_paths(tmp_path) and len(read_ledger(tmp_path)) == 2
+
+
+def test_a_new_journal_is_never_seen_unlocked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two Dask workers opening writers on one ledger at once: the second folds journals whose lock is free, so a
+    # journal listed between its creation and its lock would be taken for a dead run's (and its lock refused).
+    import voxbatch.ledger.journal as journal_module
+
+    real_flock = journal_module.fcntl.flock  # type: ignore[union-attr]
+    listed_at_lock: list[list[Path]] = []
+
+    def flock(fd: int, op: int) -> None:
+        listed_at_lock.append(journal_module.journal_paths(tmp_path))
+        real_flock(fd, op)
+
+    monkeypatch.setattr(journal_module.fcntl, "flock", flock)
+    journal = journal_module.CallJournal(tmp_path, "run-a")
+    try:
+        assert listed_at_lock == [[]]  # not yet visible when it was locked
+        assert journal_module.journal_paths(tmp_path) == [journal.path]  # visible, and locked, right after
+        assert fold_dead_journals(tmp_path) == 0  # a live journal is never folded
+    finally:
+        journal.close(remove=True)
