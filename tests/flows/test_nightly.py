@@ -127,8 +127,13 @@ def _wait_for(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
 
 def _run_now(api: str, deployment_id: str) -> str:
     """What the scheduler does at 02:00: a flow run of the deployment, due now."""
-    created = httpx.post(f"{api}/deployments/{deployment_id}/create_flow_run", json={}).json()
-    run_id = str(created["id"])
+
+    def created() -> dict[str, Any] | None:
+        # A busy SQLite-backed server may answer an error (database locked) instead: ask again, as a scheduler would.
+        answer = httpx.post(f"{api}/deployments/{deployment_id}/create_flow_run", json={}, timeout=60)
+        return answer.json() if answer.status_code in (200, 201) else None
+
+    run_id = str(_wait_for(created, RUN_TIMEOUT_S, "a flow run of the deployment")["id"])
 
     def finished() -> str | None:
         state = httpx.get(f"{api}/flow_runs/{run_id}").json()["state"]["type"]

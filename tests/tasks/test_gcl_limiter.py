@@ -154,7 +154,7 @@ SHARED_RATE_PER_S = SHARED_RPM / 60
 BURST = 4  # two leases of two permits
 WORKERS = 4  # per participant: each wants far more than the shared rate
 RUN_S = 8.0
-SUBPROCESS_IMPORT_S = 4.0  # the child imports Prefect before the shared window opens
+WINDOW_DELAY_S = 1.0  # the shared window opens this long after the child said it is ready
 
 
 def test_setup_gcl_is_idempotent(prefect_api_url: str) -> None:
@@ -200,8 +200,9 @@ import asyncio, json, sys, time
 from tasks.gcl_limiter import PrefectGCLLimiter
 from tests.tasks.test_gcl_limiter import _record
 
-start, until = float(sys.argv[1]), float(sys.argv[2])
-limiter = PrefectGCLLimiter(sys.argv[3])
+limiter = PrefectGCLLimiter(sys.argv[1])
+print("ready", flush=True)  # imports done: the parent opens the shared window only now
+start, until = map(float, sys.stdin.readline().split())
 
 async def main() -> list[float]:
     await asyncio.sleep(start - time.time())
@@ -229,25 +230,30 @@ def test_processes_sharing_one_limit_stay_within_it(prefect_api_url: str, monkey
         await real_rate_limit(*args, **kwargs)
 
     monkeypatch.setattr(gcl_limiter, "rate_limit", counting_rate_limit)
-    start = time.time() + SUBPROCESS_IMPORT_S
-    until = start + RUN_S
     env = {**os.environ, "PREFECT_API_URL": prefect_api_url, "PYTHONPATH": str(REPO_ROOT)}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(start), str(until), name],
+        [sys.executable, "-c", CHILD, name],
         env=env,
         cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     ours = [PrefectGCLLimiter(name), PrefectGCLLimiter(name)]
+    assert child.stdout is not None and child.stdin is not None
+    assert child.stdout.readline().strip() == "ready"  # however long its imports took on a loaded machine
+    start = time.time() + WINDOW_DELAY_S
+    until = start + RUN_S
+    child.stdin.write(f"{start} {until}\n")
+    child.stdin.flush()
 
     async def both() -> list[list[float]]:
         await asyncio.sleep(start - time.time())
         return list(await asyncio.gather(*(_record(limiter, until) for limiter in ours)))
 
     in_process = asyncio.run(both())
-    out, err = child.communicate(timeout=60)
+    out, err = child.communicate(timeout=120)
     assert child.returncode == 0, err
     from_child = json.loads(out.strip().splitlines()[-1])
 
