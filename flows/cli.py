@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 
@@ -169,11 +169,7 @@ def tts(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
     )
     scale_out = _scale_out(dask_workers, dask_address)
-    _arm_stop()  # from here on, SIGINT/SIGTERM stop the run gracefully
-    prefect_ready = _prefect_api()
-    from flows.audiobook import audiobook_flow
-
-    prefect_ready()
+    audiobook_flow = _prepare_run("flows.audiobook", "audiobook_flow")
     report = _run_flow(
         lambda: audiobook_flow(
             str(manifest),
@@ -292,11 +288,7 @@ def stt(
         task="translate" if task == "translate" else "transcribe",
     )
     scale_out = _scale_out(dask_workers, dask_address)
-    _arm_stop()  # from here on, SIGINT/SIGTERM stop the run gracefully
-    prefect_ready = _prefect_api()
-    from flows.transcripts import transcript_flow
-
-    prefect_ready()
+    transcript_flow = _prepare_run("flows.transcripts", "transcript_flow")
     report = _run_flow(
         lambda: transcript_flow(
             str(source),
@@ -499,6 +491,18 @@ def _fail(message: str) -> None:
     """One line on stderr and exit 1 (for failures around the run, where a traceback helps nobody)."""
     typer.echo(message, err=True)
     raise typer.Exit(code=EXIT_FAILED)
+
+
+def _prepare_run(module: str, flow_name: str) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
+    """Arm the stop (from here on SIGINT/SIGTERM stop the run gracefully), make sure a Prefect API will answer,
+    and import the flow (which imports Prefect) while it starts."""
+    import importlib
+
+    _arm_stop()
+    prefect_ready = _prefect_api()
+    flow = getattr(importlib.import_module(module), flow_name)
+    prefect_ready()
+    return cast(Callable[..., Coroutine[Any, Any, dict[str, Any]]], flow)
 
 
 def _prefect_api() -> Callable[[], None]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 NEW_FILE_MODE = 0o666  # before the umask: what open(path, "w") asks for
 _TEMP_NAME_TRIES = 100
@@ -34,20 +36,43 @@ def create_temp_beside(target: Path, suffix: str = ".tmp") -> tuple[int, Path]:
     raise FileExistsError(f"could not create a temp file beside {target}")  # pragma: no cover
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part."""
+def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, durable_folder: bool = False) -> Path:
+    """Let ``write`` fill a temp file beside ``path``, fsync it and rename it over ``path``: readers see the old
+    file or the whole new one, never a part. ``durable_folder`` also fsyncs the folder, so the rename itself
+    survives a power cut (the ledger wants that; outputs that a re-run would rebuild do not pay for it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if durable_folder:
+        fsync_dir(path.parent)
     return path
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part."""
+    return write_atomic(path, lambda fh: fh.write(data))
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make renames and new files in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_text_atomic(path: Path, text: str) -> Path:

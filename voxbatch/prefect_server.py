@@ -32,6 +32,7 @@ import httpx
 DEFAULT_PORT = 4200
 STARTUP_TIMEOUT_S = 90.0
 POLL_INTERVAL_S = 0.5
+HEALTH_TIMEOUT_S = 2.0  # one health request
 EMBEDDED_STARTUP_TIMEOUT_S = 120.0  # a loaded 2-core machine needs far more than Prefect's default 20 s
 EMBEDDED_POLL_INTERVAL_S = 0.1
 EMBEDDED_LOG = "voxbatch-embedded-server.log"
@@ -54,6 +55,14 @@ def _prefect_exe() -> list[str]:
     return [found] if found else [sys.executable, "-m", "prefect"]
 
 
+def _healthy(api_url: str) -> bool:
+    """Whether ``<api_url>/health`` answers 200 now."""
+    try:
+        return httpx.get(f"{api_url}/health", timeout=HEALTH_TIMEOUT_S).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def wait_healthy(
     api_url: str, timeout_s: float = STARTUP_TIMEOUT_S, process: subprocess.Popen[bytes] | None = None
 ) -> None:
@@ -62,11 +71,8 @@ def wait_healthy(
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise PrefectServerError(f"the server exited with code {process.returncode}")
-        try:
-            if httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if _healthy(api_url):
+            return
         time.sleep(POLL_INTERVAL_S)
     raise PrefectServerError(f"{api_url} did not answer within {timeout_s:.0f} s")
 
@@ -128,11 +134,8 @@ class EmbeddedServer:
                 raise PrefectServerError("given up waiting")
             if self.process.poll() is not None:
                 raise PrefectServerError(f"it exited with code {self.process.returncode} (log: {self.log_path})")
-            try:
-                if httpx.get(f"{self.api_url}/health", timeout=2.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+            if _healthy(self.api_url):
+                return
             if time.monotonic() >= deadline:
                 raise PrefectServerError(f"it did not answer within {timeout_s:g} s (log: {self.log_path})")
             time.sleep(EMBEDDED_POLL_INTERVAL_S)

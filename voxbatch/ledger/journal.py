@@ -45,6 +45,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from voxbatch.atomic import fsync_dir
 from voxbatch.ledger.record import CallRecord
 
 try:
@@ -94,7 +95,7 @@ class CallJournal:
         if fcntl is not None:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new, hidden file: nobody else can hold it
         hidden.rename(self.path)
-        _fsync_dir(folder)  # the file itself survives a power cut, not just its lines
+        fsync_dir(folder)  # the file itself survives a power cut, not just its lines
 
     def write(self, op: JournalOp, record: CallRecord) -> None:
         """Append one line and make it durable; raises OSError (the line may then be torn: readers skip it)."""
@@ -121,7 +122,7 @@ class CallJournal:
                 return
             if remove:
                 self.path.unlink(missing_ok=True)
-                _fsync_dir(self.path.parent)  # the folder stays: another writer may be creating its journal
+                fsync_dir(self.path.parent)  # the folder stays: another writer may be creating its journal
             os.close(self._fd)  # closing drops the lock
             self._fd = None
 
@@ -248,17 +249,4 @@ def dead_journal(path: Path) -> Iterator[JournalContents | None]:
 def remove_journal(path: Path) -> None:
     """Delete a folded journal."""
     path.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import atexit
 import logging
 import math
-import os
 import re
 import threading
 import uuid
@@ -38,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from voxbatch.atomic import create_temp_beside
+from voxbatch.atomic import write_atomic
 from voxbatch.ledger.journal import (
     CallJournal,
     JournalContents,
@@ -354,20 +353,8 @@ class LedgerWriter:
 
 def _write_file(target: Path, records: Sequence[CallRecord]) -> Path:
     """Write ``records`` as the Parquet file ``target``, atomically (temp file, fsync, rename, fsync folder)."""
-    folder = target.parent
     table = records_to_table(records)
-    fd, tmp = create_temp_beside(target)  # usual permissions (mkstemp's 0600 would stick to the ledger)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(folder)
-    return target
+    return write_atomic(target, lambda fh: pq.write_table(table, fh), durable_folder=True)
 
 
 def known_record_ids(root: Path, run_ids: Sequence[str], dates: Sequence[str] | None = None) -> set[str]:
@@ -439,20 +426,6 @@ def _make_atexit_hook(ref: weakref.ReferenceType[LedgerWriter]) -> Callable[[], 
                 logger.exception("final ledger flush at exit failed for run %r", writer.run_id)
 
     return hook
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_ledger(

@@ -258,19 +258,22 @@ def load_stt_folder(
         if what is not None:
             errors.append(RowError(None, "audio_path", f"file {path.name} {what}", item_id, str(path)))
             continue
-        rows.append(
-            AudioRow(
-                row=None,
-                id=item_id,
-                source=str(path),
-                model=defaults.model,
-                language=defaults.language,
-                prompt=defaults.prompt,
-                diarize=defaults.diarize,
-                task=defaults.task,
-            )
-        )
+        rows.append(_row_with_defaults(item_id, path, defaults))
     return rows, errors
+
+
+def _row_with_defaults(item_id: str, path: Path, defaults: SttDefaults) -> AudioRow:
+    """A recording found in a folder or given directly: every option from the run's defaults."""
+    return AudioRow(
+        row=None,
+        id=item_id,
+        source=str(path),
+        model=defaults.model,
+        language=defaults.language,
+        prompt=defaults.prompt,
+        diarize=defaults.diarize,
+        task=defaults.task,
+    )
 
 
 def _folder_ids(relative: list[Path]) -> list[str]:
@@ -295,16 +298,5 @@ def load_stt_inputs(
         return load_stt_folder(source, defaults, allowed)
     if source.is_file() and source.suffix.lower() in AUDIO_SUFFIXES:
         path = source.resolve()
-        return [
-            AudioRow(
-                row=None,
-                id=safe_id(path.stem),
-                source=str(path),
-                model=defaults.model,
-                language=defaults.language,
-                prompt=defaults.prompt,
-                diarize=defaults.diarize,
-                task=defaults.task,
-            )
-        ], []
+        return [_row_with_defaults(safe_id(path.stem), path, defaults)], []
     return load_stt_manifest(source, defaults, allowed)
