@@ -187,6 +187,7 @@ async def audiobook_flow(
     for item, tally in tallies.items():
         books[item]["cost_usd"] = tally.cost_usd
         books[item]["requests"] = tally.attempts
+        books[item]["possibly_billed_usd"] = tally.possibly_billed_usd  # timed out or cut off after sending
     report["wall_s"] = round(time.perf_counter() - started, 2)
     report["ledger"] = str(res.ledger.root)
     await publish_summary(report, key="audiobook", title="Audiobook run", logger=logger)

@@ -247,6 +247,7 @@ async def transcript_flow(
     for item, tally in tallies.items():
         files[item]["cost_usd"] = tally.cost_usd
         files[item]["requests"] = tally.attempts
+        files[item]["possibly_billed_usd"] = tally.possibly_billed_usd  # timed out or cut off after sending
     report["wall_s"] = round(time.perf_counter() - started, 2)
     report["ledger"] = str(res.ledger.root)
     await publish_summary(report, key="transcripts", title="Transcript run", logger=logger)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 SUMMARY_COLUMNS = ("item", "status", "chunks", "audio_s", "cost_usd", "wall_s", "error")
@@ -50,8 +50,15 @@ def totals(report: Mapping[str, Any]) -> dict[str, Any]:
         "cost_usd": None if any(c is None for c in costs) else math.fsum(float(c) for c in costs if c is not None),
         "audio_s": math.fsum(float(e.get("duration_s") or 0.0) for e in items.values()),
         "requests": sum(int(e.get("requests") or 0) for e in items.values()),
+        "possibly_billed_usd": _possibly_billed_usd(items.values()),
         "wall_s": report.get("wall_s"),
     }
+
+
+def _possibly_billed_usd(entries: Iterable[Mapping[str, Any]]) -> float | None:
+    """What attempts that timed out or were cut off after sending may have cost (None: a price is unknown)."""
+    amounts = [e.get("possibly_billed_usd", 0.0) for e in entries]
+    return None if any(a is None for a in amounts) else math.fsum(float(a) for a in amounts if a is not None)
 
 
 def run_failed(report: Mapping[str, Any]) -> bool:
@@ -121,5 +128,10 @@ def summary_text(report: Mapping[str, Any]) -> str:
         f"total: {statuses}; {_money(t['cost_usd'])}, {t['requests']} requests, {t['wall_s']} s on "
         f"{report.get('endpoint', '')}"
     )
+    if t["possibly_billed_usd"] != 0.0:
+        lines.append(
+            f"possibly billed besides: {_money(t['possibly_billed_usd'])} for calls that timed out or were cut off "
+            "after they were sent (their outcome is unknown; `voxbatch report` lists them)"
+        )
     lines.append(f"ledger: {report.get('ledger')} (run {report.get('run_id')})")
     return "\n".join(lines)

@@ -70,3 +70,15 @@ def test_text_and_exit_decision() -> None:
     del ok["items"]["b"]
     assert not run_failed(ok)
     assert run_failed(_report(items={}, row_errors=["row 2: bad"]))
+
+
+def test_possibly_billed_calls_are_named_apart_from_the_cost() -> None:
+    assert "possibly billed" not in summary_text(_report())  # nothing timed out: no line
+    report = _report()
+    report["items"]["b"]["possibly_billed_usd"] = 0.002  # an attempt timed out after it was sent
+    assert totals(report)["possibly_billed_usd"] == 0.002
+    text = summary_text(report)
+    assert "$0.0100, 4 requests" in text  # the sure cost is unchanged
+    assert "possibly billed besides: $0.0020" in text and "voxbatch report" in text
+    report["items"]["a"]["possibly_billed_usd"] = None  # one of their prices is unknown
+    assert "possibly billed besides: unknown" in summary_text(report)
