@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, cast
+from typing import Annotated, Any, cast
 
 import typer
 
+from flows import run_command
+from flows.cli_checks import allowed_folders, check_inputs, check_language, check_numbers
+from flows.run_command import EXIT_FAILED
 from voxbatch.client.call_options import DEFAULT_STT_MODEL
 from voxbatch.server.faults import FaultSpec, FaultSpecError
 from voxbatch.server.options import (
@@ -22,14 +24,6 @@ from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES
 from voxbatch.transcript.split import EMBEDDED_SPLIT, SplitOptions
 
 BYTES_PER_MB = 1024 * 1024
-EXIT_FAILED = 1  # a bad row or a failed item
-EXIT_USAGE = 2  # a bad option or a manifest that cannot be read at all (as for click's own usage errors)
-EXIT_BUDGET = 3  # nothing failed, but the budget cap left items for a later run
-STOP_GRACE_ENV = "VOXBATCH_STOP_GRACE_S"  # seconds calls in flight get after SIGINT/SIGTERM (default STOP_GRACE_S)
-PREFECT_STARTUP_TIMEOUT_S = 120  # Prefect's own default (20 s) is too short on a loaded 2-core machine
-LONGER_STARTUP_TIMEOUT_S = 300
-
-_standalone = False  # set by main(): this process is the `voxbatch` command and owns its Prefect API server
 
 BaseUrlOption = Annotated[
     str | None, typer.Option(help="Any Together-compatible server (default: Together with a key, else embedded).")
@@ -157,20 +151,20 @@ def tts(
     timeout_s: TimeoutOption = None,
 ) -> None:
     """Turn every row of a manuscript manifest into a finished audiobook (with chapters.json and .srt)."""
-    _check_numbers(
+    check_numbers(
         {"--rpm": rpm, "--chars-per-minute": chars_per_minute, "--timeout-s": timeout_s},
         {"--max-cost-usd": max_cost_usd},
         whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers},
     )
-    allowed = _allowed_folders(allow_path)
-    _check_inputs("tts", manifest, allowed)
+    allowed = allowed_folders(allow_path)
+    check_inputs("tts", manifest, allowed)
 
-    settings = _run_settings(
+    settings = run_command.run_settings(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
     )
     scale_out = _scale_out(dask_workers, dask_address)
-    audiobook_flow = _prepare_run("flows.audiobook", "audiobook_flow")
-    report = _run_flow(
+    audiobook_flow = run_command.prepare_run("flows.audiobook", "audiobook_flow")
+    report = run_command.run_flow(
         lambda: audiobook_flow(
             str(manifest),
             str(out),
@@ -186,7 +180,7 @@ def tts(
             allow_paths=allowed,
         )
     )
-    _finish(report)
+    run_command.finish(report)
 
 
 @app.command()
@@ -236,7 +230,7 @@ def stt(
     """Transcribe every recording of a manifest or folder into .txt, .srt, .vtt and .json (long files split)."""
     from dataclasses import replace
 
-    _check_numbers(
+    check_numbers(
         {
             "--rpm": rpm,
             "--audio-s-per-minute": audio_s_per_minute,
@@ -248,8 +242,8 @@ def stt(
         {"--max-cost-usd": max_cost_usd},
         whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers},
     )
-    language = _check_language(model, language)
-    allowed = _allowed_folders(allow_path)
+    language = check_language(model, language)
+    allowed = allowed_folders(allow_path)
 
     from voxbatch.manifest.stt import TASKS, SttDefaults
     from voxbatch.transcript.outputs import parse_formats
@@ -268,8 +262,8 @@ def stt(
             )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    _check_inputs("stt", source, allowed)
-    settings = _run_settings(
+    check_inputs("stt", source, allowed)
+    settings = run_command.run_settings(
         base_url,
         rpm,
         audio_s_per_minute,
@@ -288,8 +282,8 @@ def stt(
         task="translate" if task == "translate" else "transcribe",
     )
     scale_out = _scale_out(dask_workers, dask_address)
-    transcript_flow = _prepare_run("flows.transcripts", "transcript_flow")
-    report = _run_flow(
+    transcript_flow = run_command.prepare_run("flows.transcripts", "transcript_flow")
+    report = run_command.run_flow(
         lambda: transcript_flow(
             str(source),
             str(out),
@@ -304,7 +298,7 @@ def stt(
             allow_paths=allowed,
         )
     )
-    _finish(report)
+    run_command.finish(report)
 
 
 @app.command()
@@ -330,7 +324,7 @@ def schedule(
     """Serve both flows on a nightly schedule from this process (needs a real Prefect server)."""
     import os
 
-    _check_numbers({"--rpm": rpm}, {"--max-cost-usd": max_cost_usd}, whole={"--max-in-flight": max_in_flight})
+    check_numbers({"--rpm": rpm}, {"--max-cost-usd": max_cost_usd}, whole={"--max-in-flight": max_in_flight})
 
     from voxbatch.prefect_server import PrefectServerError, start_local_prefect_server
 
@@ -372,109 +366,6 @@ def schedule(
     serve_nightly(plan)
 
 
-def _usage_error(message: str) -> NoReturn:
-    """One line on stderr, exit 2: what was wrong with the command line or its manifest, never a traceback."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=EXIT_USAGE)
-
-
-def _check_numbers(
-    positive: dict[str, float | None],
-    not_negative: dict[str, float | None] | None = None,
-    whole: dict[str, int | None] | None = None,
-) -> None:
-    """Numeric options: ``positive`` ones above 0, ``not_negative`` ones 0 or more, ``whole`` ones at least 1."""
-    import math
-
-    for name, value in positive.items():
-        if value is not None and not (math.isfinite(value) and value > 0):
-            _usage_error(f"{name} must be a number greater than 0; got {value:g}")
-    for name, value in (not_negative or {}).items():
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            _usage_error(f"{name} must be 0 or more; got {value:g}")
-    for name, count in (whole or {}).items():
-        if count is not None and count < 1:
-            _usage_error(f"{name} must be at least 1; got {count}")
-
-
-def _check_language(model: str, language: str | None) -> str | None:
-    """``--language`` normalized, after checking that ``--model`` knows it."""
-    from voxbatch.manifest.languages import language_problem, normalize_language
-
-    if language is None:
-        return None
-    code = normalize_language(language)
-    problem = language_problem(model, code)
-    if problem is not None:
-        _usage_error(f"--language: {problem}")
-    return code
-
-
-def _allowed_folders(folders: list[Path] | None) -> list[str]:
-    """The ``--allow-path`` folders, resolved; each must be an existing folder."""
-    allowed = []
-    for folder in folders or []:
-        if not folder.is_dir():
-            _usage_error(f"--allow-path {folder} is not a folder")
-        allowed.append(str(folder.resolve()))
-    return allowed
-
-
-def _check_inputs(command: str, source: Path, allowed: list[str]) -> None:
-    """A manifest (or STT folder) that cannot be read is a usage error; one with no rows is nothing to do (exit 0).
-
-    Only the table is read here (no text or audio file), so this costs little; the flow validates each row.
-    """
-    from voxbatch.manifest.errors import ManifestError
-    from voxbatch.manifest.stt import AUDIO_SUFFIXES, load_stt_folder
-    from voxbatch.manifest.table import read_table
-
-    if command == "stt" and source.is_dir():
-        rows, errors = load_stt_folder(source, allowed=allowed)
-        if not rows and not errors:
-            typer.echo(f"warning: {source} holds no audio files: nothing to do", err=True)
-            raise typer.Exit(code=0)
-        return
-    if command == "stt" and source.is_file() and source.suffix.lower() in AUDIO_SUFFIXES:
-        return
-    try:
-        table = read_table(source, required=("id",) if command == "tts" else ("audio_path",))
-    except ManifestError as exc:
-        _usage_error(str(exc))
-    if not table.rows and not table.errors:
-        typer.echo(f"warning: manifest {source} has no rows: nothing to do", err=True)
-        raise typer.Exit(code=0)
-
-
-def _run_settings(
-    base_url: str | None,
-    rpm: float | None,
-    units_per_minute: float | None,
-    max_in_flight: int,
-    cache_dir: Path | None,
-    ledger_dir: Path | None,
-    api_key_secret: str | None,
-    limit_name: str | None,
-    timeout_s: float | None = None,
-) -> Any:
-    """The run's connection and pacing settings from the command's options."""
-    from tasks.run_resources import RunSettings
-
-    if timeout_s is not None and not 0 < timeout_s < float("inf"):
-        raise typer.BadParameter(f"must be a positive number of seconds, not {timeout_s:g}", param_hint="--timeout-s")
-    return RunSettings(
-        base_url=base_url,
-        requests_per_minute=rpm,
-        units_per_minute=units_per_minute,
-        max_in_flight=max_in_flight,
-        cache_dir=str(cache_dir) if cache_dir else None,
-        ledger_dir=str(ledger_dir) if ledger_dir else None,
-        api_key_secret=api_key_secret,
-        limit_name=limit_name,
-        timeout_s=timeout_s,
-    )
-
-
 def _scale_out(workers: int | None, address: str | None) -> Any:
     """The Dask cluster to run on, or None for one process."""
     if workers is None and address is None:
@@ -485,214 +376,6 @@ def _scale_out(workers: int | None, address: str | None) -> Any:
         return ScaleOut(address=address, workers=workers)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-
-
-def _fail(message: str) -> None:
-    """One line on stderr and exit 1 (for failures around the run, where a traceback helps nobody)."""
-    typer.echo(message, err=True)
-    raise typer.Exit(code=EXIT_FAILED)
-
-
-def _prepare_run(module: str, flow_name: str) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
-    """Arm the stop (from here on SIGINT/SIGTERM stop the run gracefully), make sure a Prefect API will answer,
-    and import the flow (which imports Prefect) while it starts."""
-    import importlib
-
-    _arm_stop()
-    prefect_ready = _prefect_api()
-    flow = getattr(importlib.import_module(module), flow_name)
-    prefect_ready()
-    return cast(Callable[..., Coroutine[Any, Any, dict[str, Any]]], flow)
-
-
-def _prefect_api() -> Callable[[], None]:
-    """Make sure the flows will reach a Prefect API; returns what to call (once flows are imported) to wait for it.
-
-    With an API configured (PREFECT_API_URL or a Prefect profile): check it answers. Without one, the command
-    starts the embedded API itself in its own session (see :mod:`voxbatch.prefect_server`), so a terminal's
-    Ctrl-C reaches only this process, and waits up to PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS for it.
-    Only in the ``voxbatch`` process itself (``main``); embedded callers keep Prefect's own behaviour.
-    """
-    if not _standalone:
-        return lambda: None
-    import os
-
-    from prefect.context import refresh_global_settings_context
-    from prefect.settings import get_current_settings
-
-    from voxbatch.prefect_server import PrefectServerError, check_reachable, start_embedded_prefect_server
-    from voxbatch.shutdown import current_stop, exit_code, signal_name
-
-    current = get_current_settings()
-    if current.api.url:
-        try:
-            check_reachable(current.api.url)
-        except PrefectServerError as exc:
-            _fail(
-                f"cannot reach the Prefect API at {current.api.url} ({exc}); start that server, "
-                "or unset PREFECT_API_URL to have voxbatch start a local one"
-            )
-        return lambda: None
-    timeout_s = current.server.ephemeral.startup_timeout_seconds
-    server = start_embedded_prefect_server(current.home)
-    current_stop().at_abort(lambda: server.stop(wait_s=0))  # a second signal exits at once: stop it first
-    os.environ["PREFECT_API_URL"] = server.api_url  # for Prefect here and for any worker process
-    refresh_global_settings_context()
-
-    def wait() -> None:
-        stop = current_stop()
-        try:
-            server.wait_healthy(timeout_s, give_up=lambda: stop.requested)
-        except PrefectServerError as exc:
-            server.stop()
-            if stop.requested:  # Ctrl-C while Prefect was starting: nothing was sent
-                typer.echo(f"stopped by {signal_name(stop.signum or 0)} before the run started", err=True)
-                raise typer.Exit(code=exit_code(stop.signum or 0)) from exc
-            _fail(
-                f"could not start Prefect's local API server within {timeout_s} s ({exc}); set "
-                f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS={max(LONGER_STARTUP_TIMEOUT_S, 2 * timeout_s)} "
-                "to wait longer, or PREFECT_API_URL=http://127.0.0.1:4200/api to use a running "
-                "`prefect server start`"
-            )
-
-    return wait
-
-
-def _resume_command() -> str:
-    """The command line that continues this run."""
-    import shlex
-    import sys
-
-    return shlex.join(["voxbatch", *sys.argv[1:]])
-
-
-def _arm_stop() -> Any:
-    """A fresh stop for this run; in the ``voxbatch`` process, SIGINT and SIGTERM are routed to it from now on.
-
-    First signal: no new call, item or assembly starts; calls in flight get up to the grace period; every answer
-    is cached and the ledger flushed as the flow ends; ``_finish`` then prints how to resume and exits 128 + N.
-    Second signal: exit at once (ledger flushed, Prefect server stopped first), no traceback. Embedded callers
-    (tests driving ``app``) keep their own signal handling.
-    """
-    import os
-
-    from voxbatch.shutdown import STOP_GRACE_S, RunStop, activate, install_early
-
-    try:
-        grace_s = float(os.environ.get(STOP_GRACE_ENV) or STOP_GRACE_S)
-    except ValueError:
-        grace_s = STOP_GRACE_S
-    stop = activate(RunStop(grace_s=max(grace_s, 0.0)))
-    if _standalone:
-        install_early(_on_signal)  # until the run's event loop takes over (see _run_flow)
-    return stop
-
-
-def _on_signal(signum: int) -> None:
-    """SIGINT/SIGTERM: the first stops the run gracefully, a second exits at once."""
-    import os
-    import sys
-
-    from voxbatch.shutdown import current_stop, exit_code, signal_name
-
-    stop = current_stop()
-    if stop.request(signum) == 1:
-        typer.echo(
-            f"\n{signal_name(signum)}: stopping: no new calls; waiting up to {stop.grace_s:g} s for the "
-            f"{stop.in_flight} in flight to finish (send it again to stop at once)",
-            err=True,
-        )
-        return
-    typer.echo(
-        f"{signal_name(signum)} again: stopped at once; calls in flight were abandoned and may be billed. "
-        f"To continue: {_resume_command()}",
-        err=True,
-    )
-    stop.abort()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(exit_code(stop.signum or signum))
-
-
-def _run_flow(flow_call: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> dict[str, Any]:
-    """Run one flow under this run's stop (see ``_arm_stop``), with any failure to reach Prefect as one line."""
-    import asyncio
-
-    from voxbatch.shutdown import current_stop
-
-    async def run() -> dict[str, Any]:
-        if _standalone:
-            current_stop().install(asyncio.get_running_loop(), _on_signal)
-        return await flow_call()
-
-    try:
-        return asyncio.run(run())
-    except Exception as exc:
-        if (line := _prefect_unreachable(exc)) is None:
-            raise
-        _fail(line)
-        raise  # not reached
-
-
-def _prefect_unreachable(exc: BaseException) -> str | None:
-    """One line for an exception that says the Prefect API could not be reached, else None."""
-    import httpx
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, httpx.TransportError) or "Prefect API server" in str(seen):
-            return (
-                f"lost the Prefect API ({type(seen).__name__}: {seen}); check PREFECT_API_URL, or set "
-                f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS={LONGER_STARTUP_TIMEOUT_S} on a slow machine"
-            )
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _finish_stopped(report: dict[str, Any]) -> None:
-    """What a stopped run did and the exact command that continues it; exit 130 (SIGINT) or 143 (SIGTERM)."""
-    from voxbatch.shutdown import current_stop, exit_code, signal_name
-    from voxbatch.summary import summary_text
-
-    stop = current_stop()
-    items = report.get("items") or {}
-    if items and "estimate" not in report:
-        typer.echo(summary_text(report))
-    finished = sum(e.get("status") in ("ok", "skipped") for e in items.values())
-    failed = sum(e.get("status") == "failed" for e in items.values())
-    left = len(items) - finished - failed
-    where = f"; ledger: {report['ledger']}" if report.get("ledger") else ""
-    typer.echo(
-        f"stopped by {signal_name(stop.signum) if stop.signum else 'request'}: {finished} items finished, "
-        f"{left} stopped, {failed} failed; every answer received is saved{where}",
-        err=True,
-    )
-    typer.echo(f"to continue (answered calls are not sent again): {_resume_command()}", err=True)
-    raise typer.Exit(code=exit_code(stop.signum) if stop.signum else EXIT_FAILED)
-
-
-def _finish(report: dict[str, Any]) -> None:
-    """Print the run's summary (or the dry run's estimate) and exit non-zero when cron should notice."""
-    from voxbatch.estimate import estimate_text
-    from voxbatch.shutdown import current_stop
-    from voxbatch.summary import run_failed, summary_text
-
-    if current_stop().requested:
-        _finish_stopped(report)
-    estimate = report.get("estimate")
-    if isinstance(estimate, dict):
-        typer.echo(estimate_text(estimate))
-        for line in report.get("row_errors") or []:
-            typer.echo(f"bad row: {line}", err=True)
-        raise typer.Exit(code=EXIT_FAILED if report.get("row_errors") else 0)
-    typer.echo(summary_text(report))
-    if report.get("worker_processes"):
-        typer.echo(f"task runs ran on {report['worker_processes']} Dask worker processes")
-    if run_failed(report):
-        raise typer.Exit(code=EXIT_FAILED)
-    if any(e.get("status") == "skipped_budget" for e in report["items"].values()):
-        typer.echo("stopped by the budget cap: run again (with a larger --max-cost-usd) to continue", err=True)
-        raise typer.Exit(code=EXIT_BUDGET)
 
 
 @app.command()
@@ -706,7 +389,6 @@ def report(
 
     Calls whose outcome is unknown (in flight when a run died, or timed out after they were sent) are shown as
     possibly billed, with their estimated cost, apart from the cost that is sure."""
-    from typing import cast
 
     import pyarrow as pa
 
@@ -750,9 +432,10 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # there may be no internet at all
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the command prints its own summary
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")  # a local cluster's start/stop chatter
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(PREFECT_STARTUP_TIMEOUT_S))
-    global _standalone
-    _standalone = True
+    os.environ.setdefault(
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(run_command.PREFECT_STARTUP_TIMEOUT_S)
+    )
+    run_command.state.standalone = True
     app()
 
 

@@ -209,3 +209,13 @@ def start_embedded_prefect_server(home: Path | None = None) -> EmbeddedServer:
     server = EmbeddedServer(f"http://127.0.0.1:{port}/api", process, log_path)
     atexit.register(server.stop)
     return server
+
+
+def prefect_unreachable(exc: BaseException) -> str | None:
+    """``Type: message`` of the error in ``exc``'s chain that says the Prefect API could not be reached, else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, httpx.TransportError) or "Prefect API server" in str(seen):
+            return f"{type(seen).__name__}: {seen}"
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import EXIT_FAILED, EXIT_USAGE, app
+from flows.cli import app
+from flows.cli_checks import EXIT_USAGE
+from flows.run_command import EXIT_FAILED
 from tests.voxbatch.manifest.bad_corpus import CASES, CORPUS, Case
 from voxbatch.server.runner import LocalServer
 

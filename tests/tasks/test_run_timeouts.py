@@ -7,17 +7,18 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from flows.cli import _run_settings, app
+from flows.cli import app
+from flows.run_command import run_settings
 from tasks.run_resources import RunSettings, run_resources
 from tasks.scale_out import worker_resources
 from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.server.recognizer import DEFAULT_WORKERS
 
 
-def test_the_option_reaches_the_run_settings() -> None:
-    settings = _run_settings(None, None, None, 16, None, None, None, None, 42.5)
+def test_the_option_reaches_therun_settings() -> None:
+    settings = run_settings(None, None, None, 16, None, None, None, None, 42.5)
     assert settings.timeout_s == 42.5
-    assert _run_settings(None, None, None, 16, None, None, None, None).timeout_s is None  # it follows the work
+    assert run_settings(None, None, None, 16, None, None, None, None).timeout_s is None  # it follows the work
 
 
 def test_a_bad_timeout_is_a_usage_error(tmp_path: Path) -> None:
