@@ -72,14 +72,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 from voxbatch.client.limits import RateLimits, Unit
+from voxbatch.client.rate_headers import header_number, reset_s, retry_after_s
 
 SECONDS_PER_MINUTE = 60.0
 PACING_SLACK_S = 0.005  # how much of a late wake-up the next start may make up (see _record_start)
-MAX_SERVER_PAUSE_S = 60.0  # longer retry-after/reset values are cut to this (the SDKs distrust them too)
-UNIX_TIME_THRESHOLD_S = 1e9  # an x-ratelimit-reset above this is a unix timestamp, not a duration
 LEARN_INITIAL_IN_FLIGHT = 4  # learning starts with this many calls in flight until answers say more
 PROBE_STEP = 0.05  # past the pace that drew the last 429, the pace rises by this share per recovery round
 OBSERVED_RATE_WINDOW_S = 5.0  # before any pace, a 429 halves the start rate measured over this window
@@ -275,10 +273,10 @@ class AsyncRateLimiter:
         if self._learning:
             self._learn_limit(lower)
             self._weigh_stated_limit(status, lower, ticket)
-        if status in (429, 503) and (wait_s := _retry_after_s(lower)) is not None:
+        if status in (429, 503) and (wait_s := retry_after_s(lower)) is not None:
             self._pause_until(now + wait_s)
-        if _number(lower.get("x-ratelimit-remaining")) == 0 and (reset_s := _reset_s(lower)) is not None:
-            self._pause_until(now + reset_s)
+        if header_number(lower.get("x-ratelimit-remaining")) == 0 and (reset_wait_s := reset_s(lower)) is not None:
+            self._pause_until(now + reset_wait_s)
         if self._learning and ok and ticket is not None:
             sample = max(0.0, now - ticket.started_at)
             prior = self._latency_s
@@ -313,7 +311,7 @@ class AsyncRateLimiter:
         return None if stated is None else stated * (1 - self._headroom)
 
     def _learn_limit(self, headers: Mapping[str, str]) -> None:
-        limit = _number(headers.get("x-ratelimit-limit", headers.get("x-ratelimit-limit-requests")))
+        limit = header_number(headers.get("x-ratelimit-limit", headers.get("x-ratelimit-limit-requests")))
         if limit is None or limit <= 0:
             return
         self._limit_rpm = limit * SECONDS_PER_MINUTE / self.limits.limit_header_window_s
@@ -335,8 +333,8 @@ class AsyncRateLimiter:
             return
         if status is not None and 400 <= status < 500 and status != 429:
             return  # other 4xx say nothing about the limit
-        limit = _number(headers.get("x-ratelimit-limit"))
-        remaining = _number(headers.get("x-ratelimit-remaining"))
+        limit = header_number(headers.get("x-ratelimit-limit"))
+        remaining = header_number(headers.get("x-ratelimit-remaining"))
         ok = status is not None and 200 <= status < 300
         if not (
             ok
@@ -502,42 +500,3 @@ def _validate(limits: RateLimits) -> None:
         raise ValueError(f"recovery_successes must be >= 1: {limits.recovery_successes}")
     if not (limits.limit_header_window_s > 0 and 0 <= limits.learned_headroom < 1):
         raise ValueError(f"need limit_header_window_s > 0 and 0 <= learned_headroom < 1: {limits}")
-
-
-def _number(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _clamp_pause(seconds: float | None) -> float | None:
-    if seconds is None or seconds <= 0:
-        return None
-    return min(seconds, MAX_SERVER_PAUSE_S)
-
-
-def _retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """``retry-after-ms`` first (more precise), then ``retry-after`` in seconds or as an HTTP date."""
-    if (ms := _number(headers.get("retry-after-ms"))) is not None:
-        return _clamp_pause(ms / 1000)
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    if (seconds := _number(raw)) is not None:
-        return _clamp_pause(seconds)
-    try:
-        return _clamp_pause(parsedate_to_datetime(raw).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def _reset_s(headers: Mapping[str, str]) -> float | None:
-    """``x-ratelimit-reset`` as seconds from now (a duration, or a unix timestamp from some providers)."""
-    value = _number(headers.get("x-ratelimit-reset"))
-    if value is not None and value > UNIX_TIME_THRESHOLD_S:
-        value -= time.time()
-    return _clamp_pause(value)

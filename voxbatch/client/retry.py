@@ -33,7 +33,7 @@ from typing import TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from voxbatch.client.errors import APIStatusError, SpeechAPIError
-from voxbatch.client.limiter import MAX_SERVER_PAUSE_S
+from voxbatch.client.rate_headers import MAX_SERVER_PAUSE_S
 
 logger = logging.getLogger("voxbatch.client.retry")
 

@@ -20,11 +20,11 @@ no trace at all although the provider may bill it. The journal closes both gaps:
   ignored (a torn ``sent`` line means the request was never sent: the line is written first). A bad line
   anywhere else is skipped and logged.
 - **Folding, never double counting:** every ledger row has a ``record_id``. A reader of the ledger
-  (:func:`voxbatch.ledger.writer.journal_records`, used by ``voxbatch report``) adds the journal's latest record
+  (:func:`voxbatch.ledger.fold.journal_records`, used by ``voxbatch report``) adds the journal's latest record
   of every ``record_id`` the Parquet files do not already hold. When a run ends normally its writer flushes
   everything (a call still unsettled becomes an ``unknown`` row) and deletes its journal. When a run was killed,
   the next writer opened on the same ledger (the re-run) folds each journal nobody holds
-  (:func:`voxbatch.ledger.writer.fold_dead_journals`): it writes the missing rows as one Parquet file,
+  (:func:`voxbatch.ledger.fold.fold_dead_journals`): it writes the missing rows as one Parquet file,
   atomically, then deletes the journal. A crash between the two is harmless: the next fold finds every row
   already there by ``record_id`` and only deletes the journal.
 """

@@ -28,7 +28,7 @@ calls' totals and are never counted as calls):
   whose price is unknown (the estimate is then a lower bound).
 
 The rows are the ledger's Parquet files plus, for runs that were killed (or are still going), the records of
-their journals that the Parquet files do not hold yet (:func:`voxbatch.ledger.writer.journal_records`): each call
+their journals that the Parquet files do not hold yet (:func:`voxbatch.ledger.fold.journal_records`): each call
 is counted once, by ``record_id``.
 
 ``--by item`` groups the calls by ``item_id`` (calls without one form one group with a null key) and adds
@@ -50,9 +50,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from voxbatch.ledger.fold import journal_records
 from voxbatch.ledger.journal import read_journals
 from voxbatch.ledger.schema import records_to_table
-from voxbatch.ledger.writer import PANDAS_INT_TYPES, PARTITION_COLUMN, journal_records, partition_date, read_ledger
+from voxbatch.ledger.writer import PANDAS_INT_TYPES, PARTITION_COLUMN, partition_date, read_ledger
 from voxbatch.pricing import SECONDS_PER_MINUTE
 
 ReportKey = Literal["model", "day", "run", "item", "flow", "endpoint"]

@@ -40,12 +40,7 @@ import pyarrow.parquet as pq
 from voxbatch.atomic import write_atomic
 from voxbatch.ledger.journal import (
     CallJournal,
-    JournalContents,
     JournalOp,
-    dead_journal,
-    journal_paths,
-    missing_records,
-    remove_journal,
 )
 from voxbatch.ledger.record import CallRecord
 from voxbatch.ledger.schema import LEDGER_SCHEMA, records_to_table, require_utc_aware
@@ -60,8 +55,8 @@ _RUN_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 RUN_ID_MAX_CHARS = 200  # keeps "run-<id>-<seq>.parquet" well under the usual 255-byte file-name limit
 _SEQ_DIGITS = 5
 
-_PARTITION_SCHEMA = pa.schema([pa.field(PARTITION_COLUMN, pa.string())])
-_READ_SCHEMA = LEDGER_SCHEMA.append(pa.field(PARTITION_COLUMN, pa.string()))
+PARTITION_SCHEMA = pa.schema([pa.field(PARTITION_COLUMN, pa.string())])
+READ_SCHEMA = LEDGER_SCHEMA.append(pa.field(PARTITION_COLUMN, pa.string()))
 _DICTIONARY_TYPE = pa.dictionary(pa.int32(), pa.string())  # a string column read as a pandas categorical
 
 # Integer columns become pandas' nullable integers so a column's dtype does not flip to float when it has a null.
@@ -139,6 +134,8 @@ class LedgerWriter:
         self.journal_rotate_bytes = journal_rotate_bytes
         if journal:
             try:
+                from voxbatch.ledger.fold import fold_dead_journals  # it writes files the way this module does
+
                 fold_dead_journals(self.root)
             except Exception:  # the journals stay; reports still read them, the next writer folds them again
                 logger.exception("could not fold the journals of earlier runs under %s", self.root)
@@ -339,7 +336,7 @@ class LedgerWriter:
         while target.exists():  # another writer of this run got there first: never overwrite a ledger file
             self._seq += 1
             target = folder / run_file_name(self._file_id, self._seq)
-        return _write_file(target, records)
+        return write_ledger_file(target, records)
 
     def _last_seq_on_disk(self) -> int:
         pattern = re.compile(rf"run-{re.escape(self._file_id)}-(\d{{{_SEQ_DIGITS},}})\.parquet")
@@ -351,67 +348,10 @@ class LedgerWriter:
         return last
 
 
-def _write_file(target: Path, records: Sequence[CallRecord]) -> Path:
+def write_ledger_file(target: Path, records: Sequence[CallRecord]) -> Path:
     """Write ``records`` as the Parquet file ``target``, atomically (temp file, fsync, rename, fsync folder)."""
     table = records_to_table(records)
     return write_atomic(target, lambda fh: pq.write_table(table, fh), durable_folder=True)
-
-
-def known_record_ids(root: Path, run_ids: Sequence[str], dates: Sequence[str] | None = None) -> set[str]:
-    """The ``record_id`` of every Parquet row of these runs under ``root`` (only in those date partitions, if
-    given: a call's records all share its ``started_at``, so its rows are all in one partition)."""
-    root = Path(root)
-    if not run_ids or not root.is_dir():
-        return set()
-    dataset = ds.dataset(
-        root, format="parquet", schema=_READ_SCHEMA, partitioning=ds.partitioning(_PARTITION_SCHEMA, flavor="hive")
-    )
-    row_filter = ds.field("run_id").isin(list(run_ids))
-    if dates is not None:
-        row_filter = row_filter & ds.field(PARTITION_COLUMN).isin(list(dates))
-    table = dataset.to_table(columns=["record_id"], filter=row_filter)
-    return {value for value in table.column("record_id").to_pylist() if value is not None}
-
-
-def journal_records(root: Path, journals: Sequence[JournalContents]) -> list[CallRecord]:
-    """The records of ``journals`` that the Parquet files under ``root`` do not hold yet (by ``record_id``)."""
-    records = [record for contents in journals for record in contents.records]
-    runs = sorted({record.run_id for record in records})
-    dates = sorted({partition_date(record) for record in records})
-    return missing_records(journals, known_record_ids(root, runs, dates))
-
-
-def fold_dead_journals(root: Path) -> int:
-    """Fold every journal under ``root`` whose writer is gone into the Parquet files; returns the rows added.
-
-    For each one: its records not yet in Parquet (unsettled calls as "unknown") are written as one new file per
-    run and date (``run-<run_id>.recovered-<token>-00001.parquet``), then the journal is deleted. Journals of
-    live writers are left alone.
-    """
-    added = 0
-    for path in journal_paths(root):
-        with dead_journal(path) as contents:
-            if contents is None:
-                continue
-            rows = journal_records(root, [contents])
-            token = uuid.uuid4().hex[:8]
-            by_file: dict[tuple[str, str], list[CallRecord]] = {}
-            for record in rows:
-                by_file.setdefault((record.run_id, partition_date(record)), []).append(record)
-            for (run_id, day), records in sorted(by_file.items()):
-                folder = root / f"{PARTITION_COLUMN}={day}"
-                folder.mkdir(parents=True, exist_ok=True)
-                file_id = validate_run_id(f"{run_id}.recovered-{token}"[-RUN_ID_MAX_CHARS:].lstrip(".-"))
-                _write_file(folder / run_file_name(file_id, 1), records)
-            added += len(rows)
-            if contents.unsettled or contents.torn_tail:
-                logger.warning(
-                    "folded the journal of a run that did not end: %d call(s) with unknown outcome%s",
-                    contents.unsettled,
-                    " (its last line was torn and ignored)" if contents.torn_tail else "",
-                )
-            remove_journal(path)
-    return added
 
 
 def _make_atexit_hook(ref: weakref.ReferenceType[LedgerWriter]) -> Callable[[], None]:
@@ -446,15 +386,15 @@ def read_ledger(
     empty root gives an empty DataFrame with the same columns.
     """
     root = Path(root)
-    names = list(_READ_SCHEMA.names if columns is None else columns)
-    unknown = [name for name in [*names, *categories] if name not in _READ_SCHEMA.names]
+    names = list(READ_SCHEMA.names if columns is None else columns)
+    unknown = [name for name in [*names, *categories] if name not in READ_SCHEMA.names]
     if unknown:
         raise ValueError(f"not ledger columns: {', '.join(map(repr, unknown))}")
-    not_text = [name for name in categories if _READ_SCHEMA.field(name).type != pa.string()]
+    not_text = [name for name in categories if READ_SCHEMA.field(name).type != pa.string()]
     if not_text:
         raise ValueError(f"only string columns can be categories: {', '.join(map(repr, not_text))}")
     in_files = [name for name in categories if name != PARTITION_COLUMN]  # the date comes from folder names
-    schema = pa.schema([f.with_type(_DICTIONARY_TYPE) if f.name in in_files else f for f in _READ_SCHEMA])
+    schema = pa.schema([f.with_type(_DICTIONARY_TYPE) if f.name in in_files else f for f in READ_SCHEMA])
     if not root.is_dir():
         table = schema.empty_table().select(names)
     else:
@@ -462,7 +402,7 @@ def read_ledger(
             root,
             format=ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=in_files)),
             schema=schema,
-            partitioning=ds.partitioning(_PARTITION_SCHEMA, flavor="hive"),
+            partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
         )
         conditions = []
         if run_id is not None:

@@ -16,8 +16,9 @@ import pytest
 
 from tests.conftest import TEST_API_KEY
 from voxbatch.client.errors import RateLimitError
-from voxbatch.client.limiter import LEARN_INITIAL_IN_FLIGHT, MAX_SERVER_PAUSE_S, AsyncRateLimiter
+from voxbatch.client.limiter import LEARN_INITIAL_IN_FLIGHT, AsyncRateLimiter
 from voxbatch.client.limits import Limiter, NoLimit, RateLimits, Unit
+from voxbatch.client.rate_headers import MAX_SERVER_PAUSE_S
 from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries
 from voxbatch.server.options import ServerOptions
 from voxbatch.server.ratelimit import RequestLimiter

@@ -26,9 +26,10 @@ from voxbatch.client.errors import (
     StreamTruncatedError,
     UnprocessableEntityError,
 )
-from voxbatch.client.limiter import MAX_SERVER_PAUSE_S, AsyncRateLimiter
+from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import NoLimit, RateLimits
 from voxbatch.client.options import ClientOptions
+from voxbatch.client.rate_headers import MAX_SERVER_PAUSE_S
 from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries, server_wait_s
 
 KOKORO = SpeechOptions(model="hexgrad/Kokoro-82M", voice="af_heart")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.voxbatch.ledger.record_factory import make_record
+from voxbatch.ledger.fold import fold_dead_journals
 from voxbatch.ledger.journal import (
     CallJournal,
     encode_line,
@@ -20,7 +21,7 @@ from voxbatch.ledger.journal import (
 )
 from voxbatch.ledger.record import CallRecord
 from voxbatch.ledger.report import ReportOptions, build_report, load_calls, summarize
-from voxbatch.ledger.writer import LedgerWriter, fold_dead_journals, read_ledger
+from voxbatch.ledger.writer import LedgerWriter, read_ledger
 
 KOKORO = "hexgrad/Kokoro-82M"
 PRICE_USD = 400 * 4 / 1e6  # 400 characters of Kokoro
