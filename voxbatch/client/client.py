@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +25,15 @@ import httpx
 
 from voxbatch.audio.ffmpeg import AudioDecodeError, probe_duration_s
 from voxbatch.client import http as http_attempt
+from voxbatch.client.call_books import (
+    AbandonedCall,
+    Flight,
+    IntentSink,
+    LedgerSink,
+    keep_answer,
+    write_intent,
+    write_record,
+)
 from voxbatch.client.call_options import (
     CallContext,
     SpeechOptions,
@@ -58,12 +67,6 @@ A = TypeVar("A", bound="_Answer")
 R = TypeVar("R")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 READ_BACKSTOP_MARGIN_S = 5.0  # httpx's read timeout trails the attempt's total timeout by this much
-LedgerSink = Callable[[CallRecord], None]
-IntentSink = Callable[[CallRecord], None]  # takes a call's write-ahead "sent" record; durable when it returns
-
-
-class LedgerUnavailableError(SpeechAPIError):
-    """The ledger could not record a call before it went out, so it was not sent (nothing was paid)."""
 
 
 class _Answer(Protocol):
@@ -75,22 +78,6 @@ class _Answer(Protocol):
     def status(self) -> int: ...
     @property
     def ttfb_s(self) -> float: ...
-
-
-@dataclass
-class _Flight:
-    """What one call has done so far, as its attempts see it."""
-
-    record_id: str
-    sent: bool = False  # its write-ahead record is written and its first attempt began
-    active: bool = False  # an attempt is on the wire now
-    answered: bool = False  # a complete answer arrived
-    unknown_attempts: int = 0  # attempts that timed out or broke off after the request went out
-    done: tuple[object, CallFacts, CallInfo] | None = None  # the result, its facts and info
-
-
-class _AbandonedCall(Exception):
-    """Why a call ended without an outcome of its own (cancelled, or its answer could not be read)."""
 
 
 class SpeechClient:
@@ -216,12 +203,13 @@ class SpeechClient:
         stats = RetryStats()
         started_at = datetime.now(UTC)
         started = time.perf_counter()
-        flight = _Flight(uuid.uuid4().hex)
+        flight = Flight(uuid.uuid4().hex)
 
         async def sent_attempt() -> A:
             if not flight.sent:
-                self._intend(
-                    sent_record(self._stamp, self.prices, facts, record_id=flight.record_id, started_at=started_at)
+                write_intent(
+                    self.intents,
+                    sent_record(self._stamp, self.prices, facts, record_id=flight.record_id, started_at=started_at),
                 )
                 flight.sent = True
             flight.active = True
@@ -240,7 +228,7 @@ class SpeechClient:
             result, done_facts = finish(answer, info)
             flight.done = (result, done_facts, info)
             if keep is not None:
-                self._keep(keep, result, what)
+                keep_answer(keep, result, what)
             return answer
 
         async def one_attempt() -> A:
@@ -269,7 +257,7 @@ class SpeechClient:
                 record_id=flight.record_id,
                 **extra,  # type: ignore[arg-type]
             )
-            self._write(record)
+            write_record(self.ledger, record)
 
         try:
             await call_with_retries(
@@ -290,39 +278,11 @@ class SpeechClient:
                 settle(None)
             elif flight.sent:
                 flight.unknown_attempts += flight.active and not flight.answered
-                settle(_AbandonedCall(f"{type(exc).__name__}: {exc}".rstrip(": ")), billed=flight.answered)
+                settle(AbandonedCall(f"{type(exc).__name__}: {exc}".rstrip(": ")), billed=flight.answered)
             raise
         assert flight.done is not None
         settle(None)
         return cast(R, flight.done[0])
-
-    def _intend(self, rec: CallRecord) -> None:
-        """The write-ahead record of a call; a call the ledger cannot learn of is not sent."""
-        if self.intents is None:
-            return
-        try:
-            self.intents(rec)
-        except Exception as exc:
-            raise LedgerUnavailableError(
-                f"the ledger could not record the {rec.endpoint} call before sending it, so it was not sent: {exc}"
-            ) from exc
-
-    @staticmethod
-    def _keep(keep: Callable[[R], None], result: R, what: str) -> None:
-        """Make an answer durable; a failure is logged (the answer is still returned) and never costs the call."""
-        try:
-            keep(result)
-        except Exception as exc:
-            logger.error("%s: the answer could not be saved (a re-run would pay for it again): %s", what, exc)
-
-    def _write(self, rec: CallRecord) -> None:
-        """Hand the record to the ledger; a ledger that cannot take it never costs the caller a paid answer."""
-        if self.ledger is None:
-            return
-        try:
-            self.ledger(rec)
-        except Exception as exc:
-            logger.error("ledger record of %s call for item %s not written: %s", rec.endpoint, rec.item_id, exc)
 
     # --- text to speech ----------------------------------------------------------------------------
 
@@ -482,7 +442,7 @@ class SpeechClient:
             audio_seconds=audio_seconds,
             n_bytes=n_bytes,
         )
-        self._write(rec)
+        write_record(self.ledger, rec)
         return rec
 
     # --- voices ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
     SpeechAPIError
     ├── ConfigurationError              missing key, bad base URL (raised before any request)
+    ├── LedgerUnavailableError          the ledger could not record a call before it went out: not sent
     ├── APIStatusError                  the server answered with an error status
     │   ├── BadRequestError             400
     │   ├── AuthenticationError         401
@@ -38,6 +39,10 @@ class SpeechAPIError(Exception):
     """Base of every error the client raises."""
 
     retryable = False
+
+
+class LedgerUnavailableError(SpeechAPIError):
+    """The ledger could not record a call before it went out, so it was not sent (nothing was paid)."""
 
 
 class ConfigurationError(SpeechAPIError):

@@ -12,8 +12,8 @@ import pytest
 
 from voxbatch.budget import Budget
 from voxbatch.client.call_options import CallContext, SpeechOptions
-from voxbatch.client.client import LedgerUnavailableError, SpeechClient
-from voxbatch.client.errors import APITimeoutError
+from voxbatch.client.client import SpeechClient
+from voxbatch.client.errors import APITimeoutError, LedgerUnavailableError
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.results import SpeechResult
 from voxbatch.client.retry import RetryPolicy
