@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -100,8 +99,7 @@ class Chain:
     runs: list[tuple[int, str]] = field(default_factory=list)  # (exit code, output) of every run
     kill_bound: int = 0  # repeats allowed: the calls in flight at every SIGKILL, summed
     repeats_after_stops: list[int] = field(default_factory=list)  # repeats when each graceful run had ended
-    wall_s: float = 0.0
-    log: list[str] = field(default_factory=list)  # per run: answers when signalled, and wall time
+    log: list[str] = field(default_factory=list)  # per run: the answers when it was signalled or ended
 
     @property
     def path(self) -> str:
@@ -137,7 +135,6 @@ class Chain:
         while not self.settled() and time.monotonic() < deadline:
             time.sleep(POLL_S)
         target = max(answers, self.answered() + 1)
-        t0 = time.perf_counter()
         proc = self.start()
         while self.answered() < target:
             if proc.poll() is not None:
@@ -150,13 +147,12 @@ class Chain:
         proc.send_signal(signum)
         signalled = self.answered()
         result = self.finish(proc)
-        self.log.append(f"{signal.Signals(signum).name}@{signalled}:{time.perf_counter() - t0:.0f}s")
+        self.log.append(f"{signal.Signals(signum).name}@{signalled}")
         return result
 
     def run_to_end(self) -> tuple[int, str]:
-        t0 = time.perf_counter()
         result = self.finish(self.start())
-        self.log.append(f"end@{self.answered()}:{time.perf_counter() - t0:.0f}s")
+        self.log.append(f"end@{self.answered()}")
         return result
 
 
@@ -177,17 +173,11 @@ def _make_chain(flow: str, folder: Path, prefect_api_url: str) -> Chain:
     return Chain(flow, server, argv, env, inputs, out)
 
 
-def _children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _stops(flow: str) -> tuple[tuple[int, signal.Signals], ...]:
     return STOPS + ((LAST_STOP[flow],) if flow in LAST_STOP else ())
 
 
 def _run_chain(chain: Chain) -> None:
-    started = time.perf_counter()
     for answers, signum in _stops(chain.flow):
         chain.run_until(answers, signum)
         chain.repeats_after_stops.append(chain.repeats())
@@ -197,7 +187,6 @@ def _run_chain(chain: Chain) -> None:
         if n == 0:  # whatever this run asked again before its kill was lost by the graceful stops
             chain.repeats_after_stops.append(chain.repeats())
     chain.run_to_end()
-    chain.wall_s = time.perf_counter() - started
 
 
 @pytest.fixture(scope="module")
@@ -207,13 +196,11 @@ def chains(prefect_harness: str, tmp_path_factory: pytest.TempPathFactory) -> It
         flow: _make_chain(flow, tmp_path_factory.mktemp(f"{flow}-chain"), prefect_harness) for flow in ("tts", "stt")
     }
     try:
-        started, cpu = time.perf_counter(), _children_cpu_s()
         with ThreadPoolExecutor(max_workers=len(made)) as pool:  # the runs mostly wait: run the chains side by side
             for done in [pool.submit(_run_chain, chain) for chain in made.values()]:
                 done.result()
         runs = sum(len(c.runs) for c in made.values())
-        wall_s, cpu_s = time.perf_counter() - started, _children_cpu_s() - cpu
-        print(f"\ninterrupt matrix: {runs} runs in {wall_s:.1f} s ({cpu_s:.1f} CPU-s in the runs)")
+        print(f"\ninterrupt matrix: {runs} runs")
         for chain in made.values():
             print(f"  {chain.flow}: {' '.join(chain.log)}; repeats {chain.repeats()}")
         yield made
