@@ -25,11 +25,11 @@ def _measure() -> list[tuple[str, int, float]]:
 
     from tasks.audiobook import synthesize_chapter
     from tasks.run_resources import RunSettings, run_resources
-    from voxbatch.audiobook.plan import ChunkJob, plan_book
-    from voxbatch.audiobook.synthesize import ChunkOutcome, synthesize_chunk
     from voxbatch.cache import ChunkCache
     from voxbatch.client.client import SpeechClient
     from voxbatch.manifest.tts import BookRow
+    from voxbatch.pipelines.audiobook.plan import ChunkJob, plan_book
+    from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome, synthesize_chunk
     from voxbatch.server.options import ServerOptions
     from voxbatch.server.runner import LocalServer
 

@@ -28,7 +28,7 @@ from voxbatch.server.runner import LocalServer
 LIMIT_RPM = 600.0
 SERVER_BURST = 1
 CHUNKS = 900  # 90 s at the limit: 60 s measured after the learning phase
-CHAPTERS = 6  # chapters synthesized at once, each 16 chunks at a time (voxbatch.audiobook.synthesize)
+CHAPTERS = 6  # chapters synthesized at once, each 16 chunks at a time (voxbatch.pipelines.audiobook.synthesize)
 PER_CHAPTER_IN_FLIGHT = 16
 RUN_MAX_IN_FLIGHT = 16  # the run's default --max-in-flight
 LEARNING_PHASE_S = 30.0

@@ -34,12 +34,12 @@ from tasks.progress_artifact import publish_progress
 from tasks.run_resources import cache_root, planned_endpoint_id
 from tasks.run_summary import publish_summary
 from tasks.scale_out import ScaleOut, open_cluster
-from voxbatch.budget import Budget
 from voxbatch.cache import ChunkCache
-from voxbatch.estimate import book_estimate
-from voxbatch.progress import RunProgress
-from voxbatch.progress_bar import TerminalBar
-from voxbatch.shutdown import current_stop
+from voxbatch.run.budget import Budget
+from voxbatch.run.estimate import book_estimate
+from voxbatch.run.progress import RunProgress
+from voxbatch.run.progress_bar import TerminalBar
+from voxbatch.run.shutdown import current_stop
 
 DEFAULT_OUT_DIR = "out/audiobooks"
 

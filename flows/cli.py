@@ -11,6 +11,8 @@ from flows import run_command
 from flows.cli_checks import allowed_folders, check_inputs, check_language, check_numbers
 from flows.run_command import EXIT_FAILED
 from voxbatch.client.call_options import DEFAULT_STT_MODEL
+from voxbatch.pipelines.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES
+from voxbatch.pipelines.transcript.split import EMBEDDED_SPLIT, SplitOptions
 from voxbatch.server.faults import FaultSpec, FaultSpecError
 from voxbatch.server.options import (
     DEFAULT_HOST,
@@ -20,8 +22,6 @@ from voxbatch.server.options import (
     DEFAULT_PORT,
     ServerOptions,
 )
-from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES
-from voxbatch.transcript.split import EMBEDDED_SPLIT, SplitOptions
 
 BYTES_PER_MB = 1024 * 1024
 
@@ -246,7 +246,7 @@ def stt(
     allowed = allowed_folders(allow_path)
 
     from voxbatch.manifest.stt import TASKS, SttDefaults
-    from voxbatch.transcript.outputs import parse_formats
+    from voxbatch.pipelines.transcript.outputs import parse_formats
 
     if task not in TASKS:
         raise typer.BadParameter(f"must be one of {', '.join(TASKS)}", param_hint="--task")
@@ -326,7 +326,7 @@ def schedule(
 
     check_numbers({"--rpm": rpm}, {"--max-cost-usd": max_cost_usd}, whole={"--max-in-flight": max_in_flight})
 
-    from voxbatch.prefect_server import PrefectServerError, start_local_prefect_server
+    from voxbatch.run.prefect_server import PrefectServerError, start_local_prefect_server
 
     if not os.environ.get("PREFECT_API_URL"):
         if not start_server:

@@ -48,7 +48,7 @@ def _prefect_api() -> Callable[[], None]:
     """Make sure the flows will reach a Prefect API; returns what to call (once flows are imported) to wait for it.
 
     With an API configured (PREFECT_API_URL or a Prefect profile): check it answers. Without one, the command
-    starts the embedded API itself in its own session (see :mod:`voxbatch.prefect_server`), so a terminal's
+    starts the embedded API itself in its own session (see :mod:`voxbatch.run.prefect_server`), so a terminal's
     Ctrl-C reaches only this process, and waits up to PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS for it.
     Only in the ``voxbatch`` process itself (``main``); embedded callers keep Prefect's own behaviour.
     """
@@ -59,8 +59,8 @@ def _prefect_api() -> Callable[[], None]:
     from prefect.context import refresh_global_settings_context
     from prefect.settings import get_current_settings
 
-    from voxbatch.prefect_server import PrefectServerError, check_reachable, start_embedded_prefect_server
-    from voxbatch.shutdown import current_stop, exit_code, signal_name
+    from voxbatch.run.prefect_server import PrefectServerError, check_reachable, start_embedded_prefect_server
+    from voxbatch.run.shutdown import current_stop, exit_code, signal_name
 
     current = get_current_settings()
     if current.api.url:
@@ -115,7 +115,7 @@ def _arm_stop() -> Any:
     """
     import os
 
-    from voxbatch.shutdown import STOP_GRACE_S, RunStop, activate, install_early
+    from voxbatch.run.shutdown import STOP_GRACE_S, RunStop, activate, install_early
 
     try:
         grace_s = float(os.environ.get(STOP_GRACE_ENV) or STOP_GRACE_S)
@@ -132,7 +132,7 @@ def _on_signal(signum: int) -> None:
     import os
     import sys
 
-    from voxbatch.shutdown import current_stop, exit_code, signal_name
+    from voxbatch.run.shutdown import current_stop, exit_code, signal_name
 
     stop = current_stop()
     if stop.request(signum) == 1:
@@ -157,8 +157,8 @@ def run_flow(flow_call: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> di
     """Run one flow under this run's stop (see ``_arm_stop``), with any failure to reach Prefect as one line."""
     import asyncio
 
-    from voxbatch.prefect_server import prefect_unreachable
-    from voxbatch.shutdown import current_stop
+    from voxbatch.run.prefect_server import prefect_unreachable
+    from voxbatch.run.shutdown import current_stop
 
     async def run() -> dict[str, Any]:
         if state.standalone:
@@ -179,8 +179,8 @@ def run_flow(flow_call: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> di
 
 def finish_stopped(report: dict[str, Any]) -> None:
     """What a stopped run did and the exact command that continues it; exit 130 (SIGINT) or 143 (SIGTERM)."""
-    from voxbatch.shutdown import current_stop, exit_code, signal_name
-    from voxbatch.summary import summary_text
+    from voxbatch.run.shutdown import current_stop, exit_code, signal_name
+    from voxbatch.run.summary import summary_text
 
     stop = current_stop()
     items = report.get("items") or {}
@@ -230,9 +230,9 @@ def run_settings(
 
 def finish(report: dict[str, Any]) -> None:
     """Print the run's summary (or the dry run's estimate) and exit non-zero when cron should notice."""
-    from voxbatch.estimate import estimate_text
-    from voxbatch.shutdown import current_stop
-    from voxbatch.summary import run_failed, summary_text
+    from voxbatch.run.estimate import estimate_text
+    from voxbatch.run.shutdown import current_stop
+    from voxbatch.run.summary import run_failed, summary_text
 
     if current_stop().requested:
         finish_stopped(report)

@@ -35,18 +35,18 @@ from tasks.transcripts import (
     run_resources,
     transcribe_anywhere,
 )
-from voxbatch.budget import Budget
 from voxbatch.cache import JsonCache
-from voxbatch.estimate import file_estimate
 from voxbatch.manifest.stt import AudioRow
-from voxbatch.progress import RunProgress
-from voxbatch.progress_bar import TerminalBar
-from voxbatch.shutdown import current_stop
-from voxbatch.transcript.captions import CaptionOptions
-from voxbatch.transcript.outputs import parse_formats
-from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES, PrepareOptions
-from voxbatch.transcript.split import SplitOptions
-from voxbatch.transcript.transcribe import TRANSCRIPTS_CACHE_DIR
+from voxbatch.pipelines.transcript.captions import CaptionOptions
+from voxbatch.pipelines.transcript.outputs import parse_formats
+from voxbatch.pipelines.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES, PrepareOptions
+from voxbatch.pipelines.transcript.split import SplitOptions
+from voxbatch.pipelines.transcript.transcribe import TRANSCRIPTS_CACHE_DIR
+from voxbatch.run.budget import Budget
+from voxbatch.run.estimate import file_estimate
+from voxbatch.run.progress import RunProgress
+from voxbatch.run.progress_bar import TerminalBar
+from voxbatch.run.shutdown import current_stop
 
 DEFAULT_OUT_DIR = "out/transcripts"
 DEFAULT_FORMATS = "txt,srt,vtt,json"

@@ -1,4 +1,4 @@
-"""Prefect tasks of the audiobook flow, each a thin wrapper over one plain step of ``voxbatch.audiobook``.
+"""Prefect tasks of the audiobook flow, each a thin wrapper over one plain step of ``voxbatch.pipelines.audiobook``.
 
 Granularity: one task run per book for planning and assembly, and one per *chapter* for synthesis. Measured on
 Alice (bench/bench_granularity.py, BENCHMARKS.md): 12 chapter task runs took 18.8 s where 377 chunk task runs
@@ -19,15 +19,15 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.run_resources import RunResources, RunSettings, run_resources
 from tasks.scale_out import Cluster, RemoteBatch, run_remote, worker_resources
-from voxbatch.audiobook.assemble import AssembledBook, already_built, assemble_book
-from voxbatch.audiobook.plan import BookPlan, ChunkJob, plan_book
-from voxbatch.audiobook.synthesize import ChunkOutcome, synthesize_batch
 from voxbatch.cache import ChunkCache
 from voxbatch.client.client import SpeechClient
-from voxbatch.estimate import RunLimits, book_estimate, estimate_report
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.tts import BookDefaults, BookRow, load_tts_manifest
+from voxbatch.pipelines.audiobook.assemble import AssembledBook, already_built, assemble_book
+from voxbatch.pipelines.audiobook.plan import BookPlan, ChunkJob, plan_book
+from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome, synthesize_batch
 from voxbatch.pricing import load_price_table
+from voxbatch.run.estimate import RunLimits, book_estimate, estimate_report
 from voxbatch.worker_spec import WorkerSpec
 
 __all__ = ["BookDefaults", "RunSettings", "run_resources"]

@@ -43,7 +43,7 @@ from prefect import get_run_logger
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from prefect.context import FlowRunContext
 
-from voxbatch.progress import ProgressSnapshot, RunProgress
+from voxbatch.run.progress import ProgressSnapshot, RunProgress
 
 DEFAULT_PUBLISH_INTERVAL_S = 2.0  # at most one artifact write per 2 s: each is an API round trip
 DEFAULT_TICK_S = 0.5  # how often the pump lets time-driven updates through (the bar's ETA while stalled)

@@ -20,11 +20,11 @@ from voxbatch.client.limits import RateLimits, Unit
 from voxbatch.client.options import API_KEY_ENV, BASE_URL_ENV, ClientOptions
 from voxbatch.client.retry import DEFAULT_MAX_ATTEMPTS, RetryPolicy
 from voxbatch.client.timeouts import CallTimeouts
-from voxbatch.endpoint import EMBEDDED_ENDPOINT_ID, NO_KEY, Endpoint, embedded_in_flight, open_endpoint
 from voxbatch.ledger.items import TallyingSink, item_record
 from voxbatch.ledger.record import CallRecord, CallStatus
 from voxbatch.ledger.writer import LedgerWriter
-from voxbatch.shutdown import StopGate, current_stop
+from voxbatch.run.endpoint import EMBEDDED_ENDPOINT_ID, NO_KEY, Endpoint, embedded_in_flight, open_endpoint
+from voxbatch.run.shutdown import StopGate, current_stop
 from voxbatch.worker_spec import WorkerSpec
 
 __all__ = ["EMBEDDED_ENDPOINT_ID", "RunResources", "RunSettings", "run_resources"]

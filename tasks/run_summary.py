@@ -12,7 +12,7 @@ from typing import Any
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.context import FlowRunContext
 
-from voxbatch.summary import summary_markdown, summary_rows
+from voxbatch.run.summary import summary_markdown, summary_rows
 
 
 async def publish_summary(report: Mapping[str, Any], *, key: str, title: str, logger: Any = None) -> None:

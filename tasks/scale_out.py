@@ -33,9 +33,9 @@ from voxbatch.client.limits import Limiter, RateLimits, Unit
 from voxbatch.client.options import API_KEY_ENV, ClientOptions
 from voxbatch.client.retry import RetryPolicy
 from voxbatch.client.timeouts import CallTimeouts
-from voxbatch.endpoint import EMBEDDED_KEY, NO_KEY
 from voxbatch.ledger.record import CallRecord
 from voxbatch.ledger.writer import LedgerWriter
+from voxbatch.run.endpoint import EMBEDDED_KEY, NO_KEY
 from voxbatch.worker_spec import WorkerSpec
 
 DEFAULT_THREADS_PER_WORKER = 4

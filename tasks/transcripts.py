@@ -1,4 +1,4 @@
-"""Prefect tasks of the transcript flow, each a thin wrapper over one plain step of ``voxbatch.transcript``.
+"""Prefect tasks of the transcript flow, each a thin wrapper over one plain step of ``voxbatch.pipelines.transcript``.
 
 Granularity: one task run per *file* for each step (prepare, transcribe, assemble, record). A file's chunks
 are transcribed concurrently inside its one task run on the flow's event loop, paced by the run's one
@@ -22,14 +22,14 @@ from tasks.run_resources import RunResources, RunSettings, run_resources
 from tasks.scale_out import Cluster, RemoteBatch, run_remote, worker_resources
 from voxbatch.cache import JsonCache
 from voxbatch.client.client import SpeechClient
-from voxbatch.estimate import RunLimits, estimate_report, file_estimate
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.stt import AudioRow, SttDefaults, load_stt_inputs
+from voxbatch.pipelines.transcript.assemble import AssembledTranscript, assemble_transcript
+from voxbatch.pipelines.transcript.captions import CaptionOptions
+from voxbatch.pipelines.transcript.prepare import FilePlan, Prepared, PrepareOptions, prepare_file
+from voxbatch.pipelines.transcript.transcribe import TRANSCRIPTS_CACHE_DIR, ChunkOutcome, transcribe_plan
 from voxbatch.pricing import load_price_table
-from voxbatch.transcript.assemble import AssembledTranscript, assemble_transcript
-from voxbatch.transcript.captions import CaptionOptions
-from voxbatch.transcript.prepare import FilePlan, Prepared, PrepareOptions, prepare_file
-from voxbatch.transcript.transcribe import TRANSCRIPTS_CACHE_DIR, ChunkOutcome, transcribe_plan
+from voxbatch.run.estimate import RunLimits, estimate_report, file_estimate
 from voxbatch.worker_spec import WorkerSpec
 
 __all__ = ["RunSettings", "SttDefaults", "run_resources"]

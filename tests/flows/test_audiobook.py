@@ -16,10 +16,10 @@ from flows.audiobook import audiobook_flow
 from tasks.run_resources import RunSettings
 from voxbatch.audio.ffmpeg import decode_to_pcm, ffmpeg_exe
 from voxbatch.audio.stitch import StitchOptions
-from voxbatch.audiobook.plan import plan_book
 from voxbatch.cache import ChunkCache
 from voxbatch.ledger.writer import read_ledger
 from voxbatch.manifest.tts import load_tts_manifest
+from voxbatch.pipelines.audiobook.plan import plan_book
 from voxbatch.server.faults import FaultSpec
 from voxbatch.server.runner import LocalServer
 

@@ -19,8 +19,8 @@ from flows.transcripts import transcript_flow
 from tasks.run_resources import RunSettings
 from voxbatch.audio.ffmpeg import decode_to_pcm, encode_pcm
 from voxbatch.ledger.writer import read_ledger
+from voxbatch.pipelines.transcript.split import SplitOptions
 from voxbatch.server.runner import LocalServer
-from voxbatch.transcript.split import SplitOptions
 
 SPEECH = "/v1/audio/speech"
 TRANSCRIBE = "/v1/audio/transcriptions"

@@ -36,9 +36,9 @@ from tasks.run_resources import RunSettings
 from voxbatch.audio.ffmpeg import decode_to_pcm, encode_pcm
 from voxbatch.client.retry import RetryPolicy
 from voxbatch.ledger.writer import read_ledger
+from voxbatch.run.summary import summary_text
 from voxbatch.server.faults import FaultInjector, FaultSpec
 from voxbatch.server.runner import LocalServer
-from voxbatch.summary import summary_text
 
 SPEECH = "/v1/audio/speech"
 TRANSCRIBE = "/v1/audio/transcriptions"

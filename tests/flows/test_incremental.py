@@ -14,9 +14,9 @@ from prefect.blocks.system import Secret
 from flows.audiobook import audiobook_flow
 from tasks.run_resources import RunSettings
 from tests.conftest import TEST_API_KEY
-from voxbatch.audiobook.plan import plan_book
 from voxbatch.ledger.writer import read_ledger
 from voxbatch.manifest.tts import load_tts_manifest
+from voxbatch.pipelines.audiobook.plan import plan_book
 from voxbatch.server.runner import LocalServer
 
 SPEECH = "/v1/audio/speech"

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.conftest import REPO_ROOT
-from voxbatch.prefect_server import start_local_prefect_server
+from voxbatch.run.prefect_server import start_local_prefect_server
 from voxbatch.server.runner import LocalServer
 
 SPEECH = "/v1/audio/speech"

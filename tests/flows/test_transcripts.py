@@ -23,9 +23,9 @@ from voxbatch.audio.ffmpeg import decode_to_pcm, encode_pcm
 from voxbatch.audio.silence import SilenceOptions
 from voxbatch.ledger.writer import read_ledger
 from voxbatch.manifest.stt import SttDefaults
+from voxbatch.pipelines.transcript.split import SplitOptions
 from voxbatch.server.faults import FaultSpec
 from voxbatch.server.runner import LocalServer
-from voxbatch.transcript.split import SplitOptions
 
 TRANSCRIBE = "/v1/audio/transcriptions"
 TRANSLATE = "/v1/audio/translations"

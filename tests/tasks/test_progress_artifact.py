@@ -19,7 +19,7 @@ from prefect.context import FlowRunContext
 
 from tasks import progress_artifact
 from tasks.progress_artifact import PrefectProgressArtifact, percent_of, publish_progress
-from voxbatch.progress import ProgressSnapshot, RunProgress
+from voxbatch.run.progress import ProgressSnapshot, RunProgress
 
 LOGGER = logging.getLogger("test-progress-artifact")
 MID_RUN_POLL_S = 0.05

@@ -9,7 +9,7 @@ import pytest
 
 from tasks.run_resources import RunSettings, run_resources
 from voxbatch.client.limiter import AsyncRateLimiter
-from voxbatch.shutdown import StopGate
+from voxbatch.run.shutdown import StopGate
 
 
 async def _limiter(tmp_path: Path, settings: RunSettings) -> AsyncRateLimiter:

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from voxbatch.budget import Budget
 from voxbatch.client.call_options import CallContext, SpeechOptions
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.errors import APITimeoutError, LedgerUnavailableError
@@ -19,6 +18,7 @@ from voxbatch.client.results import SpeechResult
 from voxbatch.client.retry import RetryPolicy
 from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.ledger.record import CallRecord
+from voxbatch.run.budget import Budget
 
 KOKORO = SpeechOptions(model="hexgrad/Kokoro-82M", voice="af_heart", audio_format="pcm")
 TEXT = "Four hundred characters would be a real chunk; this one is shorter."

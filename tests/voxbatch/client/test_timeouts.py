@@ -19,10 +19,10 @@ from voxbatch.client.timeouts import (
     UNKNOWN_AUDIO_TIMEOUT_S,
     CallTimeouts,
 )
-from voxbatch.endpoint import embedded_in_flight
 from voxbatch.engines.sphinx import SPHINX_CPU_S_PER_SPEECH_S
+from voxbatch.pipelines.transcript.split import EMBEDDED_SPLIT, SplitOptions
+from voxbatch.run.endpoint import embedded_in_flight
 from voxbatch.server import recognizer
-from voxbatch.transcript.split import EMBEDDED_SPLIT, SplitOptions
 
 ONE_ATTEMPT = RetryPolicy(max_attempts=1)
 HANG_GUARD_S = 60.0  # only ever reached if the timeout under test never fires

@@ -17,7 +17,7 @@ import pytest
 from tests.voxbatch.manifest.bad_corpus import CASES, CORPUS, Case, find, load
 from voxbatch.manifest.errors import ManifestError
 from voxbatch.manifest.stt import AudioRow
-from voxbatch.transcript.prepare import PrepareOptions, prepare_file
+from voxbatch.pipelines.transcript.prepare import PrepareOptions, prepare_file
 
 MIN_CASES = 40
 

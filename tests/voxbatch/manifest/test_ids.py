@@ -8,7 +8,7 @@ import pytest
 
 from voxbatch.manifest.ids import ID_MAX_CHARS, id_problem, safe_id, shorten
 from voxbatch.manifest.stt import load_stt_folder, load_stt_manifest
-from voxbatch.transcript.fetch import _name as download_name
+from voxbatch.pipelines.transcript.fetch import _name as download_name
 
 FILE_NAME_MAX_BYTES = 255
 

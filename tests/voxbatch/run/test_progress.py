@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from tests.voxbatch.ledger.record_factory import make_record
-from voxbatch.progress import (
+from voxbatch.run.progress import (
     MAX_UNFINISHED_FRACTION,
     ProgressSnapshot,
     RunProgress,
@@ -176,7 +176,7 @@ def test_a_failing_listener_is_dropped_and_the_others_go_on(caplog: pytest.LogCa
     clock = FakeClock()
     broken, good = Broken(), Recorder()
     progress = RunProgress([broken, good], clock=clock, min_interval_s=0)
-    with caplog.at_level(logging.WARNING, logger="voxbatch.progress"):
+    with caplog.at_level(logging.WARNING, logger="voxbatch.run.progress"):
         progress.add_items(1)
         progress.item_done()
         progress.close()

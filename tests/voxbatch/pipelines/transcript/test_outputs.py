@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from voxbatch.transcript.outputs import MARKER_DIR, find_finished, parse_formats, write_outputs
+from voxbatch.pipelines.transcript.outputs import MARKER_DIR, find_finished, parse_formats, write_outputs
 
 
 def test_formats_parse_in_canonical_order() -> None:

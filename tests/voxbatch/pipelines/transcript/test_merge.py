@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 
 from voxbatch.client.results import CallInfo, Segment, SpeakerSegment, Transcript, WordTime
-from voxbatch.transcript.merge import ChunkTranscript, MergedTranscript, merge_chunks
-from voxbatch.transcript.spans import ANALYSIS_RATE_HZ, ChunkSpan
+from voxbatch.pipelines.transcript.merge import ChunkTranscript, MergedTranscript, merge_chunks
+from voxbatch.pipelines.transcript.spans import ANALYSIS_RATE_HZ, ChunkSpan
 
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",

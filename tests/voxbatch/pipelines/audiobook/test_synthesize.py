@@ -8,12 +8,12 @@ from pathlib import Path
 
 from tests.conftest import TEST_API_KEY
 from tests.voxbatch.client.conftest import options_for
-from voxbatch.audiobook.plan import plan_book
-from voxbatch.audiobook.synthesize import ChunkOutcome, synthesize_batch
 from voxbatch.cache import ChunkCache
 from voxbatch.client.client import SpeechClient
 from voxbatch.ledger.record import CallRecord
 from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
+from voxbatch.pipelines.audiobook.plan import plan_book
+from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome, synthesize_batch
 from voxbatch.server.runner import LocalServer
 
 

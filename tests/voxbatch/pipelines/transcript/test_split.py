@@ -14,8 +14,8 @@ from voxbatch.audio import pcm
 from voxbatch.audio.ffmpeg import AudioDecodeError, decode_to_pcm, encode_pcm, probe_duration_s
 from voxbatch.audio.silence import Silence, detect_silences
 from voxbatch.audio.stream import decode_stream
-from voxbatch.transcript.spans import ChunkSpan
-from voxbatch.transcript.split import SplitOptions, encode_flac, iter_chunk_flac, needs_split, plan_spans
+from voxbatch.pipelines.transcript.spans import ChunkSpan
+from voxbatch.pipelines.transcript.split import SplitOptions, encode_flac, iter_chunk_flac, needs_split, plan_spans
 
 RATE_HZ = 16000
 Pcm = npt.NDArray[np.int16]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from voxbatch.transcript.fetch import FetchError, fetch
+from voxbatch.pipelines.transcript.fetch import FetchError, fetch
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import logging
 from rich.console import Console
 from rich.logging import RichHandler
 
-from voxbatch.progress import RunProgress
-from voxbatch.progress_bar import TerminalBar
+from voxbatch.run.progress import RunProgress
+from voxbatch.run.progress_bar import TerminalBar
 
 
 class FakeTTY(io.StringIO):

@@ -24,9 +24,9 @@ from voxbatch.audio.stitch import (
     write_chapters_json,
     write_srt,
 )
-from voxbatch.audiobook.plan import BOOK_SAMPLE_RATE_HZ, BookPlan
-from voxbatch.audiobook.synthesize import ChunkOutcome
 from voxbatch.cache import chunk_key
+from voxbatch.pipelines.audiobook.plan import BOOK_SAMPLE_RATE_HZ, BookPlan
+from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome
 
 BUILD_VERSION = 1
 

@@ -34,8 +34,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from voxbatch.client.results import Segment, SpeakerSegment, Transcript, WordTime
-from voxbatch.transcript.merged import ChunkMapEntry, ChunkTranscript, MergedTranscript, SeamKind
-from voxbatch.transcript.spans import ChunkSpan
+from voxbatch.pipelines.transcript.merged import ChunkMapEntry, ChunkTranscript, MergedTranscript, SeamKind
+from voxbatch.pipelines.transcript.spans import ChunkSpan
 
 __all__ = [
     "ChunkMapEntry",

@@ -10,9 +10,9 @@ import re
 import pytest
 
 from voxbatch.client.results import CallInfo, Segment, SpeakerSegment, Transcript, WordTime
-from voxbatch.transcript.captions import CaptionOptions, Cue, cues, to_json, to_srt, to_text, to_vtt
-from voxbatch.transcript.merge import ChunkTranscript, MergedTranscript, merge_chunks
-from voxbatch.transcript.spans import ANALYSIS_RATE_HZ, ChunkSpan
+from voxbatch.pipelines.transcript.captions import CaptionOptions, Cue, cues, to_json, to_srt, to_text, to_vtt
+from voxbatch.pipelines.transcript.merge import ChunkTranscript, MergedTranscript, merge_chunks
+from voxbatch.pipelines.transcript.spans import ANALYSIS_RATE_HZ, ChunkSpan
 
 PARAGRAPH = (
     "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of "

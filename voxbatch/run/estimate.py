@@ -12,11 +12,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voxbatch.audiobook.plan import BookPlan
 from voxbatch.cache import ChunkCache, JsonCache
 from voxbatch.client.limits import Unit
+from voxbatch.pipelines.audiobook.plan import BookPlan
+from voxbatch.pipelines.transcript.prepare import FilePlan
 from voxbatch.pricing import PriceTable
-from voxbatch.transcript.prepare import FilePlan
 
 SECONDS_PER_MINUTE = 60.0
 TTS_LATENCY_S = 1.0  # assumed: a speech call's fixed latency ...

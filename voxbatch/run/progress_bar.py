@@ -1,4 +1,4 @@
-"""The terminal progress bar: items, chunks, spend and ETA from a run's :class:`~voxbatch.progress.RunProgress`.
+"""The terminal progress bar: items, chunks, spend and ETA from a run's :class:`~voxbatch.run.progress.RunProgress`.
 
 It draws only on a TTY (rich), redraws on updates (no thread of its own), and while it shows, log lines
 written to its stream are printed above it instead of through it; a pipe or a file stays untouched.
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 from rich.text import Text
 
-from voxbatch.progress import ProgressSnapshot
+from voxbatch.run.progress import ProgressSnapshot
 
 BAR_FRACTION_STEPS = 1000  # the terminal bar's resolution (0.1 %)
 BAR_WIDTH_CHARS = 24  # leaves room for the summary line on a 120-column terminal

@@ -11,13 +11,13 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from voxbatch.audiobook.plan import ChunkJob
 from voxbatch.cache import CachedChunk, ChunkCache
 from voxbatch.client.call_options import CallContext
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.errors import SpeechAPIError
 from voxbatch.client.results import SpeechResult
-from voxbatch.shutdown import RunStopped
+from voxbatch.pipelines.audiobook.plan import ChunkJob
+from voxbatch.run.shutdown import RunStopped
 
 DEFAULT_CONCURRENCY = 16  # coroutines in flight per batch; the run's limiter does the real pacing
 

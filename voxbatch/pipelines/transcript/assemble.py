@@ -10,12 +10,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from voxbatch.transcript.captions import CaptionOptions, to_json, to_srt, to_text, to_vtt
-from voxbatch.transcript.fetch import public_source
-from voxbatch.transcript.merge import ChunkTranscript, MergedTranscript, merge_chunks
-from voxbatch.transcript.outputs import write_outputs
-from voxbatch.transcript.prepare import FilePlan
-from voxbatch.transcript.transcribe import ChunkOutcome
+from voxbatch.pipelines.transcript.captions import CaptionOptions, to_json, to_srt, to_text, to_vtt
+from voxbatch.pipelines.transcript.fetch import public_source
+from voxbatch.pipelines.transcript.merge import ChunkTranscript, MergedTranscript, merge_chunks
+from voxbatch.pipelines.transcript.outputs import write_outputs
+from voxbatch.pipelines.transcript.prepare import FilePlan
+from voxbatch.pipelines.transcript.transcribe import ChunkOutcome
 
 
 @dataclass(frozen=True)

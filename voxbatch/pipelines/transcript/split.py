@@ -31,7 +31,7 @@ import numpy.typing as npt
 from voxbatch.audio.ffmpeg import FFMPEG_TIMEOUT_S, STDERR_TAIL_CHARS, AudioDecodeError, AudioEncodeError, ffmpeg_exe
 from voxbatch.audio.silence import Silence, SilenceOptions
 from voxbatch.audio.stream import decode_stream
-from voxbatch.transcript.spans import ANALYSIS_RATE_HZ, ChunkSpan
+from voxbatch.pipelines.transcript.spans import ANALYSIS_RATE_HZ, ChunkSpan
 
 __all__ = ["EMBEDDED_SPLIT", "SplitOptions", "encode_flac", "iter_chunk_flac", "needs_split", "plan_spans"]
 
@@ -136,7 +136,7 @@ def plan_spans(
     silences
         Its silences (:func:`voxbatch.audio.silence.find_silences`) at the same rate.
     sample_rate_hz
-        Must be :data:`~voxbatch.transcript.spans.ANALYSIS_RATE_HZ`: a :class:`ChunkSpan` counts samples
+        Must be :data:`~voxbatch.pipelines.transcript.spans.ANALYSIS_RATE_HZ`: a :class:`ChunkSpan` counts samples
         at that rate, and its times would be wrong otherwise.
     """
     if sample_rate_hz != ANALYSIS_RATE_HZ:

@@ -9,7 +9,7 @@ import pytest
 
 from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import NoLimit, RateLimits
-from voxbatch.shutdown import RunStop, RunStopped, StopGate, exit_code, signal_name
+from voxbatch.run.shutdown import RunStop, RunStopped, StopGate, exit_code, signal_name
 
 HANG_GUARD_S = 30.0  # only a guard against a hang; nothing here waits for a clock
 

@@ -11,10 +11,16 @@ from pathlib import Path
 import pytest
 
 from voxbatch.manifest.stt import AudioRow
-from voxbatch.transcript.assemble import provenance
-from voxbatch.transcript.outputs import write_outputs
-from voxbatch.transcript.prepare import PrepareOptions, default_split, file_fingerprint, prepare_file, span_key
-from voxbatch.transcript.split import EMBEDDED_SPLIT, SplitOptions
+from voxbatch.pipelines.transcript.assemble import provenance
+from voxbatch.pipelines.transcript.outputs import write_outputs
+from voxbatch.pipelines.transcript.prepare import (
+    PrepareOptions,
+    default_split,
+    file_fingerprint,
+    prepare_file,
+    span_key,
+)
+from voxbatch.pipelines.transcript.split import EMBEDDED_SPLIT, SplitOptions
 
 ROW = AudioRow(None, "talk", "", "openai/whisper-large-v3", "en", None, False, "transcribe")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.voxbatch.ledger.record_factory import make_record
-from voxbatch.budget import Budget
+from voxbatch.run.budget import Budget
 
 
 def test_items_are_admitted_while_spend_plus_reservations_fit() -> None:

@@ -1,7 +1,7 @@
 """A merged transcript and its parts: the chunk transcripts that go in, and the chunk map that comes out.
 
 Every time in a :class:`MergedTranscript` is in seconds from the start of the file (see
-:mod:`voxbatch.transcript.merge` for how chunks are joined).
+:mod:`voxbatch.pipelines.transcript.merge` for how chunks are joined).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Literal
 
 from voxbatch.client.results import Segment, SpeakerSegment, Transcript, WordTime
-from voxbatch.transcript.spans import ChunkSpan
+from voxbatch.pipelines.transcript.spans import ChunkSpan
 
 # How a chunk was joined to the one before it: "start" (first chunk), "silence" (cut in a silence, nothing to
 # splice), "gap" (the previous chunk is missing), "words" (overlap spliced at an aligned word), "time" (overlap

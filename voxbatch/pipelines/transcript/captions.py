@@ -28,7 +28,7 @@ from typing import Any
 
 from voxbatch.audio.sidecars import srt_timestamp
 from voxbatch.client.results import WordTime
-from voxbatch.transcript.merge import MergedTranscript, assign_words
+from voxbatch.pipelines.transcript.merge import MergedTranscript, assign_words
 
 __all__ = ["CaptionOptions", "Cue", "cues", "to_json", "to_srt", "to_text", "to_vtt", "vtt_timestamp"]
 

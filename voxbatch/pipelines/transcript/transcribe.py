@@ -19,9 +19,9 @@ from voxbatch.cache import JsonCache
 from voxbatch.client.call_options import CallContext, TranscriptionOptions
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.results import CallInfo, Transcript, parse_transcript
-from voxbatch.transcript.prepare import FilePlan
-from voxbatch.transcript.spans import ChunkSpan
-from voxbatch.transcript.split import iter_chunk_flac
+from voxbatch.pipelines.transcript.prepare import FilePlan
+from voxbatch.pipelines.transcript.spans import ChunkSpan
+from voxbatch.pipelines.transcript.split import iter_chunk_flac
 
 logger = logging.getLogger(__name__)
 

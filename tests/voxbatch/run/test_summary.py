@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from voxbatch.summary import run_failed, summary_markdown, summary_rows, summary_text, totals
+from voxbatch.run.summary import run_failed, summary_markdown, summary_rows, summary_text, totals
 
 
 def _report(**changes: Any) -> dict[str, Any]:

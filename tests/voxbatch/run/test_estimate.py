@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from voxbatch.audiobook.plan import plan_book
 from voxbatch.cache import ChunkCache
-from voxbatch.estimate import ItemEstimate, RunLimits, book_estimate, estimate_report, estimate_text, wall_time_s
 from voxbatch.manifest.tts import BookRow
+from voxbatch.pipelines.audiobook.plan import plan_book
 from voxbatch.pricing import load_price_table
+from voxbatch.run.estimate import ItemEstimate, RunLimits, book_estimate, estimate_report, estimate_text, wall_time_s
 
 TEXT = " ".join(f"Sentence number {n} is here." for n in range(60)) + "\n\n" + "Another paragraph follows it."
 
