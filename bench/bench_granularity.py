@@ -24,7 +24,7 @@ def _measure() -> list[tuple[str, int, float]]:
     from prefect.cache_policies import NO_CACHE
 
     from tasks.audiobook import synthesize_chapter
-    from tasks.run_resources import RunSettings, run_resources
+    from voxbatch.run.spec import RunSpec
     from voxbatch.cache import ChunkCache
     from voxbatch.client.client import SpeechClient
     from voxbatch.manifest.tts import BookRow
@@ -53,7 +53,7 @@ def _measure() -> list[tuple[str, int, float]]:
 
     @flow
     async def per_chapter(base_url: str, out: str) -> int:
-        async with run_resources("bench", Path(out), RunSettings(base_url=base_url), "chars") as res:
+        async with run_resources("bench", Path(out), RunSpec(base_url=base_url), "chars") as res:
             book = plan_book(row, res.endpoint_id)
             batches = book.chapter_batches()
             results = await asyncio.gather(
@@ -63,7 +63,7 @@ def _measure() -> list[tuple[str, int, float]]:
 
     @flow
     async def per_chunk(base_url: str, out: str) -> int:
-        async with run_resources("bench", Path(out), RunSettings(base_url=base_url), "chars") as res:
+        async with run_resources("bench", Path(out), RunSpec(base_url=base_url), "chars") as res:
             book = plan_book(row, res.endpoint_id)
             gate = asyncio.Semaphore(16)
 

@@ -90,7 +90,7 @@ async def _round_trips(name: str) -> list[float]:
 
 
 async def _throughput(name: str, lease_size: int | None) -> tuple[float, int, int]:
-    from tasks.gcl_limiter import PrefectGCLLimiter
+    from tasks.scale.gcl_limiter import PrefectGCLLimiter
 
     limiter = PrefectGCLLimiter(name, lease_size=lease_size)
     count = 0
@@ -114,7 +114,7 @@ def prefect_section() -> str:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from prefect.testing.utilities import prefect_test_harness
 
-    from tasks.gcl_limiter import default_lease_size, setup_gcl
+    from tasks.scale.gcl_limiter import default_lease_size, setup_gcl
 
     with prefect_test_harness(server_startup_timeout=120):
         setup_gcl("bench-open", requests_per_minute=60e6, burst=1_000_000)  # never refuses

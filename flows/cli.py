@@ -159,7 +159,7 @@ def tts(
     allowed = allowed_folders(allow_path)
     check_inputs("tts", manifest, allowed)
 
-    settings = run_command.run_settings(
+    spec = run_command.run_spec(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
     )
     scale_out = _scale_out(dask_workers, dask_address)
@@ -173,7 +173,7 @@ def tts(
             audio_format,
             language,
             author,
-            settings,
+            spec=spec,
             dry_run=dry_run,
             max_cost_usd=max_cost_usd,
             scale_out=scale_out,
@@ -263,7 +263,7 @@ def stt(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     check_inputs("stt", source, allowed)
-    settings = run_command.run_settings(
+    spec = run_command.run_spec(
         base_url,
         rpm,
         audio_s_per_minute,
@@ -291,7 +291,7 @@ def stt(
             formats,
             split,
             max_upload_bytes=int(max_upload_mb * BYTES_PER_MB),
-            settings=settings,
+            spec=spec,
             dry_run=dry_run,
             max_cost_usd=max_cost_usd,
             scale_out=scale_out,
@@ -346,7 +346,7 @@ def schedule(
         typer.echo(f"started a local Prefect server: {url}", err=True)
 
     from flows.schedule import NightlyPlan, serve_nightly
-    from tasks.run_resources import RunSettings
+    from voxbatch.run.spec import RunSpec
 
     try:
         plan = NightlyPlan(
@@ -356,7 +356,7 @@ def schedule(
             transcript_out=str(transcript_out.resolve()),
             cron=cron,
             timezone=timezone,
-            settings=RunSettings(
+            spec=RunSpec(
                 base_url=base_url, requests_per_minute=rpm, max_in_flight=max_in_flight, api_key_secret=api_key_secret
             ),
             max_cost_usd=max_cost_usd,
@@ -370,7 +370,7 @@ def _scale_out(workers: int | None, address: str | None) -> Any:
     """The Dask cluster to run on, or None for one process."""
     if workers is None and address is None:
         return None
-    from tasks.scale_out import ScaleOut
+    from tasks.scale.dask import ScaleOut
 
     try:
         return ScaleOut(address=address, workers=workers)

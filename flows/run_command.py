@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
+
+if TYPE_CHECKING:
+    from voxbatch.run.report import RunReport
 
 EXIT_FAILED = 1  # a bad row or a failed item
 EXIT_BUDGET = 3  # nothing failed, but the budget cap left items for a later run
@@ -32,7 +35,7 @@ def fail(message: str) -> None:
     raise typer.Exit(code=EXIT_FAILED)
 
 
-def prepare_run(module: str, flow_name: str) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
+def prepare_run(module: str, flow_name: str) -> Callable[..., Coroutine[Any, Any, RunReport]]:
     """Arm the stop (from here on SIGINT/SIGTERM stop the run gracefully), make sure a Prefect API will answer,
     and import the flow (which imports Prefect) while it starts."""
     import importlib
@@ -41,7 +44,7 @@ def prepare_run(module: str, flow_name: str) -> Callable[..., Coroutine[Any, Any
     prefect_ready = _prefect_api()
     flow = getattr(importlib.import_module(module), flow_name)
     prefect_ready()
-    return cast(Callable[..., Coroutine[Any, Any, dict[str, Any]]], flow)
+    return cast(Callable[..., Coroutine[Any, Any, RunReport]], flow)
 
 
 def _prefect_api() -> Callable[[], None]:
@@ -153,14 +156,14 @@ def _on_signal(signum: int) -> None:
     os._exit(exit_code(stop.signum or signum))
 
 
-def run_flow(flow_call: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> dict[str, Any]:
+def run_flow(flow_call: Callable[[], Coroutine[Any, Any, RunReport]]) -> RunReport:
     """Run one flow under this run's stop (see ``_arm_stop``), with any failure to reach Prefect as one line."""
     import asyncio
 
     from voxbatch.run.prefect_server import prefect_unreachable
     from voxbatch.run.shutdown import current_stop
 
-    async def run() -> dict[str, Any]:
+    async def run() -> RunReport:
         if state.standalone:
             current_stop().install(asyncio.get_running_loop(), _on_signal)
         return await flow_call()
@@ -177,19 +180,20 @@ def run_flow(flow_call: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> di
         raise  # not reached
 
 
-def finish_stopped(report: dict[str, Any]) -> None:
+def finish_stopped(report: RunReport) -> None:
     """What a stopped run did and the exact command that continues it; exit 130 (SIGINT) or 143 (SIGTERM)."""
+    from voxbatch.run.report import FINISHED_STATUSES
     from voxbatch.run.shutdown import current_stop, exit_code, signal_name
     from voxbatch.run.summary import summary_text
 
     stop = current_stop()
-    items = report.get("items") or {}
-    if items and "estimate" not in report:
+    items = report.items
+    if items and not report.dry_run:
         typer.echo(summary_text(report))
-    finished = sum(e.get("status") in ("ok", "skipped") for e in items.values())
-    failed = sum(e.get("status") == "failed" for e in items.values())
+    finished = sum(r.status in FINISHED_STATUSES for r in items.values())
+    failed = sum(r.status == "failed" for r in items.values())
     left = len(items) - finished - failed
-    where = f"; ledger: {report['ledger']}" if report.get("ledger") else ""
+    where = f"; ledger: {report.ledger}" if report.ledger else ""
     typer.echo(
         f"stopped by {signal_name(stop.signum) if stop.signum else 'request'}: {finished} items finished, "
         f"{left} stopped, {failed} failed; every answer received is saved{where}",
@@ -199,7 +203,7 @@ def finish_stopped(report: dict[str, Any]) -> None:
     raise typer.Exit(code=exit_code(stop.signum) if stop.signum else EXIT_FAILED)
 
 
-def run_settings(
+def run_spec(
     base_url: str | None,
     rpm: float | None,
     units_per_minute: float | None,
@@ -210,12 +214,12 @@ def run_settings(
     limit_name: str | None,
     timeout_s: float | None = None,
 ) -> Any:
-    """The run's connection and pacing settings from the command's options."""
-    from tasks.run_resources import RunSettings
+    """The run's specification (connection, pacing, storage) from the command's options."""
+    from voxbatch.run.spec import RunSpec
 
     if timeout_s is not None and not 0 < timeout_s < float("inf"):
         raise typer.BadParameter(f"must be a positive number of seconds, not {timeout_s:g}", param_hint="--timeout-s")
-    return RunSettings(
+    return RunSpec(
         base_url=base_url,
         requests_per_minute=rpm,
         units_per_minute=units_per_minute,
@@ -228,7 +232,7 @@ def run_settings(
     )
 
 
-def finish(report: dict[str, Any]) -> None:
+def finish(report: RunReport) -> None:
     """Print the run's summary (or the dry run's estimate) and exit non-zero when cron should notice."""
     from voxbatch.run.estimate import estimate_text
     from voxbatch.run.shutdown import current_stop
@@ -236,17 +240,16 @@ def finish(report: dict[str, Any]) -> None:
 
     if current_stop().requested:
         finish_stopped(report)
-    estimate = report.get("estimate")
-    if isinstance(estimate, dict):
-        typer.echo(estimate_text(estimate))
-        for line in report.get("row_errors") or []:
+    if report.estimate is not None:
+        typer.echo(estimate_text(report.estimate))
+        for line in report.row_errors:
             typer.echo(f"bad row: {line}", err=True)
-        raise typer.Exit(code=EXIT_FAILED if report.get("row_errors") else 0)
+        raise typer.Exit(code=EXIT_FAILED if report.row_errors else 0)
     typer.echo(summary_text(report))
-    if report.get("worker_processes"):
-        typer.echo(f"task runs ran on {report['worker_processes']} Dask worker processes")
+    if report.worker_processes:
+        typer.echo(f"task runs ran on {report.worker_processes} Dask worker processes")
     if run_failed(report):
         raise typer.Exit(code=EXIT_FAILED)
-    if any(e.get("status") == "skipped_budget" for e in report["items"].values()):
+    if any(r.status == "skipped_budget" for r in report.items.values()):
         typer.echo("stopped by the budget cap: run again (with a larger --max-cost-usd) to continue", err=True)
         raise typer.Exit(code=EXIT_BUDGET)

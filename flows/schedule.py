@@ -17,7 +17,7 @@ from prefect.schedules import Cron
 
 from flows.audiobook import audiobook_flow
 from flows.transcripts import transcript_flow
-from tasks.run_resources import RunSettings
+from voxbatch.run.spec import RunSpec
 
 DEFAULT_CRON = "0 2 * * *"  # 02:00 every night
 DEFAULT_TIMEZONE = "UTC"
@@ -35,7 +35,7 @@ class NightlyPlan:
     transcript_out: str = "out/transcripts"
     cron: str = DEFAULT_CRON
     timezone: str = DEFAULT_TIMEZONE
-    settings: RunSettings = field(default_factory=RunSettings)
+    spec: RunSpec = field(default_factory=RunSpec)
     max_cost_usd: float | None = None
 
     def __post_init__(self) -> None:
@@ -43,8 +43,8 @@ class NightlyPlan:
             raise ValueError("give a manifest to synthesize, a source to transcribe, or both")
 
 
-def _settings(plan: NightlyPlan) -> dict[str, Any]:
-    return {k: v for k, v in asdict(plan.settings).items() if v is not None}
+def _spec(plan: NightlyPlan) -> dict[str, Any]:
+    return {k: v for k, v in asdict(plan.spec).items() if v is not None}
 
 
 def build_deployments(plan: NightlyPlan) -> list[RunnerDeployment]:
@@ -55,7 +55,7 @@ def build_deployments(plan: NightlyPlan) -> list[RunnerDeployment]:
         parameters: dict[str, Any] = {
             "manifest": plan.tts_manifest,
             "out_dir": plan.audiobook_out,
-            "settings": _settings(plan),
+            "spec": _spec(plan),
         }
         if plan.max_cost_usd is not None:
             parameters["max_cost_usd"] = plan.max_cost_usd
@@ -64,7 +64,7 @@ def build_deployments(plan: NightlyPlan) -> list[RunnerDeployment]:
         )
         deployments.append(cast(RunnerDeployment, deployment))  # outside an event loop it is not a coroutine
     if plan.stt_source:
-        parameters = {"source": plan.stt_source, "out_dir": plan.transcript_out, "settings": _settings(plan)}
+        parameters = {"source": plan.stt_source, "out_dir": plan.transcript_out, "spec": _spec(plan)}
         if plan.max_cost_usd is not None:
             parameters["max_cost_usd"] = plan.max_cost_usd
         deployment = transcript_flow.to_deployment(

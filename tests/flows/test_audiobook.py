@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from flows.audiobook import audiobook_flow
-from tasks.run_resources import RunSettings
 from voxbatch.audio.ffmpeg import decode_to_pcm, ffmpeg_exe
 from voxbatch.audio.stitch import StitchOptions
 from voxbatch.cache import ChunkCache
 from voxbatch.ledger.writer import read_ledger
 from voxbatch.manifest.tts import load_tts_manifest
 from voxbatch.pipelines.audiobook.plan import plan_book
+from voxbatch.run.report import RunReport
+from voxbatch.run.spec import RunSpec
 from voxbatch.server.faults import FaultSpec
 from voxbatch.server.runner import LocalServer
 
@@ -63,9 +64,9 @@ def _manifest(folder: Path) -> Path:
     return path
 
 
-def _run(manifest: Path, out: Path, server: LocalServer, **settings: Any) -> dict[str, Any]:
-    run_settings = RunSettings(base_url=server.origin, **settings)
-    return asyncio.run(audiobook_flow(str(manifest), str(out), settings=run_settings))
+def _run(manifest: Path, out: Path, server: LocalServer, **settings: Any) -> RunReport:
+    run_settings = RunSpec(base_url=server.origin, **settings)
+    return asyncio.run(audiobook_flow(str(manifest), str(out), spec=run_settings))
 
 
 def _chapters(path: Path) -> list[tuple[float, float, str]]:
@@ -90,10 +91,10 @@ def test_two_books_and_a_clear_error(prefect_harness: str, plain_server: LocalSe
     report = _run(manifest, tmp_path / "out", plain_server)
 
     # The bad row is reported with every problem it has, each naming row, column and reason.
-    bad_id, bad_path = report["row_errors"]
+    bad_id, bad_path = report.row_errors
     assert "row 4" in bad_id and "'bad/id'" in bad_id and "column 'id'" in bad_id
     assert "row 4" in bad_path and "column 'text_path'" in bad_path and "missing.txt does not exist" in bad_path
-    assert report["books"]["book-a"]["status"] == "ok" and report["books"]["book-b"]["status"] == "ok"
+    assert report.items["book-a"].status == "ok" and report.items["book-b"].status == "ok"
 
     out = tmp_path / "out"
     book_a = out / "book-a.m4b"
@@ -122,12 +123,12 @@ def test_two_books_and_a_clear_error(prefect_harness: str, plain_server: LocalSe
         expected += cached.duration_s + pause_s[job.chunk.pause_after]
     decoded = decode_to_pcm(book_a.read_bytes(), 24000)
     assert abs(len(decoded) / 24000 - expected) < 0.25  # AAC priming and padding
-    assert abs(report["books"]["book-a"]["duration_s"] - expected) < 0.05
+    assert abs(report.items["book-a"].duration_s - expected) < 0.05
     srt = (out / "book-a.srt").read_text()
     assert srt.startswith("1\n") and "-->" in srt and "Anna opened the door" in srt
     assert (out / "book-b.mp3").stat().st_size > 1000
 
-    ledger = read_ledger(out / "ledger", run_id=report["run_id"])
+    ledger = read_ledger(out / "ledger", run_id=report.run_id)
     items = ledger[ledger["kind"] == "item"].set_index("item_id")
     assert set(items.index) == {"book-a", "book-b"} and (items["status"] == "ok").all()
     calls = ledger[ledger["kind"] == "call"]
@@ -143,20 +144,20 @@ def test_a_rerun_after_a_broken_run_requests_only_what_is_missing(
     out = tmp_path / "out"
     plain_server.set_faults(FaultSpec(seed=3, p500=0.5))
     first = _run(manifest, out, plain_server, max_attempts=1)  # no retries: about half the chunks fail
-    assert any(b["status"] == "failed" for b in first["books"].values())
+    assert any(b.status == "failed" for b in first.items.values())
     done_first = {r.input_sha256 for r in plain_server.stats.requests(SPEECH, 200)}
     assert done_first
 
     plain_server.set_faults("")
     plain_server.stats.reset()
     second = _run(manifest, out, plain_server)
-    assert all(b["status"] == "ok" for b in second["books"].values())
+    assert all(b.status == "ok" for b in second.items.values())
     asked_again = {r.input_sha256 for r in plain_server.stats.requests(SPEECH)}
     assert asked_again and not (asked_again & done_first)  # nothing already paid for was requested again
 
     plain_server.stats.reset()
     third = _run(manifest, out, plain_server)
-    assert {b["status"] for b in third["books"].values()} == {"skipped"}
+    assert {b.status for b in third.items.values()} == {"skipped"}
     assert plain_server.stats.count(SPEECH) == 0  # a finished run makes no requests at all
 
 
@@ -167,7 +168,7 @@ def test_a_book_that_cannot_be_written_fails_alone(
     out = tmp_path / "out"
     (out / "bad.mp3").mkdir(parents=True)  # something in the way of the finished file
     report = _run(tmp_path / "m.csv", out, plain_server)
-    assert report["books"]["good"]["status"] == "ok" and (out / "good.mp3").is_file()
-    assert report["books"]["bad"]["status"] == "failed" and report["books"]["bad"]["error"]
-    items = read_ledger(out / "ledger", run_id=report["run_id"])
+    assert report.items["good"].status == "ok" and (out / "good.mp3").is_file()
+    assert report.items["bad"].status == "failed" and report.items["bad"].error
+    items = read_ledger(out / "ledger", run_id=report.run_id)
     assert set(items[items["kind"] == "item"]["status"]) == {"ok", "failed"}

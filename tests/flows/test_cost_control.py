@@ -16,10 +16,11 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from flows.audiobook import audiobook_flow
 from flows.transcripts import transcript_flow
-from tasks.run_resources import RunSettings
 from voxbatch.audio.ffmpeg import decode_to_pcm, encode_pcm
 from voxbatch.ledger.writer import read_ledger
 from voxbatch.pipelines.transcript.split import SplitOptions
+from voxbatch.run.report import RunReport
+from voxbatch.run.spec import RunSpec
 from voxbatch.server.runner import LocalServer
 
 SPEECH = "/v1/audio/speech"
@@ -40,13 +41,13 @@ def _books(folder: Path) -> Path:
     return path
 
 
-def _tts(manifest: Path, out: Path, server: LocalServer, **kwargs: Any) -> dict[str, Any]:
-    settings = RunSettings(base_url=server.origin, requests_per_minute=kwargs.pop("rpm", None))
-    return asyncio.run(audiobook_flow(str(manifest), str(out), settings=settings, **kwargs))
+def _tts(manifest: Path, out: Path, server: LocalServer, **kwargs: Any) -> RunReport:
+    settings = RunSpec(base_url=server.origin, requests_per_minute=kwargs.pop("rpm", None))
+    return asyncio.run(audiobook_flow(str(manifest), str(out), spec=settings, **kwargs))
 
 
-def _stt(source: Path, out: Path, server: LocalServer, **kwargs: Any) -> dict[str, Any]:
-    return asyncio.run(transcript_flow(str(source), str(out), settings=RunSettings(base_url=server.origin), **kwargs))
+def _stt(source: Path, out: Path, server: LocalServer, **kwargs: Any) -> RunReport:
+    return asyncio.run(transcript_flow(str(source), str(out), spec=RunSpec(base_url=server.origin), **kwargs))
 
 
 def _calls(out: Path, run_id: str) -> Any:
@@ -60,21 +61,21 @@ def test_a_tts_dry_run_calls_nothing_and_prices_what_the_run_is_billed(
     manifest, out = _books(tmp_path), tmp_path / "out"
     dry = _tts(manifest, out, plain_server, dry_run=True, rpm=30)
     assert plain_server.stats.count() == 0 and not (out / "ledger").exists()
-    estimate = dry["estimate"]
+    estimate = dry.estimate
     assert set(estimate["items"]) == {"short", "long"} and estimate["unit"] == "chars"
     assert estimate["wall_s"] >= estimate["requests"] / 30 * 60  # paced at 30 requests a minute
 
     real = _tts(manifest, out, plain_server)
-    calls = _calls(out, real["run_id"])
+    calls = _calls(out, real.run_id)
     assert len(calls) == estimate["requests"] == plain_server.stats.count(SPEECH, 200)
     assert calls["input_chars"].sum() == pytest.approx(estimate["units"], rel=ESTIMATE_TOLERANCE)
     assert calls["cost_usd"].sum() == pytest.approx(estimate["cost_usd"], rel=ESTIMATE_TOLERANCE)
     for item, e in estimate["items"].items():
-        assert real["books"][item]["cost_usd"] == pytest.approx(e["cost_usd"], rel=ESTIMATE_TOLERANCE)
+        assert real.items[item].cost_usd == pytest.approx(e["cost_usd"], rel=ESTIMATE_TOLERANCE)
 
-    again = _tts(manifest, out, plain_server, dry_run=True)["estimate"]  # everything is built now
+    again = _tts(manifest, out, plain_server, dry_run=True).estimate  # everything is built now
     assert again["requests"] == 0 and again["cost_usd"] == 0.0
-    assert all(e.get("finished") for e in again["items"].values())
+    assert all(e.get("finished") for e in again.items.values())
 
 
 def test_an_stt_dry_run_prices_split_files_like_the_run(
@@ -89,10 +90,10 @@ def test_an_stt_dry_run_prices_split_files_like_the_run(
     out = tmp_path / "out"
     dry = _stt(inbox, out, plain_server, dry_run=True, split=split)
     assert plain_server.stats.count() == 0
-    estimate = dry["estimate"]
+    estimate = dry.estimate
     assert estimate["items"]["longer"]["chunks"] >= 2 and estimate["unit"] == "audio_s"
     real = _stt(inbox, out, plain_server, split=split)
-    calls = _calls(out, real["run_id"])
+    calls = _calls(out, real.run_id)
     assert len(calls) == estimate["requests"]
     assert calls["audio_seconds"].sum() == pytest.approx(estimate["units"], rel=ESTIMATE_TOLERANCE)
     assert calls["cost_usd"].sum() == pytest.approx(estimate["cost_usd"], rel=ESTIMATE_TOLERANCE)
@@ -102,26 +103,26 @@ def test_a_budget_between_two_books_stops_after_the_first_and_a_rerun_finishes_t
     prefect_harness: str, plain_server: LocalServer, tmp_path: Path
 ) -> None:
     manifest, out = _books(tmp_path), tmp_path / "out"
-    estimate = _tts(manifest, out, plain_server, dry_run=True)["estimate"]["items"]
+    estimate = _tts(manifest, out, plain_server, dry_run=True).estimate["items"]
     short, long = estimate["short"]["cost_usd"], estimate["long"]["cost_usd"]
     cap = short + long / 2  # room for the first book, not for both
 
     first = _tts(manifest, out, plain_server, max_cost_usd=cap)
-    assert first["books"]["short"]["status"] == "ok"
-    assert first["books"]["long"]["status"] == "skipped_budget" and "budget" in first["books"]["long"]["error"]
-    spent = _calls(out, first["run_id"])["cost_usd"].sum()
+    assert first.items["short"].status == "ok"
+    assert first.items["long"].status == "skipped_budget" and "budget" in first.items["long"].error
+    spent = _calls(out, first.run_id)["cost_usd"].sum()
     assert spent == pytest.approx(short) and spent <= cap
-    items = read_ledger(out / "ledger", run_id=first["run_id"])
+    items = read_ledger(out / "ledger", run_id=first.run_id)
     items = items[items["kind"] == "item"].set_index("item_id")
     assert items.loc["long", "status"] == "skipped_budget" and items.loc["short", "status"] == "ok"
     paid_first = {r.input_sha256 for r in plain_server.stats.requests(SPEECH, 200)}
 
     plain_server.stats.reset()
     second = _tts(manifest, out, plain_server, max_cost_usd=long * 1.01)
-    assert second["books"]["short"]["status"] == "skipped" and second["books"]["long"]["status"] == "ok"
+    assert second.items["short"].status == "skipped" and second.items["long"].status == "ok"
     asked = {r.input_sha256 for r in plain_server.stats.requests(SPEECH)}
     assert asked and not (asked & paid_first)  # nothing of the first book was requested again
-    assert _calls(out, second["run_id"])["cost_usd"].sum() == pytest.approx(long)
+    assert _calls(out, second.run_id)["cost_usd"].sum() == pytest.approx(long)
 
 
 def test_a_flow_run_leaves_its_summary_as_artifacts(
@@ -132,7 +133,7 @@ def test_a_flow_run_leaves_its_summary_as_artifacts(
 
     async def artifacts() -> list[Any]:
         async with get_client() as client:
-            flow_run = ArtifactFilterFlowRunId(any_=[UUID(report["flow_run_id"])])
+            flow_run = ArtifactFilterFlowRunId(any_=[UUID(report.flow_run_id)])
             return await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=flow_run))
 
     every = asyncio.run(artifacts())
@@ -154,6 +155,6 @@ def test_a_dry_run_survives_a_malformed_url_row(
     (tmp_path / "a.flac").write_bytes(jfk_flac)
     (tmp_path / "m.csv").write_text("id,audio_path\ngood,a.flac\nbad,http://host:port/x.wav?token=SEKRIT\n")
     report = _stt(tmp_path / "m.csv", tmp_path / "out", plain_server, dry_run=True)
-    assert set(report["estimate"]["items"]) == {"good"} and plain_server.stats.count() == 0
-    (error,) = report["row_errors"]
+    assert set(report.estimate["items"]) == {"good"} and plain_server.stats.count() == 0
+    (error,) = report.row_errors
     assert "row 3 (id 'bad'), column 'audio_path'" in error and "InvalidURL" in error and "SEKRIT" not in error

@@ -25,17 +25,17 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 
 from flows.audiobook import audiobook_flow
 from flows.transcripts import transcript_flow
-from tasks.run_resources import RunSettings
 from voxbatch.audio.ffmpeg import decode_to_pcm, encode_pcm
 from voxbatch.client.retry import RetryPolicy
 from voxbatch.ledger.writer import read_ledger
+from voxbatch.run.report import RunReport
+from voxbatch.run.spec import RunSpec
 from voxbatch.run.summary import summary_text
 from voxbatch.server.faults import FaultInjector, FaultSpec
 from voxbatch.server.runner import LocalServer
@@ -110,35 +110,35 @@ def _inputs(folder: Path, jfk_flac: bytes) -> tuple[Path, Path]:
     return books, recordings
 
 
-def _tts(books: Path, out: Path, server: LocalServer, attempts: int) -> dict[str, Any]:
-    settings = RunSettings(base_url=server.origin, max_attempts=attempts)
-    return asyncio.run(audiobook_flow(str(books), str(out), settings=settings))
+def _tts(books: Path, out: Path, server: LocalServer, attempts: int) -> RunReport:
+    settings = RunSpec(base_url=server.origin, max_attempts=attempts)
+    return asyncio.run(audiobook_flow(str(books), str(out), spec=settings))
 
 
-def _stt(recordings: Path, out: Path, server: LocalServer, attempts: int) -> dict[str, Any]:
-    settings = RunSettings(base_url=server.origin, max_attempts=attempts)
-    return asyncio.run(transcript_flow(str(recordings), str(out), settings=settings, formats="txt,json"))
+def _stt(recordings: Path, out: Path, server: LocalServer, attempts: int) -> RunReport:
+    settings = RunSpec(base_url=server.origin, max_attempts=attempts)
+    return asyncio.run(transcript_flow(str(recordings), str(out), spec=settings, formats="txt,json"))
 
 
-def _check_run(report: dict[str, Any], out: Path, item_kind: str) -> dict[str, str]:
+def _check_run(report: RunReport, out: Path, item_kind: str) -> dict[str, str]:
     """Every item ok (with its outputs) or failed (with a one-line reason and no outputs); returns id -> status."""
-    statuses = {item: entry["status"] for item, entry in report["items"].items()}
+    statuses = {item: entry.status for item, entry in report.items.items()}
     assert set(statuses.values()) <= {"ok", "failed"}, statuses
-    assert not report["row_errors"]
-    items = read_ledger(out / "ledger", run_id=report["run_id"])
+    assert not report.row_errors
+    items = read_ledger(out / "ledger", run_id=report.run_id)
     items = items[items["kind"] == "item"].set_index("item_id")
     assert sorted(items.index) == sorted(statuses) and items.index.is_unique
     assert (items["endpoint"] == item_kind).all()
     summary = summary_text(report)
     for item, status in statuses.items():
-        entry = report["items"][item]
+        entry = report.items[item]
         assert items.loc[item, "status"] == status
         written = sorted(p.name for p in out.iterdir() if p.is_file() and p.name.split(".")[0] == item)
         if status == "ok":
             assert written, f"{item} is ok but wrote nothing"
             assert pd.isna(items.loc[item, "error"])
         else:
-            reason = entry["error"]
+            reason = entry.error
             assert reason and "\n" not in reason and "Traceback" not in reason
             assert re.search(r"\d+ of \d+ chunks failed; first: chunk \d+: \w+Error: ", reason), reason
             assert items.loc[item, "error"] == reason
@@ -185,7 +185,7 @@ def test_the_audiobook_flow_through_a_fault_storm(
     assert Counter(statuses.values())["ok"] >= 2
     faults = stormy.stats.snapshot()["faults"]
     assert {"500", "503", "429", "drop", "cut"} <= set(faults), faults  # the storm really raged
-    chunks = sum(e["chunks"] for e in first["books"].values())
+    chunks = sum(e.chunks for e in first.items.values())
 
     # 2. One attempt per call: exactly the faulted chunks fail, and only their books.
     stormy.set_faults(STORM)  # the seeded sequence starts again
@@ -193,7 +193,7 @@ def test_the_audiobook_flow_through_a_fault_storm(
     second = _tts(books, tmp_path / "once", stormy, 1)
     once = _check_run(second, tmp_path / "once", "audiobook")
     assert stormy.stats.count() == stormy.stats.count(SPEECH) == chunks  # one draw per chunk, nothing else
-    calls = read_ledger(tmp_path / "once" / "ledger", run_id=second["run_id"])
+    calls = read_ledger(tmp_path / "once" / "ledger", run_id=second.run_id)
     calls = calls[calls["kind"] == "call"]
     failed_chunks = int((calls["status"] == "failed").sum())
     assert failed_chunks == _faults_among_first(STORM, chunks) > 0
@@ -202,7 +202,7 @@ def test_the_audiobook_flow_through_a_fault_storm(
     # 3. A clean re-run asks only for what failed, and its books are the reference for (1).
     clean = _calm(stormy)  # the same server (its URL is part of every cache key), the storm over
     third = _tts(books, tmp_path / "once", clean, 1)
-    assert {e["status"] for e in third["books"].values()} <= {"ok", "skipped"}
+    assert {e.status for e in third.items.values()} <= {"ok", "skipped"}
     assert clean.stats.count(SPEECH) == failed_chunks
     for book_id, (fmt, _) in BOOKS.items():
         reference = _duration_s(tmp_path / "once" / f"{book_id}.{fmt}")
@@ -238,13 +238,13 @@ def test_the_transcript_flow_through_a_fault_storm(
     second = _stt(recordings, tmp_path / "once", stormy, 1)
     _check_run(second, tmp_path / "once", "transcript")
     assert stormy.stats.count() == stormy.stats.count(TRANSCRIBE) == 2
-    calls = read_ledger(tmp_path / "once" / "ledger", run_id=second["run_id"])
+    calls = read_ledger(tmp_path / "once" / "ledger", run_id=second.run_id)
     failed_chunks = int((calls[calls["kind"] == "call"]["status"] == "failed").sum())
     assert failed_chunks == sum(d != "none" for d in _first_draws(STORM, skip, 2)) > 0
 
     clean = _calm(stormy)
     third = _stt(recordings, tmp_path / "once", clean, 1)
-    assert {e["status"] for e in third["files"].values()} <= {"ok", "skipped"}
+    assert {e.status for e in third.items.values()} <= {"ok", "skipped"}
     assert clean.stats.count(TRANSCRIBE) == failed_chunks
     reference = {item: (tmp_path / "once" / f"{item}.txt").read_text() for item in CLIPS}
     assert all(CLIP_WORDS[item] <= set(_words(text).split()) for item, text in reference.items()), reference

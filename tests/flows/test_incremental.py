@@ -12,11 +12,12 @@ import pytest
 from prefect.blocks.system import Secret
 
 from flows.audiobook import audiobook_flow
-from tasks.run_resources import RunSettings
 from tests.conftest import TEST_API_KEY
 from voxbatch.ledger.writer import read_ledger
 from voxbatch.manifest.tts import load_tts_manifest
 from voxbatch.pipelines.audiobook.plan import plan_book
+from voxbatch.run.report import RunReport
+from voxbatch.run.spec import RunSpec
 from voxbatch.server.runner import LocalServer
 
 SPEECH = "/v1/audio/speech"
@@ -40,8 +41,8 @@ def _write_book(folder: Path, bodies: dict[str, str]) -> Path:
     return manifest
 
 
-def _run(manifest: Path, out: Path, **settings: Any) -> dict[str, Any]:
-    return asyncio.run(audiobook_flow(str(manifest), str(out), settings=RunSettings(**settings)))
+def _run(manifest: Path, out: Path, **settings: Any) -> RunReport:
+    return asyncio.run(audiobook_flow(str(manifest), str(out), spec=RunSpec(**settings)))
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def test_an_edited_chapter_resynthesizes_only_its_changed_chunks(
 ) -> None:
     manifest, out = _write_book(tmp_path, BODIES), tmp_path / "out"
     first = _run(manifest, out, base_url=plain_server.origin)
-    assert first["books"]["book"]["status"] == "ok"
+    assert first.items["book"].status == "ok"
     before = {job.key for job in plan_book(load_tts_manifest(manifest)[0][0], plain_server.origin + "/v1").jobs}
 
     edited = dict(BODIES, II=BODIES["II"].replace("walks down the hall slowly", "runs up the stairs quickly"))
@@ -66,13 +67,13 @@ def test_an_edited_chapter_resynthesizes_only_its_changed_chunks(
 
     plain_server.stats.reset()
     second = _run(manifest, out, base_url=plain_server.origin)
-    assert second["books"]["book"]["status"] == "ok"
+    assert second.items["book"].status == "ok"
     assert plain_server.stats.count(SPEECH) == len(changed)  # nothing else is paid for again
-    assert second["books"]["book"]["from_cache"] == len(after_plan.jobs) - len(changed)
+    assert second.items["book"].from_cache == len(after_plan.jobs) - len(changed)
 
     plain_server.stats.reset()
     third = _run(manifest, out, base_url=plain_server.origin)
-    assert third["books"]["book"]["status"] == "skipped" and plain_server.stats.count() == 0
+    assert third.items["book"].status == "skipped" and plain_server.stats.count() == 0
 
 
 def test_the_api_key_can_come_from_a_prefect_secret_block_and_never_shows(
@@ -86,11 +87,11 @@ def test_the_api_key_can_come_from_a_prefect_secret_block_and_never_shows(
     manifest, out = _write_book(tmp_path, {"I": BODIES["I"]}), tmp_path / "out"
     with caplog.at_level(logging.DEBUG):
         report = _run(manifest, out, base_url=keyed.origin, api_key_secret="voxbatch-test-key")
-    assert report["books"]["book"]["status"] == "ok" and keyed.stats.count(SPEECH, 200) > 0
+    assert report.items["book"].status == "ok" and keyed.stats.count(SPEECH, 200) > 0
     assert keyed.stats.count(status=401) == 0
     ledger = read_ledger(out / "ledger")
     assert TEST_API_KEY not in ledger.to_csv() and TEST_API_KEY not in repr(report)
     assert TEST_API_KEY not in caplog.text
 
     wrong = _run(manifest, tmp_path / "out2", base_url=keyed.origin)  # no key at all: refused, and says why
-    assert wrong["books"]["book"]["status"] == "failed" and "401" in wrong["books"]["book"]["error"]
+    assert wrong.items["book"].status == "failed" and "401" in wrong.items["book"].error

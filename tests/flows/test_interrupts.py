@@ -31,10 +31,10 @@ import pytest
 
 from flows.audiobook import audiobook_flow
 from flows.transcripts import transcript_flow
-from tasks.run_resources import RunSettings
 from tests.conftest import REPO_ROOT
 from voxbatch.audio.ffmpeg import ffmpeg_exe
 from voxbatch.ledger.writer import read_ledger
+from voxbatch.run.spec import RunSpec
 from voxbatch.server.faults import FaultSpec
 from voxbatch.server.options import ServerOptions
 from voxbatch.server.runner import LocalServer
@@ -215,15 +215,15 @@ def reference(chains: dict[str, Chain], tmp_path_factory: pytest.TempPathFactory
     """Uninterrupted runs of the same inputs (in this process, on a server of their own): the outputs to match."""
     outs = {}
     with LocalServer(ServerOptions(port=0)) as server:
-        settings = RunSettings(base_url=server.origin)
+        settings = RunSpec(base_url=server.origin)
         for flow, chain in chains.items():
             out = tmp_path_factory.mktemp(f"{flow}-reference")
             source, *_ = chain.inputs[1:]
             if flow == "tts":
-                report = asyncio.run(audiobook_flow(source, str(out), settings=settings))
+                report = asyncio.run(audiobook_flow(source, str(out), spec=settings))
             else:
-                report = asyncio.run(transcript_flow(source, str(out), settings=settings))
-            assert {e["status"] for e in report["items"].values()} == {"ok"}
+                report = asyncio.run(transcript_flow(source, str(out), spec=settings))
+            assert {e.status for e in report.items.values()} == {"ok"}
             outs[flow] = out
     return outs
 

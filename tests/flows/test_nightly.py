@@ -98,7 +98,7 @@ def test_prefect_yaml_deploys_both_flows_with_the_nightly_schedule(prefect_api: 
         deployment = httpx.get(f"{prefect_api}/deployments/name/{name}").json()
         assert deployment["work_pool_name"] == "voxbatch"
         assert {k: deployment["parameters"][k] for k in parameters} == parameters
-        assert deployment["parameters"]["settings"]["requests_per_minute"] == 600
+        assert deployment["parameters"]["spec"]["requests_per_minute"] == 600
         (schedule,) = deployment["schedules"]
         assert schedule["schedule"]["cron"] == "0 2 * * *" and schedule["schedule"]["timezone"] == "UTC"
         assert schedule["active"]
@@ -169,7 +169,7 @@ def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
             found = {}
             for name in ("audiobook/nightly-audiobooks", "transcripts/nightly-transcripts"):
                 answer = httpx.get(f"{prefect_api}/deployments/name/{name}")
-                if answer.status_code != 200 or answer.json()["parameters"]["settings"].get("base_url") is None:
+                if answer.status_code != 200 or answer.json()["parameters"]["spec"].get("base_url") is None:
                     return None  # not yet registered by the serving process (prefect.yaml's have no base_url)
                 found[name] = answer.json()
             return found
@@ -179,7 +179,7 @@ def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
             (schedule,) = deployment["schedules"]
             assert schedule["schedule"] == {"cron": "0 2 * * *", "timezone": "Europe/Berlin", "day_or": True}
         books, transcripts = deployed["audiobook/nightly-audiobooks"], deployed["transcripts/nightly-transcripts"]
-        assert books["parameters"]["settings"]["base_url"] == provider.origin
+        assert books["parameters"]["spec"]["base_url"] == provider.origin
 
         _run_now(prefect_api, books["id"])
         _run_now(prefect_api, transcripts["id"])

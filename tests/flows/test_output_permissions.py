@@ -12,8 +12,8 @@ import pytest
 
 from flows.audiobook import audiobook_flow
 from flows.transcripts import transcript_flow
-from tasks.run_resources import RunSettings
 from voxbatch.audio.ffmpeg import decode_to_pcm, encode_pcm
+from voxbatch.run.spec import RunSpec
 from voxbatch.server.runner import LocalServer
 
 RATE_HZ = 16000
@@ -34,19 +34,19 @@ def test_outputs_of_both_flows_get_the_usual_permissions(
     expected: int,
 ) -> None:
     server = make_server(api_key=None)
-    settings = RunSettings(base_url=server.origin)
+    settings = RunSpec(base_url=server.origin)
     (tmp_path / "books.csv").write_text('id,text,format\nbook,"A short book. It has two sentences.",m4b\n')
     clip = decode_to_pcm(jfk_flac, RATE_HZ)[: int(CLIP_S * RATE_HZ)]
     (tmp_path / "clip.flac").write_bytes(encode_pcm(clip, RATE_HZ, ["-f", "flac"]))
 
     old = os.umask(mask)
     try:
-        tts = asyncio.run(audiobook_flow(str(tmp_path / "books.csv"), str(tmp_path / "tts"), settings=settings))
-        stt = asyncio.run(transcript_flow(str(tmp_path / "clip.flac"), str(tmp_path / "stt"), settings=settings))
+        tts = asyncio.run(audiobook_flow(str(tmp_path / "books.csv"), str(tmp_path / "tts"), spec=settings))
+        stt = asyncio.run(transcript_flow(str(tmp_path / "clip.flac"), str(tmp_path / "stt"), spec=settings))
     finally:
         os.umask(old)
 
-    assert tts["books"]["book"]["status"] == "ok" and stt["files"]["clip"]["status"] == "ok"
+    assert tts.items["book"].status == "ok" and stt.items["clip"].status == "ok"
     tts_modes, stt_modes = _modes(tmp_path / "tts"), _modes(tmp_path / "stt")
     for name in ("book.m4b", "book.chapters.json", "book.srt"):
         assert tts_modes[name] == expected, name

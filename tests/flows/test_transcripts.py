@@ -17,13 +17,14 @@ import numpy.typing as npt
 import pytest
 
 from flows.transcripts import transcript_flow
-from tasks.run_resources import RunSettings
 from tests.conftest import JFK_TEXT
 from voxbatch.audio.ffmpeg import decode_to_pcm, encode_pcm
 from voxbatch.audio.silence import SilenceOptions
 from voxbatch.ledger.writer import read_ledger
 from voxbatch.manifest.stt import SttDefaults
 from voxbatch.pipelines.transcript.split import SplitOptions
+from voxbatch.run.report import RunReport
+from voxbatch.run.spec import RunSpec
 from voxbatch.server.faults import FaultSpec
 from voxbatch.server.runner import LocalServer
 
@@ -38,9 +39,9 @@ ARCHIVE_COPIES = 4
 ARCHIVE_LEAD_S, ARCHIVE_TAIL_S = 30.0, 60.0
 
 
-def _run(source: Path, out: Path, server: LocalServer, **kwargs: Any) -> dict[str, Any]:
-    settings = RunSettings(base_url=server.origin, max_attempts=kwargs.pop("max_attempts", 4))
-    return asyncio.run(transcript_flow(str(source), str(out), settings=settings, **kwargs))
+def _run(source: Path, out: Path, server: LocalServer, **kwargs: Any) -> RunReport:
+    settings = RunSpec(base_url=server.origin, max_attempts=kwargs.pop("max_attempts", 4))
+    return asyncio.run(transcript_flow(str(source), str(out), spec=settings, **kwargs))
 
 
 def _words(text: str) -> list[str]:
@@ -91,7 +92,7 @@ def _reference_words(server: LocalServer, jfk_flac: bytes, folder: Path) -> list
     clip = folder / "alone.flac"
     clip.write_bytes(encode_pcm(decode_to_pcm(jfk_flac, RATE_HZ), RATE_HZ, ["-f", "flac"]))
     report = _run(clip, folder / "alone-out", server, formats="json")
-    data = json.loads(Path(report["files"]["alone"]["paths"]["json"]).read_text())
+    data = json.loads(Path(report.items["alone"].paths["json"]).read_text())
     return [(w["word"], w["start"]) for w in data["words"]]
 
 
@@ -101,8 +102,8 @@ def test_jfk_is_transcribed_within_the_calibrated_error_rate(
     (tmp_path / "jfk.flac").write_bytes(jfk_flac)
     (tmp_path / "m.csv").write_text("id,audio_path,language\nspeech,jfk.flac,en\n")
     report = _run(tmp_path / "m.csv", tmp_path / "out", plain_server)
-    entry = report["files"]["speech"]
-    assert entry["status"] == "ok" and entry["chunks"] == 1
+    entry = report.items["speech"]
+    assert entry.status == "ok" and entry.chunks == 1
     out = tmp_path / "out"
     text = (out / "speech.txt").read_text()
     error = jiwer.wer(" ".join(_words(JFK_TEXT)), " ".join(_words(text)))
@@ -116,7 +117,7 @@ def test_jfk_is_transcribed_within_the_calibrated_error_rate(
     assert srt.startswith("1\n00:00:0") and vtt.startswith("WEBVTT")
     assert plain_server.stats.count(TRANSCRIBE, 200) == 1
 
-    ledger = read_ledger(out / "ledger", run_id=report["run_id"])
+    ledger = read_ledger(out / "ledger", run_id=report.run_id)
     calls = ledger[ledger["kind"] == "call"]
     (item,) = ledger[ledger["kind"] == "item"].itertuples()
     assert len(calls) == 1 and calls.iloc[0]["chunk_index"] == 0 and calls.iloc[0]["audio_seconds"] == pytest.approx(11)
@@ -136,9 +137,9 @@ def test_a_long_archive_is_split_in_the_quiet_and_every_word_lands_where_it_is(
     plain_server.stats.reset()
     (tmp_path / "m.csv").write_text(f"id,audio_path\nlong,{path}\n")  # outside the manifest's folder: allowed
     report = _run(tmp_path / "m.csv", tmp_path / "out", plain_server, allow_paths=[str(path.parent)])
-    entry = report["files"]["long"]
-    assert entry["status"] == "ok" and entry["chunks"] >= 3
-    assert plain_server.stats.count(TRANSCRIBE, 200) == entry["chunks"]
+    entry = report.items["long"]
+    assert entry.status == "ok" and entry.chunks >= 3
+    assert plain_server.stats.count(TRANSCRIBE, 200) == entry.chunks
     data = json.loads((tmp_path / "out" / "long.json").read_text())
 
     # Every cut fell in the quiet, never inside the speech.
@@ -169,7 +170,7 @@ def test_hard_cuts_overlap_and_the_repeated_words_are_dropped(
     (tmp_path / "jfk.flac").write_bytes(jfk_flac)
     (tmp_path / "m.csv").write_text("id,audio_path\nwhole,jfk.flac\n")
     whole = _run(tmp_path / "m.csv", tmp_path / "whole", plain_server, formats="json")
-    assert whole["files"]["whole"]["chunks"] == 1
+    assert whole.items["whole"].chunks == 1
     no_silence = SplitOptions(
         split_above_s=5.0,
         target_chunk_s=4.5,
@@ -180,8 +181,8 @@ def test_hard_cuts_overlap_and_the_repeated_words_are_dropped(
         silence=SilenceOptions(threshold_dbfs=-200.0),  # nothing counts as silence
     )
     split = _run(tmp_path / "m.csv", tmp_path / "split", plain_server, formats="json,txt", split=no_silence)
-    entry = split["files"]["whole"]
-    assert entry["status"] == "ok" and entry["chunks"] >= 2
+    entry = split.items["whole"]
+    assert entry.status == "ok" and entry.chunks >= 2
     data = json.loads((tmp_path / "split" / "whole.json").read_text())
     assert all(c["overlap"] > 0 for c in data["chunks"][1:])
     baseline = json.loads((tmp_path / "whole" / "whole.json").read_text())
@@ -199,7 +200,7 @@ def test_translate_and_diarize_reach_the_server(
     (tmp_path / "jfk.flac").write_bytes(jfk_flac)
     (tmp_path / "m.csv").write_text("id,audio_path,task,diarize\nen,jfk.flac,translate,\nwho,jfk.flac,,true\n")
     report = _run(tmp_path / "m.csv", tmp_path / "out", plain_server)
-    assert {f["status"] for f in report["files"].values()} == {"ok"}
+    assert {f.status for f in report.items.values()} == {"ok"}
     assert plain_server.stats.count(TRANSLATE, 200) == 1 and plain_server.stats.count(TRANSCRIBE, 200) == 1
     translated = json.loads((tmp_path / "out" / "en.json").read_text())
     diarized = json.loads((tmp_path / "out" / "who.json").read_text())
@@ -221,28 +222,28 @@ def test_bad_files_are_row_errors_and_the_rest_finish_then_a_rerun_sends_nothing
     (folder / "readme.txt").write_text("not even looked at")
     out = tmp_path / "out"
     report = _run(folder, out, plain_server)
-    statuses = {item: f["status"] for item, f in report["files"].items()}
+    statuses = {item: f.status for item, f in report.items.items()}
     assert statuses == {"corrupt": "failed", "day1_speech": "ok", "letter": "failed", "zero": "failed"}
-    errors = {item: report["files"][item]["error"] for item in ("corrupt", "letter", "zero")}
+    errors = {item: report.items[item].error for item in ("corrupt", "letter", "zero")}
     assert "corrupt.flac is corrupt" in errors["corrupt"]
     assert "zero.wav is empty (0 bytes)" in errors["zero"]
     assert "letter.mp3 is not audio" in errors["letter"]
     assert all("column 'audio_path'" in e for e in errors.values())
-    assert len(report["row_errors"]) == 3
+    assert len(report.row_errors) == 3
     assert (out / "day1_speech.txt").is_file() and not (out / "zero.txt").exists()
     assert plain_server.stats.count(TRANSCRIBE) == 1  # nothing was sent for the bad files
 
     plain_server.stats.reset()
     again = _run(folder, out, plain_server)
-    assert again["files"]["day1_speech"]["status"] == "skipped"
+    assert again.items["day1_speech"].status == "skipped"
     assert plain_server.stats.count() == 0  # a re-run sends zero requests
 
     # A new recording in the folder is the only one transcribed (a copy of a known one would come from the cache).
     (folder / "day2.flac").write_bytes(encode_pcm(decode_to_pcm(jfk_flac, RATE_HZ), RATE_HZ, ["-f", "flac"]))
     third = _run(folder, out, plain_server)
-    assert third["files"]["day2"]["status"] == "ok" and third["files"]["day1_speech"]["status"] == "skipped"
+    assert third.items["day2"].status == "ok" and third.items["day1_speech"].status == "skipped"
     assert plain_server.stats.count(TRANSCRIBE) == 1
-    ledger = read_ledger(out / "ledger", run_id=third["run_id"])
+    ledger = read_ledger(out / "ledger", run_id=third.run_id)
     items = ledger[ledger["kind"] == "item"].set_index("item_id")
     assert items.loc["day1_speech", "status"] == "skipped" and items.loc["zero", "status"] == "failed"
     assert "empty (0 bytes)" in items.loc["zero", "error"]
@@ -260,13 +261,13 @@ def test_a_rerun_after_a_broken_run_resumes_inside_a_long_file(
     plain_server.set_faults(FaultSpec(seed=11, p500=0.5))
     first = _run(tmp_path / "talk.flac", out, plain_server, split=small, max_attempts=1)
     ok_first = plain_server.stats.count(TRANSCRIBE, 200)
-    assert first["files"]["talk"]["status"] == "failed" and 0 < ok_first
+    assert first.items["talk"].status == "failed" and 0 < ok_first
     plain_server.set_faults("")
     plain_server.stats.reset()
     second = _run(tmp_path / "talk.flac", out, plain_server, split=small)
-    entry = second["files"]["talk"]
-    assert entry["status"] == "ok" and entry["from_cache"] == ok_first
-    assert plain_server.stats.count(TRANSCRIBE) == entry["chunks"] - ok_first  # nothing paid for twice
+    entry = second.items["talk"]
+    assert entry.status == "ok" and entry.from_cache == ok_first
+    assert plain_server.stats.count(TRANSCRIBE) == entry.chunks - ok_first  # nothing paid for twice
 
 
 def test_one_audio_file_can_be_given_directly_with_the_run_defaults(
@@ -275,7 +276,7 @@ def test_one_audio_file_can_be_given_directly_with_the_run_defaults(
     (tmp_path / "Ask Not.flac").write_bytes(jfk_flac)
     defaults = SttDefaults(language="en", prompt="Kennedy")
     report = _run(tmp_path / "Ask Not.flac", tmp_path / "out", plain_server, defaults=defaults, formats="srt")
-    assert report["files"]["Ask_Not"]["status"] == "ok"
+    assert report.items["Ask_Not"].status == "ok"
     assert sorted(p.name for p in (tmp_path / "out").glob("Ask_Not.*")) == ["Ask_Not.srt"]
 
 
@@ -304,7 +305,7 @@ def test_recordings_given_by_url_are_fetched_and_transcribed(
         report = _run(tmp_path / "m.csv", tmp_path / "out", plain_server)
     finally:
         httpd.shutdown()
-    assert report["files"]["speech"]["status"] == "ok"
+    assert report.items["speech"].status == "ok"
     data = json.loads((tmp_path / "out" / "speech.json").read_text())
     assert data["source"].endswith("/speech.flac") and "SEKRIT" not in json.dumps(data)
     assert "country" in (tmp_path / "out" / "speech.txt").read_text()

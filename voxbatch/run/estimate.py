@@ -11,12 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from voxbatch.cache import ChunkCache, JsonCache
 from voxbatch.client.limits import Unit
-from voxbatch.pipelines.audiobook.plan import BookPlan
-from voxbatch.pipelines.transcript.prepare import FilePlan
-from voxbatch.pricing import PriceTable
 
 SECONDS_PER_MINUTE = 60.0
 TTS_LATENCY_S = 1.0  # assumed: a speech call's fixed latency ...
@@ -44,20 +41,22 @@ class ItemEstimate:
         return self.chunks - self.cached_chunks
 
 
-@dataclass(frozen=True)
-class RunLimits:
-    """The run's pacing, as configured (None: unlimited)."""
+class Pacing(Protocol):
+    """The run's pacing, as configured (None: unlimited); a :class:`~voxbatch.run.spec.RunSpec` is one."""
 
-    requests_per_minute: float | None = None
-    units_per_minute: float | None = None
-    max_in_flight: int = 16
+    @property
+    def requests_per_minute(self) -> float | None: ...
+    @property
+    def units_per_minute(self) -> float | None: ...
+    @property
+    def max_in_flight(self) -> int: ...
 
 
-def _tts_latency_s(chars: int) -> float:
+def tts_latency_s(chars: int) -> float:
     return TTS_LATENCY_S + TTS_LATENCY_S_PER_KCHAR * chars / 1000
 
 
-def _stt_latency_s(audio_s: float) -> float:
+def stt_latency_s(audio_s: float) -> float:
     return STT_LATENCY_S + STT_LATENCY_S_PER_AUDIO_S * audio_s
 
 
@@ -66,7 +65,7 @@ def _sum_or_none(costs: Sequence[float | None]) -> float | None:
     return None if any(c is None for c in costs) else math.fsum(c for c in costs if c is not None)
 
 
-def _item(
+def item_estimate(
     item_id: str,
     model: str,
     unit: Unit,
@@ -89,27 +88,7 @@ def _item(
     )
 
 
-def book_estimate(plan: BookPlan, cache: ChunkCache, prices: PriceTable) -> ItemEstimate:
-    """The uncached chunks of a book: characters, cost and latency."""
-    chars = [len(job.chunk.spoken) for job in plan.jobs if cache.get(job.key) is None]
-    costs = [prices.cost_usd(plan.row.model, input_chars=n) for n in chars]
-    latencies = [_tts_latency_s(n) for n in chars]
-    return _item(plan.row.id, plan.row.model, "chars", len(plan.jobs), [float(n) for n in chars], costs, latencies)
-
-
-def file_estimate(plan: FilePlan, cache: JsonCache, prices: PriceTable) -> ItemEstimate:
-    """The uncached chunks of a recording: audio seconds, cost and latency."""
-    seconds = [
-        plan.probe.duration_s if plan.whole else span.duration_s
-        for span, key in zip(plan.spans, plan.chunk_keys, strict=True)
-        if not cache.has(key)
-    ]
-    costs = [prices.cost_usd(plan.row.model, audio_seconds=s) for s in seconds]
-    latencies = [_stt_latency_s(s) for s in seconds]
-    return _item(plan.row.id, plan.row.model, "audio_s", len(plan.spans), seconds, costs, latencies)
-
-
-def wall_time_s(estimates: Sequence[ItemEstimate], limits: RunLimits) -> float:
+def wall_time_s(estimates: Sequence[ItemEstimate], limits: Pacing) -> float:
     """How long the calls take at best under the limits: the slowest of the three bounds."""
     requests = sum(e.requests for e in estimates)
     if requests == 0:
@@ -132,7 +111,7 @@ def total_cost_usd(estimates: Sequence[ItemEstimate]) -> float | None:
 
 
 def estimate_report(
-    estimates: Sequence[ItemEstimate], limits: RunLimits, finished: Sequence[str] = ()
+    estimates: Sequence[ItemEstimate], limits: Pacing, finished: Sequence[str] = ()
 ) -> dict[str, object]:
     """The dry run's answer (JSON-ready): per item and in total, what is left to pay for and how long it takes."""
     unit = estimates[0].unit if estimates else "chars"

@@ -4,7 +4,7 @@ A :class:`RunProgress` is told what the run plans (:meth:`~RunProgress.add_items
 totals may grow as files are planned) and what finished (:meth:`~RunProgress.chunk_done`,
 :meth:`~RunProgress.item_done`, or ledger records through :meth:`~RunProgress.observe`). It is thread-safe, so calls
 on the event loop and work in threads report to one tracker. Listeners (:class:`TerminalBar`, the Prefect artifact
-in ``tasks/progress_artifact.py``) get a :class:`ProgressSnapshot` at most every ``min_interval_s`` seconds, on
+in ``tasks/artifacts/progress.py``) get a :class:`ProgressSnapshot` at most every ``min_interval_s`` seconds, on
 :meth:`~RunProgress.tick` when time alone moved on, and always once at :meth:`~RunProgress.close`. A listener that
 raises is logged and gets no more updates; it never breaks the run.
 

@@ -8,9 +8,11 @@ import pytest
 
 from voxbatch.cache import ChunkCache
 from voxbatch.manifest.tts import BookRow
+from voxbatch.pipelines.audiobook.pipeline import book_estimate
 from voxbatch.pipelines.audiobook.plan import plan_book
 from voxbatch.pricing import load_price_table
-from voxbatch.run.estimate import ItemEstimate, RunLimits, book_estimate, estimate_report, estimate_text, wall_time_s
+from voxbatch.run.estimate import ItemEstimate, estimate_report, estimate_text, wall_time_s
+from voxbatch.run.spec import RunSpec
 
 TEXT = " ".join(f"Sentence number {n} is here." for n in range(60)) + "\n\n" + "Another paragraph follows it."
 
@@ -39,7 +41,7 @@ def test_unknown_prices_stay_unknown(tmp_path: Path) -> None:
         plan_book(_book("minimax/speech-2.8-turbo"), "embedded"), ChunkCache(tmp_path), load_price_table()
     )
     assert estimate.cost_usd is None
-    assert estimate_report([estimate], RunLimits())["cost_usd"] is None
+    assert estimate_report([estimate], RunSpec())["cost_usd"] is None
 
 
 def _estimate(requests: int, units: float, latency_s: float) -> ItemEstimate:
@@ -48,15 +50,15 @@ def _estimate(requests: int, units: float, latency_s: float) -> ItemEstimate:
 
 def test_wall_time_is_the_slowest_of_the_bounds() -> None:
     work = [_estimate(120, 60_000, 2.0)]
-    assert wall_time_s(work, RunLimits(max_in_flight=4)) == pytest.approx(60.0)  # 240 s of calls, 4 at a time
-    assert wall_time_s(work, RunLimits(requests_per_minute=60, max_in_flight=4)) == pytest.approx(120.0)
-    assert wall_time_s(work, RunLimits(units_per_minute=10_000, max_in_flight=4)) == pytest.approx(360.0)
-    assert wall_time_s([_estimate(1, 10, 5.0)], RunLimits(max_in_flight=16)) == pytest.approx(5.0)  # one slow call
-    assert wall_time_s([], RunLimits()) == 0.0
+    assert wall_time_s(work, RunSpec(max_in_flight=4)) == pytest.approx(60.0)  # 240 s of calls, 4 at a time
+    assert wall_time_s(work, RunSpec(requests_per_minute=60, max_in_flight=4)) == pytest.approx(120.0)
+    assert wall_time_s(work, RunSpec(units_per_minute=10_000, max_in_flight=4)) == pytest.approx(360.0)
+    assert wall_time_s([_estimate(1, 10, 5.0)], RunSpec(max_in_flight=16)) == pytest.approx(5.0)  # one slow call
+    assert wall_time_s([], RunSpec()) == 0.0
 
 
 def test_report_and_text() -> None:
-    report = estimate_report([_estimate(3, 300, 1.0)], RunLimits(requests_per_minute=60), finished=["done"])
+    report = estimate_report([_estimate(3, 300, 1.0)], RunSpec(requests_per_minute=60), finished=["done"])
     assert report["requests"] == 3 and report["cost_usd"] == 0.0 and report["wall_s"] == pytest.approx(3.0)
     text = estimate_text(report)
     assert "nothing was called" in text and "finished: will be skipped" in text and "60 requests per minute" in text

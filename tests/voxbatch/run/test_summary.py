@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from voxbatch.run.report import ItemResult, RunReport
 from voxbatch.run.summary import run_failed, summary_markdown, summary_rows, summary_text, totals
 
 
-def _report(**changes: Any) -> dict[str, Any]:
+def _report(**changes: Any) -> RunReport:
     items = {
-        "a": {
-            "status": "ok",
-            "path": "out/a.mp3",
-            "duration_s": 10.5,
-            "chunks": 3,
-            "requests": 4,
-            "cost_usd": 0.01,
-            "wall_s": 2.0,
-        },
-        "b": {
-            "status": "failed",
-            "chunks": 2,
-            "cost_usd": 0.0,
-            "error": "1 of 2 chunks failed: boom | bang",
-            "wall_s": 1.0,
-        },
-        "c": {"status": "skipped_budget", "chunks": 5, "cost_usd": 0.0, "error": "not started under the budget cap"},
+        "a": ItemResult("a", "ok", path="out/a.mp3", duration_s=10.5, chunks=3, requests=4, cost_usd=0.01, wall_s=2.0),
+        "b": ItemResult("b", "failed", chunks=2, cost_usd=0.0, error="1 of 2 chunks failed: boom | bang", wall_s=1.0),
+        "c": ItemResult("c", "skipped_budget", chunks=5, cost_usd=0.0, error="not started under the budget cap"),
     }
-    report = {"items": items, "row_errors": [], "run_id": "r1", "endpoint": "local", "wall_s": 3.0, "ledger": "L"}
-    report.update(changes)
+    fields: dict[str, Any] = {"items": items, "run_id": "r1", "endpoint": "local", "wall_s": 3.0, "ledger": "L"}
+    fields.update(changes)
+    return RunReport("audiobook", **fields)
+
+
+def _with(report: RunReport, item: str, **changes: Any) -> RunReport:
+    report.items[item] = replace(report.items[item], **changes)
     return report
 
 
@@ -47,8 +40,7 @@ def test_rows_and_totals() -> None:
     t = totals(_report())
     assert t["by_status"] == {"failed": 1, "ok": 1, "skipped_budget": 1} and t["cost_usd"] == 0.01
     assert t["requests"] == 4 and t["audio_s"] == 10.5
-    unknown = _report()
-    unknown["items"]["a"]["cost_usd"] = None
+    unknown = _with(_report(), "a", cost_usd=None)
     assert totals(unknown)["cost_usd"] is None
 
 
@@ -67,7 +59,7 @@ def test_text_and_exit_decision() -> None:
     assert text.splitlines()[-1] == "ledger: L (run r1)"
     assert run_failed(_report())
     ok = _report()
-    del ok["items"]["b"]
+    del ok.items["b"]
     assert not run_failed(ok)
     assert run_failed(_report(items={}, row_errors=["row 2: bad"]))
 
@@ -75,10 +67,10 @@ def test_text_and_exit_decision() -> None:
 def test_possibly_billed_calls_are_named_apart_from_the_cost() -> None:
     assert "possibly billed" not in summary_text(_report())  # nothing timed out: no line
     report = _report()
-    report["items"]["b"]["possibly_billed_usd"] = 0.002  # an attempt timed out after it was sent
+    report = _with(report, "b", possibly_billed_usd=0.002)  # an attempt timed out after it was sent
     assert totals(report)["possibly_billed_usd"] == 0.002
     text = summary_text(report)
     assert "$0.0100, 4 requests" in text  # the sure cost is unchanged
     assert "possibly billed besides: $0.0020" in text and "voxbatch report" in text
-    report["items"]["a"]["possibly_billed_usd"] = None  # one of their prices is unknown
+    report = _with(report, "a", possibly_billed_usd=None)  # one of their prices is unknown
     assert "possibly billed besides: unknown" in summary_text(report)

@@ -32,6 +32,10 @@ class ChunkOutcome:
     from_cache: bool
     error: str | None = None
 
+    @property
+    def index(self) -> int:
+        return self.chunk_index
+
 
 async def synthesize_chunk(client: SpeechClient, cache: ChunkCache, job: ChunkJob) -> ChunkOutcome:
     """One chunk: a cache hit costs nothing and makes no request; a miss is synthesized and stored."""

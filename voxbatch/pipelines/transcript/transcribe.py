@@ -36,8 +36,12 @@ class ChunkOutcome:
 
     span: ChunkSpan
     transcript: Transcript | None
-    error: Exception | None = None
+    error: str | None = None  # "<ErrorType>: <message>" (it travels back from worker processes as text)
     from_cache: bool = False
+
+    @property
+    def index(self) -> int:
+        return self.span.index
 
 
 def call_options(plan: FilePlan, span: ChunkSpan) -> TranscriptionOptions:
@@ -51,6 +55,10 @@ def call_options(plan: FilePlan, span: ChunkSpan) -> TranscriptionOptions:
         diarize=row.diarize,
         audio_seconds=plan.probe.duration_s if plan.whole else span.duration_s,
     )
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _endpoint(plan: FilePlan) -> str:
@@ -88,7 +96,7 @@ async def transcribe_plan(
         try:
             transcript = await method(audio, opts, context=CallContext(plan.row.id, span.index), keep=keep)
         except Exception as exc:  # the client already retried; this chunk fails, its file fails
-            outcomes[span.index] = ChunkOutcome(span, None, exc)
+            outcomes[span.index] = ChunkOutcome(span, None, _describe(exc))
             return
         outcomes[span.index] = ChunkOutcome(span, transcript)  # paid for: kept even if it could not be cached
 
@@ -119,7 +127,7 @@ async def transcribe_plan(
         except Exception as exc:  # the file broke off part way through decoding
             ready.release()
             for span in missing:
-                outcomes.setdefault(span.index, ChunkOutcome(span, None, exc))
+                outcomes.setdefault(span.index, ChunkOutcome(span, None, _describe(exc)))
         finally:
             await asyncio.gather(*pending)
             close = getattr(chunks, "close", None)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tasks import gcl_limiter
-from tasks.gcl_limiter import PrefectGCLLimiter, default_lease_size, setup_gcl
+from tasks.scale import gcl_limiter
+from tasks.scale.gcl_limiter import PrefectGCLLimiter, default_lease_size, setup_gcl
 from voxbatch.client.limits import Limiter, RateLimits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -197,7 +197,7 @@ async def _record(limiter: PrefectGCLLimiter, until: float) -> list[float]:
 
 CHILD = """
 import asyncio, json, sys, time
-from tasks.gcl_limiter import PrefectGCLLimiter
+from tasks.scale.gcl_limiter import PrefectGCLLimiter
 from tests.tasks.test_gcl_limiter import _record
 
 limiter = PrefectGCLLimiter(sys.argv[1])

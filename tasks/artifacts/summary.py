@@ -6,16 +6,16 @@ Artifacts belong to the flow run they are created in; outside a flow run this do
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.context import FlowRunContext
 
+from voxbatch.run.report import RunReport
 from voxbatch.run.summary import summary_markdown, summary_rows
 
 
-async def publish_summary(report: Mapping[str, Any], *, key: str, title: str, logger: Any = None) -> None:
+async def publish_summary(report: RunReport, *, key: str, title: str, logger: Any = None) -> None:
     """``<key>-items`` (table) and ``<key>-summary`` (markdown) for this flow run; a Prefect API hiccup here is
     logged, never allowed to fail a run whose work is done."""
     if FlowRunContext.get() is None:
@@ -26,7 +26,7 @@ async def publish_summary(report: Mapping[str, Any], *, key: str, title: str, lo
         (logger or logging.getLogger(__name__)).warning("run summary artifacts not written: %s", exc)
 
 
-async def _publish(report: Mapping[str, Any], *, key: str, title: str) -> None:
+async def _publish(report: RunReport, *, key: str, title: str) -> None:
     await acreate_table_artifact(
         table=summary_rows(report),
         key=f"{key}-items",

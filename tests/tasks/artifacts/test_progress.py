@@ -17,8 +17,8 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from prefect.client.schemas.objects import Artifact
 from prefect.context import FlowRunContext
 
-from tasks import progress_artifact
-from tasks.progress_artifact import PrefectProgressArtifact, percent_of, publish_progress
+from tasks.artifacts import progress as progress_artifact
+from tasks.artifacts.progress import PrefectProgressArtifact, percent_of, publish_progress
 from voxbatch.run.progress import ProgressSnapshot, RunProgress
 
 LOGGER = logging.getLogger("test-progress-artifact")

@@ -1,0 +1,104 @@
+"""The audiobook pipeline as the run kernel drives it: a manuscript row in, one finished audiobook out.
+
+What differs from transcripts, and only that: a book is planned by chunking its text (:mod:`.plan`), its unit of
+work is one chapter's chunks (synthesized concurrently, :mod:`.synthesize`), and it is assembled by stitching,
+normalizing and encoding (:mod:`.assemble`). Everything else (admission, budget, stop, failure isolation,
+records) is :mod:`voxbatch.run.kernel`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from voxbatch.cache import ChunkCache
+from voxbatch.client.limits import Unit
+from voxbatch.manifest.tts import BookRow
+from voxbatch.pipelines.audiobook.assemble import AssembledBook, already_built, assemble_book
+from voxbatch.pipelines.audiobook.plan import BookPlan, ChunkJob, plan_book
+from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome, synthesize_batch
+from voxbatch.pricing import PriceTable
+from voxbatch.run.context import RunContext
+from voxbatch.run.estimate import ItemEstimate, item_estimate, tts_latency_s
+from voxbatch.run.kernel import Planned, PlanPlace
+from voxbatch.run.report import ItemResult
+
+Chapter = tuple[ChunkJob, ...]  # the unit of work: one chapter's chunks, one task run
+
+
+def book_estimate(plan: BookPlan, cache: ChunkCache, prices: PriceTable) -> ItemEstimate:
+    """The uncached chunks of a book: characters, cost and latency."""
+    chars = [len(job.chunk.spoken) for job in plan.jobs if cache.get(job.key) is None]
+    costs = [prices.cost_usd(plan.row.model, input_chars=n) for n in chars]
+    latencies = [tts_latency_s(n) for n in chars]
+    return item_estimate(
+        plan.row.id, plan.row.model, "chars", len(plan.jobs), [float(n) for n in chars], costs, latencies
+    )
+
+
+def _skipped(item_id: str, built: AssembledBook) -> ItemResult:
+    """A book whose outputs exist for exactly these inputs."""
+    return ItemResult(item_id, "skipped", path=str(built.outputs.audio), duration_s=round(built.duration_s, 2))
+
+
+@dataclass(frozen=True)
+class AudiobookPipeline:
+    """Books into ``out_dir/<id>.<format>`` plus chapters.json and .srt."""
+
+    out_dir: Path
+    kind: str = "audiobook"
+    flow: str = "audiobook"
+    unit: Unit = "chars"
+    noun: str = "book"
+    items_in_flight: int | None = None  # every book at once: the limiter paces their chunks
+
+    def item_id(self, row: BookRow) -> str:
+        return row.id
+
+    def describe(self, row: BookRow) -> tuple[str | None, str | None]:
+        return row.model, row.voice
+
+    def plan(self, row: BookRow, place: PlanPlace) -> Planned[BookPlan]:
+        """Normalize, find chapters, chunk and key every chunk; a book already built is finished."""
+        book = plan_book(row, place.endpoint_id)
+        built = already_built(book, self.out_dir)
+        return Planned(book) if built is None else Planned(finished=_skipped(row.id, built))
+
+    def plan_failure(self, row: BookRow, exc: Exception) -> str:
+        return f"book {row.id}: could not chunk the text: {exc}"
+
+    def chunks(self, plan: BookPlan) -> int:
+        return len(plan.jobs)
+
+    def estimate(self, plan: BookPlan, cache_root: Path, prices: PriceTable) -> ItemEstimate:
+        return book_estimate(plan, ChunkCache(cache_root), prices)
+
+    def work(self, plan: BookPlan) -> Sequence[Chapter]:
+        return plan.chapter_batches()
+
+    def work_label(self, work: Chapter) -> str:
+        return f"synthesize-{work[0].item_id}-chapter-{work[0].chunk.chapter_index}"
+
+    def work_chunks(self, work: Chapter) -> int:
+        return len(work)
+
+    async def execute(self, ctx: RunContext, work: Chapter) -> list[ChunkOutcome]:
+        """Every chunk of one chapter, concurrently; cached chunks make no request."""
+        return await synthesize_batch(ctx.client, ctx.cache, work)
+
+    def failed(self, work: Chapter, reason: str) -> list[ChunkOutcome]:
+        return [ChunkOutcome(job.item_id, job.chunk.index, None, from_cache=False, error=reason) for job in work]
+
+    async def assemble(self, plan: BookPlan, outcomes: list[ChunkOutcome]) -> ItemResult:
+        """Stitch, normalize and encode the book, with its chapters.json and .srt (off the event loop)."""
+        built = await asyncio.to_thread(assemble_book, plan, outcomes, self.out_dir)
+        return ItemResult(
+            plan.row.id,
+            "ok",
+            path=str(built.outputs.audio),
+            duration_s=round(built.duration_s, 2),
+            chapters=built.chapters,
+            chunks=len(outcomes),
+        )
