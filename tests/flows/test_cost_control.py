@@ -75,7 +75,7 @@ def test_a_tts_dry_run_calls_nothing_and_prices_what_the_run_is_billed(
 
     again = _tts(manifest, out, plain_server, dry_run=True).estimate  # everything is built now
     assert again["requests"] == 0 and again["cost_usd"] == 0.0
-    assert all(e.get("finished") for e in again.items.values())
+    assert all(e.get("finished") for e in again["items"].values())
 
 
 def test_an_stt_dry_run_prices_split_files_like_the_run(
