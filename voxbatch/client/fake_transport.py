@@ -24,7 +24,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -42,7 +42,7 @@ from voxbatch.client.errors import (
 from voxbatch.client.models import answered_pcm_format
 from voxbatch.client.options import Provider
 from voxbatch.client.results import WordTime
-from voxbatch.client.transport import Answer, SpeechRequest, TranscriptionRequest
+from voxbatch.client.transport import Answer, SpeechRequest, SpeechTransport, TranscriptionRequest
 
 Fault = Literal["refused", "dropped", "connect_timeout", "read_timeout", "cut", "hang"]
 RequestKind = Literal["speech", "transcriptions", "translations", "voices"]
@@ -332,3 +332,7 @@ class FakeTransport:
         if reply.status >= 400:
             raise make_status_error(reply.status, reply.body, headers)
         return Answer(reply.status, headers, reply.body, reply.ttfb_s, reply.words)
+
+
+if TYPE_CHECKING:  # mypy holds the fake to the interface it stands in for
+    _conforms: SpeechTransport = FakeTransport()
