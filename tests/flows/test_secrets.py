@@ -234,7 +234,7 @@ async def _client_errors(
             api_key=CANARY, base_url=origin, retry=RetryPolicy(max_attempts=2, backoff_base_s=0.01, backoff_cap_s=0.01)
         )
         async with SpeechClient(options) as client:
-            errors += [repr(client), repr(options), repr(client._http.headers)]
+            errors += [repr(client), repr(options), repr(client.transport), repr(client.transport.http.headers)]
             with pytest.raises(kind) as caught:
                 await client.speak("Hello.", SpeechOptions(model=KOKORO, voice="af_heart"))
             errors.append(caught.value)

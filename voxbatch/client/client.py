@@ -1,9 +1,9 @@
 """The speech API client: every call rate-limited, retried, timed, priced and written to the ledger.
 
-One :class:`SpeechClient` per run holds one pooled ``httpx.AsyncClient``, one limiter shared by all its
-calls, and the ledger sink. Each call runs attempts under ``limiter.slot`` inside
-:func:`voxbatch.client.retry.call_with_retries` and yields exactly one :class:`CallRecord`, whether
-it succeeded or failed.
+One :class:`SpeechClient` per run holds one transport (by default the real one: a pooled ``httpx.AsyncClient``
+and WebSocket sessions, :mod:`voxbatch.client.wire`), one limiter shared by all its calls, and the ledger sink.
+Each call runs attempts under ``limiter.slot`` inside :func:`voxbatch.client.retry.call_with_retries` and yields
+exactly one :class:`CallRecord`, whether it succeeded or failed.
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, TypeVar, cast
-from urllib.parse import urlencode, urlparse
-
-import httpx
+from typing import TypeVar, cast
+from urllib.parse import urlparse
 
 from voxbatch.audio.ffmpeg import AudioDecodeError, probe_duration_s
-from voxbatch.client import http as http_attempt
 from voxbatch.client.call_books import (
     AbandonedCall,
     Flight,
@@ -51,33 +49,18 @@ from voxbatch.client.errors import (
 from voxbatch.client.limits import Limiter, NoLimit, Unit, holds_rate_limited_retries
 from voxbatch.client.models import WEBSOCKET_RATE_HZ, answered_pcm_format
 from voxbatch.client.options import ClientOptions
-from voxbatch.client.providers import speech_body, stt_fields
 from voxbatch.client.records import CallFacts, RunStamp, cached_record, call_record, outcome_unknown, sent_record
-from voxbatch.client.results import CallInfo, SpeechAudio, SpeechResult, Transcript, parse_transcript
+from voxbatch.client.results import CallInfo, SpeechResult, Transcript, parse_transcript
 from voxbatch.client.retry import RetryStats, call_with_retries
-from voxbatch.client.sse import stream_speech
-from voxbatch.client.ws import speak_over_websocket
+from voxbatch.client.transport import Answer, SpeechRequest, SpeechTransport, SttTask, TranscriptionRequest
+from voxbatch.client.wire import WireTransport
 from voxbatch.ledger.record import CallRecord
 from voxbatch.pricing import PriceTable, load_price_table
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-A = TypeVar("A", bound="_Answer")
 R = TypeVar("R")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-READ_BACKSTOP_MARGIN_S = 5.0  # httpx's read timeout trails the attempt's total timeout by this much
-
-
-class _Answer(Protocol):
-    """What ``_call`` reads from any successful attempt."""
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-    @property
-    def status(self) -> int: ...
-    @property
-    def ttfb_s(self) -> float: ...
 
 
 class SpeechClient:
@@ -87,6 +70,9 @@ class SpeechClient:
 
         async with SpeechClient(ClientOptions.from_env(), limiter=AsyncRateLimiter(limits)) as client:
             result = await client.speak("Hello.", SpeechOptions(model=KOKORO, voice="af_heart"))
+
+    ``transport`` carries the attempts (default: :class:`voxbatch.client.wire.WireTransport` built from
+    ``options``; tests pass a :class:`voxbatch.client.fake_transport.FakeTransport`). The client closes it.
     """
 
     def __init__(
@@ -99,7 +85,7 @@ class SpeechClient:
         prices: PriceTable | None = None,
         run_id: str | None = None,
         flow: str = "script",
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: SpeechTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.options = options
@@ -110,15 +96,7 @@ class SpeechClient:
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.flow = flow
         self._sleep = sleep
-        self._http = httpx.AsyncClient(
-            base_url=options.base_url,
-            headers={"Authorization": f"Bearer {options.api_key}", "User-Agent": "voxbatch"},
-            timeout=self._http_timeout(options.timeouts.floor_s),  # each request passes its own
-            limits=httpx.Limits(
-                max_connections=options.max_connections, max_keepalive_connections=options.max_keepalive
-            ),
-            transport=transport,
-        )
+        self.transport: SpeechTransport = transport if transport is not None else WireTransport(options)
 
     def __repr__(self) -> str:
         return f"SpeechClient(base_url={self.options.base_url!r}, provider={self.options.provider!r})"
@@ -134,7 +112,7 @@ class SpeechClient:
         return "local" if host in LOCAL_HOSTS else self.options.provider
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self.transport.aclose()
 
     async def __aenter__(self) -> SpeechClient:
         return self
@@ -150,17 +128,7 @@ class SpeechClient:
         """How long one attempt at ``units`` of work may take, start to last byte."""
         return self.options.timeouts.for_work(units, unit)
 
-    def _http_timeout(self, seconds: float) -> httpx.Timeout:
-        """httpx's timeouts for an attempt allowed ``seconds``: a non-streamed answer is silent until done,
-        so reads may wait that long too (plus a margin, so the clearer total timeout fires first)."""
-        return httpx.Timeout(
-            connect=self.options.connect_timeout_s,
-            read=seconds + READ_BACKSTOP_MARGIN_S,
-            write=self.options.write_timeout_s,
-            pool=seconds,
-        )
-
-    async def _limited(self, units: float, unit: Unit, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def _limited(self, units: float, unit: Unit, attempt: Callable[[], Awaitable[Answer]]) -> Answer:
         """One attempt under the limiter, within its work's timeout; the limiter hears every outcome."""
         timeout_s = self._timeout_s(units, unit)
         async with self.limiter.slot(units, unit):
@@ -178,7 +146,7 @@ class SpeechClient:
             except (APIConnectionError, StreamTruncatedError):
                 self.limiter.observe(None, {})
                 raise
-        self.limiter.observe(200, getattr(result, "headers", {}))
+        self.limiter.observe(200, result.headers)
         return result
 
     async def _call(
@@ -186,9 +154,9 @@ class SpeechClient:
         what: str,
         units: float,
         unit: Unit,
-        attempt: Callable[[], Awaitable[A]],
+        attempt: Callable[[], Awaitable[Answer]],
         facts: CallFacts,
-        finish: Callable[[A, CallInfo], tuple[R, CallFacts]],
+        finish: Callable[[Answer, CallInfo], tuple[R, CallFacts]],
         keep: Callable[[R], None] | None = None,
     ) -> R:
         """Run ``attempt`` with retries under the limiter; ``finish`` turns the answer into the result.
@@ -205,7 +173,7 @@ class SpeechClient:
         started = time.perf_counter()
         flight = Flight(uuid.uuid4().hex)
 
-        async def sent_attempt() -> A:
+        async def sent_attempt() -> Answer:
             if not flight.sent:
                 write_intent(
                     self.intents,
@@ -231,7 +199,7 @@ class SpeechClient:
                 keep_answer(keep, result, what)
             return answer
 
-        async def one_attempt() -> A:
+        async def one_attempt() -> Answer:
             try:
                 answer = await self._limited(units, unit, sent_attempt)
             except SpeechAPIError as exc:
@@ -306,42 +274,12 @@ class SpeechClient:
             pcm = type(pcm)(
                 WEBSOCKET_RATE_HZ if pcm.sample_rate_hz == WEBSOCKET_RATE_HZ else pcm.sample_rate_hz, "pcm_s16le"
             )
+        request = SpeechRequest(text, opts, self._timeout_s(float(len(text)), "chars"))
 
-        timeout = self._http_timeout(self._timeout_s(float(len(text)), "chars"))
-
-        async def attempt() -> SpeechAudio:
-            if opts.transport == "sse":
-                return await stream_speech(
-                    self._http, "/audio/speech", speech_body(self.options.provider, text, opts, True), timeout=timeout
-                )
-            if opts.transport == "websocket":
-                params = {"model": opts.model, "voice": opts.voice, "response_format": "pcm"}
-                if opts.word_timestamps:
-                    params["alignment"] = "word"
-                if opts.sample_rate_hz is not None:
-                    params["sample_rate"] = str(opts.sample_rate_hz)
-                if opts.language is not None:
-                    params["language"] = opts.language
-                return await speak_over_websocket(
-                    f"{self.options.ws_base_url}/audio/speech/websocket",
-                    self.options.api_key,
-                    text,
-                    params,
-                    open_timeout_s=self.options.connect_timeout_s,
-                )
-            answer = await http_attempt.send(
-                self._http,
-                "POST",
-                "/audio/speech",
-                json=speech_body(self.options.provider, text, opts, False),
-                timeout=timeout,
-            )
-            return SpeechAudio(answer.body, (), answer.headers, answer.ttfb_s)
-
-        def finish(got: SpeechAudio, info: CallInfo) -> tuple[SpeechResult, CallFacts]:
+        def finish(got: Answer, info: CallInfo) -> tuple[SpeechResult, CallFacts]:
             is_pcm = opts.audio_format == "pcm" or opts.transport != "rest"
             result = SpeechResult(
-                audio=got.audio,
+                audio=got.body,
                 audio_format="pcm" if is_pcm else opts.audio_format,
                 sample_rate_hz=pcm.sample_rate_hz if is_pcm else None,
                 encoding=pcm.encoding if is_pcm else None,
@@ -351,9 +289,10 @@ class SpeechClient:
                 input_chars=len(text),
                 info=info,
             )
-            return result, replace(facts, audio_seconds=result.duration_s, n_bytes=len(got.audio))
+            return result, replace(facts, audio_seconds=result.duration_s, n_bytes=len(got.body))
 
         facts = CallFacts("speech", opts.model, opts.voice, opts.transport, context, input_chars=len(text))
+        attempt = partial(self.transport.speak, request)
         return await self._call(f"speech[{opts.transport}]", float(len(text)), "chars", attempt, facts, finish, keep)
 
     # --- speech to text ----------------------------------------------------------------------------
@@ -382,7 +321,7 @@ class SpeechClient:
 
     async def _stt(
         self,
-        task: str,
+        task: SttTask,
         audio: bytes | Path,
         opts: TranscriptionOptions,
         context: CallContext,
@@ -396,26 +335,16 @@ class SpeechClient:
                 seconds = await asyncio.to_thread(probe_duration_s, data)
             except AudioDecodeError:
                 seconds = None  # the provider may still decode what our ffmpeg cannot; let it judge
-        endpoint = "transcriptions" if task == "transcribe" else "translations"
-        fields = stt_fields(self.options.provider, opts, task)
-        timeout = self._http_timeout(self._timeout_s(seconds or 0.0, "audio_s"))
+        request = TranscriptionRequest(task, data, name, opts, seconds, self._timeout_s(seconds or 0.0, "audio_s"))
 
-        async def attempt() -> http_attempt.HttpAnswer:
-            # httpx keeps the order of data fields; repeated names go as lists.
-            grouped: dict[str, list[str]] = {}
-            for key, value in fields:
-                grouped.setdefault(key, []).append(value)
-            form = {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
-            return await http_attempt.send(
-                self._http, "POST", f"/audio/{endpoint}", data=form, files={"file": (name, data)}, timeout=timeout
-            )
-
-        def finish(answer: http_attempt.HttpAnswer, info: CallInfo) -> tuple[Transcript, CallFacts]:
+        def finish(answer: Answer, info: CallInfo) -> tuple[Transcript, CallFacts]:
             transcript = parse_transcript(json.loads(answer.body), opts.model, info)
             billed_s = seconds if seconds is not None else transcript.duration_s
             return transcript, replace(facts, audio_seconds=billed_s)
 
+        endpoint = request.endpoint
         facts = CallFacts(endpoint, opts.model, None, "multipart", context, audio_seconds=seconds, n_bytes=len(data))
+        attempt = partial(self.transport.transcribe, request)
         return await self._call(endpoint, seconds or 0.0, "audio_s", attempt, facts, finish, keep)
 
     # --- work already paid for ---------------------------------------------------------------------
@@ -450,15 +379,11 @@ class SpeechClient:
     async def voices(self, model: str | None = None) -> dict[str, list[str]]:
         """Voice names per model (``GET /voices``); not rate-limited by units, not billed."""
 
-        async def attempt() -> http_attempt.HttpAnswer:
-            path = f"/voices?{urlencode({'model': model})}" if model else "/voices"
-            return await http_attempt.send(self._http, "GET", path)
-
-        def finish(answer: http_attempt.HttpAnswer, info: CallInfo) -> tuple[dict[str, list[str]], CallFacts]:
+        def finish(answer: Answer, info: CallInfo) -> tuple[dict[str, list[str]], CallFacts]:
             data = json.loads(answer.body)
             entries = data.get("data", []) if isinstance(data, dict) else []
             voices = {str(e["model"]): [str(v.get("name", v.get("id"))) for v in e.get("voices", [])] for e in entries}
             return voices, facts
 
         facts = CallFacts("voices", model, None, "rest", CallContext())
-        return await self._call("voices", 0.0, "chars", attempt, facts, finish)
+        return await self._call("voices", 0.0, "chars", partial(self.transport.voices, model), facts, finish)

@@ -20,8 +20,10 @@
     │   └── APITimeoutError             connect/read/total timeout            (retried)
     └── StreamTruncatedError            the answer broke off part-way       (retried)
 
-Status errors carry the status, the request id and the server's own message. No error, message or
-repr ever contains the API key: messages are built from the server's answer, never from the request.
+Status errors carry the status, the request id and the server's own message; a timeout says whether its
+request went out (``request_sent``: a connect or pool timeout never sent it, so it cannot have been billed).
+No error, message or repr ever contains the API key: messages are built from the server's answer, never from
+the request.
 """
 
 from __future__ import annotations
@@ -143,6 +145,10 @@ class APIConnectionError(SpeechAPIError):
 class APITimeoutError(APIConnectionError):
     """The connect, read or total timeout expired."""
 
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent  # False for a connect or pool timeout: the request never went out
+
 
 class StreamTruncatedError(SpeechAPIError):
     """An answer broke off part-way (a cut body, or a stream without its end marker)."""
@@ -216,7 +222,8 @@ def from_transport_error(exc: httpx.TransportError) -> SpeechAPIError:
     _forget_request(exc)
     kind = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"{kind}: the request timed out")
+        never_sent = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+        return APITimeoutError(f"{kind}: the request timed out", request_sent=not never_sent)
     if isinstance(exc, httpx.RemoteProtocolError) and "incomplete" in str(exc).lower():
         return StreamTruncatedError(f"{kind}: the answer broke off before it was complete")
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError) and "peer closed" in str(exc).lower():

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from voxbatch.client.errors import from_transport_error, make_status_error
-
-
-@dataclass(frozen=True)
-class HttpAnswer:
-    """A successful (2xx) answer, fully read."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    ttfb_s: float
+from voxbatch.client.transport import Answer
 
 
 async def send(
@@ -32,7 +22,7 @@ async def send(
     files: Any = None,
     headers: Mapping[str, str] | None = None,
     timeout: httpx.Timeout | None = None,
-) -> HttpAnswer:
+) -> Answer:
     """Make one attempt; raise an ``APIStatusError`` for an error status, or a connection/truncation error.
 
     ``timeout`` is this attempt's own (see :mod:`voxbatch.client.timeouts`); None keeps the client's default.
@@ -56,4 +46,4 @@ async def send(
         raise from_transport_error(exc) from exc
     if status >= 400:
         raise make_status_error(status, body, answer_headers)
-    return HttpAnswer(status, answer_headers, body, ttfb_s if ttfb_s is not None else time.perf_counter() - started)
+    return Answer(status, answer_headers, body, ttfb_s if ttfb_s is not None else time.perf_counter() - started)

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import httpx
-
 from voxbatch.client.call_options import CallContext
 from voxbatch.client.errors import APIStatusError, APITimeoutError, StreamTruncatedError
 from voxbatch.client.results import CallInfo
@@ -46,14 +44,13 @@ class CallFacts:
 
 
 BILLED_ENDPOINTS = ("speech", "transcriptions", "translations")
-_NEVER_SENT = (httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def outcome_unknown(exc: BaseException) -> bool:
     """Whether a failed attempt may still have been billed: it timed out, or its answer broke off, after the
     request went out (a connect or pool timeout never sent it)."""
     if isinstance(exc, APITimeoutError):
-        return not isinstance(exc.__cause__, _NEVER_SENT)
+        return exc.request_sent
     return isinstance(exc, StreamTruncatedError)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,17 +14,6 @@ class WordTime:
     start_s: float
     end_s: float
     speaker_id: str | None = None
-
-
-@dataclass(frozen=True)
-class SpeechAudio:
-    """What one successful speech attempt delivered, whatever the transport (``headers`` feed the limiter)."""
-
-    audio: bytes
-    words: tuple[WordTime, ...]
-    headers: Mapping[str, str]
-    ttfb_s: float
-    status: int = 200
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from voxbatch.client.errors import (
     make_status_error,
     request_id_of,
 )
-from voxbatch.client.results import SpeechAudio, WordTime
+from voxbatch.client.results import WordTime
+from voxbatch.client.transport import Answer
 
 END_EVENTS = ("speech.audio.done", "conversation.item.audio_output.done")
 ERROR_STATUS_BY_CODE = {"dynamic_request_limited": 429, "engine_overloaded": 503, "invalid_api_key": 401}
@@ -59,7 +60,7 @@ async def stream_speech(
     headers: Mapping[str, str] | None = None,
     *,
     timeout: httpx.Timeout | None = None,
-) -> SpeechAudio:
+) -> Answer:
     """POST ``body`` and collect the streamed audio and word timings; raise on errors and cut streams.
 
     ``timeout`` is this attempt's own (see :mod:`voxbatch.client.timeouts`); None keeps the client's default.
@@ -80,17 +81,17 @@ async def stream_speech(
             if not response.headers.get("content-type", "").startswith("text/event-stream"):
                 # Some servers answer a streamed request with plain chunked audio bytes.
                 raw = await response.aread()
-                return SpeechAudio(raw, (), answer_headers, time.perf_counter() - started)
+                return Answer(response.status_code, answer_headers, raw, time.perf_counter() - started)
             async for sse in source.aiter_sse():
                 if ttfb_s is None:
                     ttfb_s = time.perf_counter() - started
                 if sse.data.startswith("[DONE]"):
-                    return SpeechAudio(b"".join(audio), tuple(words), answer_headers, ttfb_s)
+                    return Answer(response.status_code, answer_headers, b"".join(audio), ttfb_s, tuple(words))
                 event = json.loads(sse.data)
                 if isinstance(event.get("error"), dict):
                     raise error_from_event(event["error"], answer_headers)
                 if event.get("type") in END_EVENTS:
-                    return SpeechAudio(b"".join(audio), tuple(words), answer_headers, ttfb_s)
+                    return Answer(response.status_code, answer_headers, b"".join(audio), ttfb_s, tuple(words))
                 payload = _audio_of(event)
                 if payload:
                     audio.append(base64.b64decode(payload))

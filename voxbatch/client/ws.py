@@ -24,8 +24,9 @@ from voxbatch.client.errors import (
     StreamTruncatedError,
     make_status_error,
 )
-from voxbatch.client.results import SpeechAudio, WordTime
+from voxbatch.client.results import WordTime
 from voxbatch.client.sse import error_from_event, word_timings_of
+from voxbatch.client.transport import Answer
 
 
 async def speak_over_websocket(
@@ -35,7 +36,7 @@ async def speak_over_websocket(
     params: Mapping[str, Any],
     *,
     open_timeout_s: float,
-) -> SpeechAudio:
+) -> Answer:
     """Open a session, speak ``text`` as one item, and return its audio and word timings."""
     query = {**params, "segment": "never", "max_partial_length": len(text) + 1}
     started = time.perf_counter()
@@ -68,7 +69,7 @@ async def speak_over_websocket(
                     words += word_timings_of(event)
                 elif kind == "conversation.item.audio_output.done":
                     headers = {"x-request-id": str(session.get("id", ""))}  # the session id is our request id
-                    return SpeechAudio(b"".join(audio), tuple(words), headers, ttfb_s or 0.0)
+                    return Answer(200, headers, b"".join(audio), ttfb_s or 0.0, tuple(words))
     except InvalidStatus as exc:
         response = exc.response
         raise make_status_error(response.status_code, bytes(response.body or b""), dict(response.headers)) from exc

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
+from tests.voxbatch.client.conftest import mock_wire
 from voxbatch.client.call_options import CallContext, SpeechOptions
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.errors import APITimeoutError, LedgerUnavailableError
@@ -53,7 +54,7 @@ def client_for(handler: Handler, books: Books, *, retry: RetryPolicy = RETRY, **
     opts = ClientOptions(api_key="sk-test-SECRET", base_url="http://api.test", retry=retry, **options)  # type: ignore[arg-type]
     return SpeechClient(
         opts,
-        transport=httpx.MockTransport(handler),
+        transport=mock_wire(opts, handler),
         ledger=books.append,
         intents=books.intend,
         sleep=no_sleep,

@@ -8,6 +8,7 @@ import json
 
 import httpx
 
+from tests.voxbatch.client.conftest import mock_wire
 from voxbatch.client.client import SpeechClient, SpeechOptions, TranscriptionOptions
 from voxbatch.client.options import ClientOptions
 
@@ -44,7 +45,7 @@ def test_openai_speech_asks_for_pcm_and_reads_speech_audio_delta_events() -> Non
     options = ClientOptions(api_key="k", base_url="http://openai.test", provider="openai")
 
     async def go() -> tuple[object, object]:
-        async with SpeechClient(options, transport=httpx.MockTransport(handler)) as client:
+        async with SpeechClient(options, transport=mock_wire(options, handler)) as client:
             rest = await client.speak("Hi.", SpeechOptions(model="tts-1", voice="alloy"))
             sse = await client.speak("Hi.", SpeechOptions(model="tts-1", voice="alloy", transport="sse"))
             return rest, sse
@@ -66,7 +67,7 @@ def test_together_speech_asks_for_raw_with_an_encoding() -> None:
     options = ClientOptions(api_key="k", base_url="http://together.test")
 
     async def go() -> None:
-        async with SpeechClient(options, transport=httpx.MockTransport(handler)) as client:
+        async with SpeechClient(options, transport=mock_wire(options, handler)) as client:
             await client.speak("Hi.", SpeechOptions(model="cartesia/sonic-2", voice="x", sample_rate_hz=16000))
 
     asyncio.run(go())
@@ -85,7 +86,7 @@ def test_transcription_fields_per_provider() -> None:
 
     async def go(provider: str, host: str) -> None:
         options = ClientOptions(api_key="k", base_url=f"http://{host}", provider=provider)  # type: ignore[arg-type]
-        async with SpeechClient(options, transport=httpx.MockTransport(handler)) as client:
+        async with SpeechClient(options, transport=mock_wire(options, handler)) as client:
             await client.transcribe(b"RIFF....", opts)
 
     asyncio.run(go("openai", "openai.test"))

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
+from tests.voxbatch.client.conftest import mock_wire
 from voxbatch.client.client import SpeechClient, SpeechOptions
 from voxbatch.client.errors import (
     APIConnectionError,
@@ -184,7 +185,7 @@ def _client(handler: Callable[[httpx.Request], httpx.Response], sleeps: list[flo
 
     policy = RetryPolicy(**retry) if retry else RetryPolicy()  # type: ignore[arg-type]
     options = ClientOptions(api_key="sk-test-SECRET", base_url="http://api.test", retry=policy)
-    return SpeechClient(options, transport=httpx.MockTransport(handler), sleep=fake_sleep)
+    return SpeechClient(options, transport=mock_wire(options, handler), sleep=fake_sleep)
 
 
 def test_client_retries_over_mock_transport_and_reports_attempts() -> None:
@@ -266,7 +267,7 @@ def test_every_attempt_takes_a_slot_and_every_answer_is_observed() -> None:
 
     async def run() -> None:
         options = ClientOptions(api_key="k", base_url="http://api.test", retry=RetryPolicy(backoff_cap_s=0.0))
-        async with SpeechClient(options, transport=httpx.MockTransport(handler), limiter=limiter) as client:
+        async with SpeechClient(options, transport=mock_wire(options, handler), limiter=limiter) as client:
             await client.speak("Four", KOKORO)
 
     asyncio.run(run())
@@ -342,7 +343,7 @@ def test_the_client_lets_its_limiter_hold_a_429s_retry() -> None:
 
     async def run() -> int:
         options = ClientOptions(api_key="k", base_url="http://api.test")
-        transport = httpx.MockTransport(handler)
+        transport = mock_wire(options, handler)
         async with SpeechClient(options, transport=transport, limiter=limiter, sleep=fake_sleep) as client:
             return (await client.speak("Hi.", KOKORO)).info.attempts
 

@@ -7,9 +7,11 @@ import asyncio
 import httpx
 import pytest
 
+from tests.voxbatch.client.conftest import mock_wire
 from voxbatch.client.call_options import SpeechOptions, TranscriptionOptions
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.errors import APITimeoutError
+from voxbatch.client.fake_transport import FakeTransport, Reply
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.retry import RetryPolicy
 from voxbatch.client.timeouts import (
@@ -73,29 +75,24 @@ def test_the_embedded_server_gets_no_more_transcriptions_than_it_has_decoders() 
     assert embedded_in_flight(16, "chars") == 16  # espeak-ng answers in milliseconds: no queue to fear
 
 
-def _never_answering(seen: list[httpx.Request]) -> httpx.MockTransport:
-    async def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        await asyncio.Event().wait()  # the answer never comes
-        raise AssertionError("unreachable")
-
-    return httpx.MockTransport(handler)
+def _never_answering() -> FakeTransport:
+    return FakeTransport(respond=lambda _: Reply(fault="hang"))  # the answer never comes
 
 
 def test_a_too_slow_answer_becomes_a_clear_timeout_error() -> None:
-    seen: list[httpx.Request] = []
+    fake = _never_answering()
     options = ClientOptions(
         api_key="k", base_url="http://127.0.0.1:9", retry=ONE_ATTEMPT, timeouts=CallTimeouts(override_s=0.05)
     )
 
     async def go() -> None:
-        async with asyncio.timeout(HANG_GUARD_S), SpeechClient(options, transport=_never_answering(seen)) as client:
+        async with asyncio.timeout(HANG_GUARD_S), SpeechClient(options, transport=fake) as client:
             await client.speak("Hello there.", SpeechOptions(model="hexgrad/Kokoro-82M", voice="af_heart"))
 
     with pytest.raises(APITimeoutError) as info:
         asyncio.run(go())
     assert str(info.value) == "no complete answer within 0.05 s (set by --timeout-s)"
-    assert len(seen) == 1
+    assert len(fake.received) == 1
 
 
 def test_the_rule_names_the_work_when_an_attempt_runs_out() -> None:
@@ -104,7 +101,7 @@ def test_the_rule_names_the_work_when_an_attempt_runs_out() -> None:
     )
 
     async def go() -> None:
-        async with asyncio.timeout(HANG_GUARD_S), SpeechClient(options, transport=_never_answering([])) as client:
+        async with asyncio.timeout(HANG_GUARD_S), SpeechClient(options, transport=_never_answering()) as client:
             await client.transcribe(b"RIFF", TranscriptionOptions(audio_seconds=0.0001))
 
     with pytest.raises(APITimeoutError, match=r"of audio; raise it with --timeout-s"):
@@ -121,7 +118,7 @@ def test_each_request_carries_its_own_timeouts() -> None:
 
     async def go() -> None:
         options = ClientOptions(api_key="k", base_url="http://127.0.0.1:9", retry=ONE_ATTEMPT)
-        async with SpeechClient(options, transport=httpx.MockTransport(handler)) as client:
+        async with SpeechClient(options, transport=mock_wire(options, handler)) as client:
             await client.transcribe(b"RIFF", TranscriptionOptions(audio_seconds=120.0))
 
     asyncio.run(go())
