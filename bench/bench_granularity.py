@@ -23,13 +23,15 @@ def _measure() -> list[tuple[str, int, float]]:
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
 
-    from tasks.audiobook import synthesize_chapter
-    from voxbatch.run.spec import RunSpec
+    from tasks.steps import execute_unit
     from voxbatch.cache import ChunkCache
     from voxbatch.client.client import SpeechClient
     from voxbatch.manifest.tts import BookRow
+    from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
     from voxbatch.pipelines.audiobook.plan import ChunkJob, plan_book
     from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome, synthesize_chunk
+    from voxbatch.run.context import open_run
+    from voxbatch.run.spec import RunSpec
     from voxbatch.server.options import ServerOptions
     from voxbatch.server.runner import LocalServer
 
@@ -53,17 +55,18 @@ def _measure() -> list[tuple[str, int, float]]:
 
     @flow
     async def per_chapter(base_url: str, out: str) -> int:
-        async with run_resources("bench", Path(out), RunSpec(base_url=base_url), "chars") as res:
+        pipeline = AudiobookPipeline(Path(out))
+        async with open_run(RunSpec(base_url=base_url), flow="bench", unit="chars", out_dir=Path(out)) as res:
             book = plan_book(row, res.endpoint_id)
-            batches = book.chapter_batches()
+            batches = pipeline.work(book)
             results = await asyncio.gather(
-                *(synthesize_chapter(res.client, res.cache, jobs, "alice", i) for i, jobs in enumerate(batches))
+                *(execute_unit(pipeline, res, jobs, pipeline.work_label(jobs)) for jobs in batches)
             )
             return sum(len(r) for r in results)
 
     @flow
     async def per_chunk(base_url: str, out: str) -> int:
-        async with run_resources("bench", Path(out), RunSpec(base_url=base_url), "chars") as res:
+        async with open_run(RunSpec(base_url=base_url), flow="bench", unit="chars", out_dir=Path(out)) as res:
             book = plan_book(row, res.endpoint_id)
             gate = asyncio.Semaphore(16)
 

@@ -1,7 +1,7 @@
 """A limit nobody told us: the client against a strict server at 600 requests/minute, told nothing, then told.
 
 The server is the local one with a token bucket of one (``burst_requests=1``): any two requests closer than 0.1 s
-apart get a 429. The client is the run's own (``tasks/run_resources.py``): one ``SpeechClient`` whose
+apart get a 429. The client is the run's own (``voxbatch/run/context.py``): one ``SpeechClient`` whose
 ``AsyncRateLimiter`` learns the limit (``RateLimits(learn=True, max_in_flight=16)``) when no ``--rpm`` is given,
 or paces at the given rate. The calls are chunk-like (``speak`` of a tiny text, as the audiobook flow calls it,
 16 at a time per chapter, several chapters at once), so the bench measures pacing, not synthesis.
