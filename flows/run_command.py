@@ -44,7 +44,7 @@ def prepare_run(module: str, flow_name: str) -> Callable[..., Coroutine[Any, Any
     prefect_ready = _prefect_api()
     flow = getattr(importlib.import_module(module), flow_name)
     prefect_ready()
-    return cast(Callable[..., Coroutine[Any, Any, RunReport]], flow)
+    return cast("Callable[..., Coroutine[Any, Any, RunReport]]", flow)
 
 
 def _prefect_api() -> Callable[[], None]:
