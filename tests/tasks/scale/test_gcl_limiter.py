@@ -19,7 +19,7 @@ from tasks.scale import gcl_limiter
 from tasks.scale.gcl_limiter import PrefectGCLLimiter, default_lease_size, setup_gcl
 from voxbatch.client.limits import Limiter, RateLimits
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 class FakeTime:
