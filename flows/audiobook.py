@@ -36,21 +36,20 @@ from tasks.run_summary import publish_summary
 from tasks.scale_out import ScaleOut, open_cluster
 from voxbatch.budget import Budget
 from voxbatch.cache import ChunkCache
+from voxbatch.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_AUDIOBOOK_OUT_DIR, DEFAULT_TTS_MODEL
 from voxbatch.estimate import book_estimate
 from voxbatch.progress import RunProgress
 from voxbatch.progress_bar import TerminalBar
 from voxbatch.shutdown import current_stop
 
-DEFAULT_OUT_DIR = "out/audiobooks"
-
 
 @flow(name="audiobook")
 async def audiobook_flow(
     manifest: str,
-    out_dir: str = DEFAULT_OUT_DIR,
-    model: str = BookDefaults.model,
-    voice: str = BookDefaults.voice,
-    audio_format: str = BookDefaults.audio_format,
+    out_dir: str = DEFAULT_AUDIOBOOK_OUT_DIR,
+    model: str = DEFAULT_TTS_MODEL,
+    voice: str | None = None,  # None: each book's model's default voice
+    audio_format: str = DEFAULT_AUDIO_FORMAT,
     language: str | None = None,
     author: str | None = None,
     settings: RunSettings | None = None,

@@ -37,6 +37,7 @@ from tasks.transcripts import (
 )
 from voxbatch.budget import Budget
 from voxbatch.cache import JsonCache
+from voxbatch.defaults import DEFAULT_TRANSCRIPT_FORMATS, DEFAULT_TRANSCRIPT_OUT_DIR, PROVIDER_UPLOAD_LIMIT_BYTES
 from voxbatch.estimate import file_estimate
 from voxbatch.manifest.stt import AudioRow
 from voxbatch.progress import RunProgress
@@ -44,21 +45,19 @@ from voxbatch.progress_bar import TerminalBar
 from voxbatch.shutdown import current_stop
 from voxbatch.transcript.captions import CaptionOptions
 from voxbatch.transcript.outputs import parse_formats
-from voxbatch.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES, PrepareOptions
-from voxbatch.transcript.split import SplitOptions
+from voxbatch.transcript.prepare import PrepareOptions
+from voxbatch.transcript.split_options import SplitOptions
 from voxbatch.transcript.transcribe import TRANSCRIPTS_CACHE_DIR
 
-DEFAULT_OUT_DIR = "out/transcripts"
-DEFAULT_FORMATS = "txt,srt,vtt,json"
 DEFAULT_MAX_FILES_IN_FLIGHT = 8
 
 
 @flow(name="transcripts")
 async def transcript_flow(
     source: str,
-    out_dir: str = DEFAULT_OUT_DIR,
+    out_dir: str = DEFAULT_TRANSCRIPT_OUT_DIR,
     defaults: SttDefaults | None = None,
-    formats: str = DEFAULT_FORMATS,
+    formats: str = DEFAULT_TRANSCRIPT_FORMATS,
     split: SplitOptions | None = None,
     captions: CaptionOptions | None = None,
     max_upload_bytes: int = PROVIDER_UPLOAD_LIMIT_BYTES,

@@ -18,8 +18,9 @@ from voxbatch.client.client import SpeechClient
 from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import RateLimits, Unit
 from voxbatch.client.options import API_KEY_ENV, BASE_URL_ENV, ClientOptions
-from voxbatch.client.retry import DEFAULT_MAX_ATTEMPTS, RetryPolicy
+from voxbatch.client.retry import RetryPolicy
 from voxbatch.client.timeouts import CallTimeouts
+from voxbatch.defaults import MAX_ATTEMPTS_PER_CALL, MAX_IN_FLIGHT
 from voxbatch.endpoint import EMBEDDED_ENDPOINT_ID, NO_KEY, Endpoint, embedded_in_flight, open_endpoint
 from voxbatch.ledger.items import TallyingSink, item_record
 from voxbatch.ledger.record import CallRecord, CallStatus
@@ -37,8 +38,8 @@ class RunSettings:
     base_url: str | None = None
     requests_per_minute: float | None = None
     units_per_minute: float | None = None
-    max_in_flight: int = 16
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS  # per call, retries included
+    max_in_flight: int = MAX_IN_FLIGHT
+    max_attempts: int = MAX_ATTEMPTS_PER_CALL  # per call, retries included
     cache_dir: str | None = None
     ledger_dir: str | None = None
     api_key_secret: str | None = None  # a Prefect Secret block holding the API key (else TOGETHER_API_KEY)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from voxbatch.audiobook.plan import BookPlan
 from voxbatch.cache import ChunkCache, JsonCache
 from voxbatch.client.limits import Unit
+from voxbatch.defaults import MAX_IN_FLIGHT
 from voxbatch.pricing import PriceTable
 from voxbatch.transcript.prepare import FilePlan
 
@@ -50,7 +51,7 @@ class RunLimits:
 
     requests_per_minute: float | None = None
     units_per_minute: float | None = None
-    max_in_flight: int = 16
+    max_in_flight: int = MAX_IN_FLIGHT
 
 
 def _tts_latency_s(chars: int) -> float:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voxbatch.defaults import MAX_ATTEMPTS_PER_CALL, MAX_IN_FLIGHT
+
 KEY_SOURCES = ("env", "embedded", "none")
 SECRET_PREFIX = "secret:"
 
@@ -25,8 +27,8 @@ class WorkerSpec:
     key_source: str  # env | embedded | none | secret:<block name>
     cache_dir: str  # shared by all workers (a shared disk when they are on several machines)
     ledger_dir: str
-    max_in_flight: int = 16  # per worker
-    max_attempts: int = 4
+    max_in_flight: int = MAX_IN_FLIGHT  # per worker
+    max_attempts: int = MAX_ATTEMPTS_PER_CALL
     limit_name: str | None = None  # the Prefect global concurrency limit that shares the request rate
     requests_per_minute: float | None = None  # the shared rate (or, without a limit name, each worker's own)
     units_per_minute: float | None = None  # characters or audio seconds per minute, per task run

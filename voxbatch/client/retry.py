@@ -34,12 +34,12 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from voxbatch.client.errors import APIStatusError, SpeechAPIError
 from voxbatch.client.rate_headers import MAX_SERVER_PAUSE_S
+from voxbatch.defaults import MAX_ATTEMPTS_PER_CALL
 
 logger = logging.getLogger("voxbatch.client.retry")
 
 T = TypeVar("T")
 
-DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_DEADLINE_S = 300.0
 DEFAULT_BACKOFF_BASE_S = 0.5
 DEFAULT_BACKOFF_CAP_S = 20.0
@@ -57,7 +57,7 @@ class RetryPolicy:
         RetryPolicy(max_attempts=5, deadline_s=120, backoff_base_s=0.5, backoff_cap_s=8)
     """
 
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_attempts: int = MAX_ATTEMPTS_PER_CALL
     deadline_s: float = DEFAULT_DEADLINE_S  # whole call, attempts and waits together
     backoff_base_s: float = DEFAULT_BACKOFF_BASE_S
     backoff_cap_s: float = DEFAULT_BACKOFF_CAP_S
