@@ -17,21 +17,20 @@ from prefect import flow
 from tasks.run import run_pipeline
 from tasks.scale.dask import ScaleOut
 from tasks.steps import load_tts_rows
+from voxbatch.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_AUDIOBOOK_OUT_DIR, DEFAULT_TTS_MODEL
 from voxbatch.manifest.tts import BookDefaults
 from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 from voxbatch.run.report import RunReport
 from voxbatch.run.spec import RunSpec
 
-DEFAULT_OUT_DIR = "out/audiobooks"
-
 
 @flow(name="audiobook")
 async def audiobook_flow(
     manifest: str,
-    out_dir: str = DEFAULT_OUT_DIR,
-    model: str = BookDefaults.model,
-    voice: str = BookDefaults.voice,
-    audio_format: str = BookDefaults.audio_format,
+    out_dir: str = DEFAULT_AUDIOBOOK_OUT_DIR,
+    model: str = DEFAULT_TTS_MODEL,
+    voice: str | None = None,  # None: each book's model's default voice
+    audio_format: str = DEFAULT_AUDIO_FORMAT,
     language: str | None = None,
     author: str | None = None,
     spec: RunSpec | None = None,

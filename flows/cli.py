@@ -10,9 +10,20 @@ import typer
 from flows import run_command
 from flows.cli_checks import allowed_folders, check_inputs, check_language, check_numbers
 from flows.run_command import EXIT_FAILED
-from voxbatch.client.call_options import DEFAULT_STT_MODEL
-from voxbatch.pipelines.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES
-from voxbatch.pipelines.transcript.split import EMBEDDED_SPLIT, SplitOptions
+from voxbatch.defaults import (
+    DEFAULT_AUDIO_FORMAT,
+    DEFAULT_AUDIOBOOK_OUT_DIR,
+    DEFAULT_STT_MODEL,
+    DEFAULT_TRANSCRIPT_FORMATS,
+    DEFAULT_TRANSCRIPT_OUT_DIR,
+    DEFAULT_TTS_MODEL,
+    DEFAULT_TTS_VOICE,
+    MAX_IN_FLIGHT,
+    NIGHTLY_CRON,
+    NIGHTLY_TIMEZONE,
+    PROVIDER_UPLOAD_LIMIT_BYTES,
+)
+from voxbatch.pipelines.transcript.split_options import EMBEDDED_SPLIT, SplitOptions
 from voxbatch.server.faults import FaultSpec, FaultSpecError
 from voxbatch.server.options import (
     DEFAULT_HOST,
@@ -129,16 +140,24 @@ def serve(
 @app.command()
 def tts(
     manifest: Annotated[Path, typer.Argument(help="CSV or Parquet manifest: id, text or text_path, and options.")],
-    out: Annotated[Path, typer.Option(help="Where the audiobooks are written.")] = Path("out/audiobooks"),
-    model: Annotated[str, typer.Option(help="Default TTS model for rows without one.")] = "hexgrad/Kokoro-82M",
-    voice: Annotated[str, typer.Option(help="Default voice for rows without one.")] = "af_heart",
-    audio_format: Annotated[str, typer.Option("--format", help="Default format: mp3, m4b, wav, flac, opus.")] = "mp3",
+    out: Annotated[Path, typer.Option(help="Where the audiobooks are written.")] = Path(DEFAULT_AUDIOBOOK_OUT_DIR),
+    model: Annotated[str, typer.Option(help="Default TTS model for rows without one.")] = DEFAULT_TTS_MODEL,
+    voice: Annotated[
+        str | None,
+        typer.Option(
+            help="Default voice for rows without one (default: the row's model's own voice, "
+            f"{DEFAULT_TTS_VOICE} for {DEFAULT_TTS_MODEL})."
+        ),
+    ] = None,
+    audio_format: Annotated[
+        str, typer.Option("--format", help="Default format: mp3, m4b, wav, flac, opus.")
+    ] = DEFAULT_AUDIO_FORMAT,
     language: Annotated[str | None, typer.Option(help="Default language code.")] = None,
     author: Annotated[str | None, typer.Option(help="Default author tag.")] = None,
     base_url: BaseUrlOption = None,
     rpm: RpmOption = None,
     chars_per_minute: Annotated[float | None, typer.Option(help="Characters per minute for the run.")] = None,
-    max_in_flight: MaxInFlightOption = 16,
+    max_in_flight: MaxInFlightOption = MAX_IN_FLIGHT,
     cache_dir: CacheDirOption = None,
     ledger_dir: LedgerDirOption = None,
     dry_run: DryRunOption = False,
@@ -188,13 +207,15 @@ def stt(
     source: Annotated[
         Path, typer.Argument(help="A CSV/Parquet manifest (audio_path, optional id, language, ...) or a folder.")
     ],
-    out: Annotated[Path, typer.Option(help="Where the transcripts are written.")] = Path("out/transcripts"),
+    out: Annotated[Path, typer.Option(help="Where the transcripts are written.")] = Path(DEFAULT_TRANSCRIPT_OUT_DIR),
     model: Annotated[str, typer.Option(help="Default STT model for rows without one.")] = DEFAULT_STT_MODEL,
     language: Annotated[str | None, typer.Option(help="Default spoken language (e.g. en); none: detect.")] = None,
     prompt: Annotated[str | None, typer.Option(help="Default prompt (names, spellings) for Whisper.")] = None,
     diarize: Annotated[bool, typer.Option(help="Label speakers by default.")] = False,
     task: Annotated[str, typer.Option(help="Default task: transcribe, or translate (to English).")] = "transcribe",
-    formats: Annotated[str, typer.Option(help="Outputs: any of txt,srt,vtt,json (or all).")] = "txt,srt,vtt,json",
+    formats: Annotated[str, typer.Option(help="Outputs: any of txt,srt,vtt,json (or all).")] = (
+        DEFAULT_TRANSCRIPT_FORMATS
+    ),
     split_above_s: Annotated[
         float | None,
         typer.Option(
@@ -215,7 +236,7 @@ def stt(
     base_url: BaseUrlOption = None,
     rpm: RpmOption = None,
     audio_s_per_minute: Annotated[float | None, typer.Option(help="Audio seconds per minute for the run.")] = None,
-    max_in_flight: MaxInFlightOption = 16,
+    max_in_flight: MaxInFlightOption = MAX_IN_FLIGHT,
     cache_dir: CacheDirOption = None,
     ledger_dir: LedgerDirOption = None,
     dry_run: DryRunOption = False,
@@ -307,13 +328,13 @@ def schedule(
     stt_source: Annotated[
         Path | None, typer.Option(help="Transcript manifest or folder to transcribe every night.")
     ] = None,
-    audiobook_out: Annotated[Path, typer.Option(help="Where the audiobooks go.")] = Path("out/audiobooks"),
-    transcript_out: Annotated[Path, typer.Option(help="Where the transcripts go.")] = Path("out/transcripts"),
-    cron: Annotated[str, typer.Option(help="When, as a cron expression (default 02:00 every night).")] = "0 2 * * *",
-    timezone: Annotated[str, typer.Option(help="The cron's IANA time zone, e.g. Europe/Berlin.")] = "UTC",
+    audiobook_out: Annotated[Path, typer.Option(help="Where the audiobooks go.")] = Path(DEFAULT_AUDIOBOOK_OUT_DIR),
+    transcript_out: Annotated[Path, typer.Option(help="Where the transcripts go.")] = Path(DEFAULT_TRANSCRIPT_OUT_DIR),
+    cron: Annotated[str, typer.Option(help="When, as a cron expression (default 02:00 every night).")] = NIGHTLY_CRON,
+    timezone: Annotated[str, typer.Option(help="The cron's IANA time zone, e.g. Europe/Berlin.")] = NIGHTLY_TIMEZONE,
     base_url: BaseUrlOption = None,
     rpm: Annotated[float | None, typer.Option(help="Requests per minute (shared by Dask workers).")] = None,
-    max_in_flight: MaxInFlightOption = 16,
+    max_in_flight: MaxInFlightOption = MAX_IN_FLIGHT,
     max_cost_usd: MaxCostOption = None,
     api_key_secret: ApiKeySecretOption = None,
     start_server: Annotated[

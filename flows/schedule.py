@@ -17,10 +17,9 @@ from prefect.schedules import Cron
 
 from flows.audiobook import audiobook_flow
 from flows.transcripts import transcript_flow
+from voxbatch.defaults import DEFAULT_AUDIOBOOK_OUT_DIR, DEFAULT_TRANSCRIPT_OUT_DIR, NIGHTLY_CRON, NIGHTLY_TIMEZONE
 from voxbatch.run.spec import RunSpec
 
-DEFAULT_CRON = "0 2 * * *"  # 02:00 every night
-DEFAULT_TIMEZONE = "UTC"
 AUDIOBOOK_DEPLOYMENT = "nightly-audiobooks"
 TRANSCRIPT_DEPLOYMENT = "nightly-transcripts"
 
@@ -31,10 +30,10 @@ class NightlyPlan:
 
     tts_manifest: str | None = None
     stt_source: str | None = None
-    audiobook_out: str = "out/audiobooks"
-    transcript_out: str = "out/transcripts"
-    cron: str = DEFAULT_CRON
-    timezone: str = DEFAULT_TIMEZONE
+    audiobook_out: str = DEFAULT_AUDIOBOOK_OUT_DIR
+    transcript_out: str = DEFAULT_TRANSCRIPT_OUT_DIR
+    cron: str = NIGHTLY_CRON
+    timezone: str = NIGHTLY_TIMEZONE
     spec: RunSpec = field(default_factory=RunSpec)
     max_cost_usd: float | None = None
 

@@ -19,25 +19,22 @@ from prefect import flow
 from tasks.run import run_pipeline
 from tasks.scale.dask import ScaleOut
 from tasks.steps import load_stt_rows
+from voxbatch.defaults import DEFAULT_TRANSCRIPT_FORMATS, DEFAULT_TRANSCRIPT_OUT_DIR, PROVIDER_UPLOAD_LIMIT_BYTES
 from voxbatch.manifest.stt import SttDefaults
 from voxbatch.pipelines.transcript.captions import CaptionOptions
 from voxbatch.pipelines.transcript.outputs import parse_formats
 from voxbatch.pipelines.transcript.pipeline import DEFAULT_MAX_FILES_IN_FLIGHT, TranscriptPipeline
-from voxbatch.pipelines.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES
-from voxbatch.pipelines.transcript.split import SplitOptions
+from voxbatch.pipelines.transcript.split_options import SplitOptions
 from voxbatch.run.report import RunReport
 from voxbatch.run.spec import RunSpec
-
-DEFAULT_OUT_DIR = "out/transcripts"
-DEFAULT_FORMATS = "txt,srt,vtt,json"
 
 
 @flow(name="transcripts")
 async def transcript_flow(
     source: str,
-    out_dir: str = DEFAULT_OUT_DIR,
+    out_dir: str = DEFAULT_TRANSCRIPT_OUT_DIR,
     defaults: SttDefaults | None = None,
-    formats: str = DEFAULT_FORMATS,
+    formats: str = DEFAULT_TRANSCRIPT_FORMATS,
     split: SplitOptions | None = None,
     captions: CaptionOptions | None = None,
     max_upload_bytes: int = PROVIDER_UPLOAD_LIMIT_BYTES,

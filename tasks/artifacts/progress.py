@@ -17,14 +17,11 @@ ETA). At the end it reads 100 % only if every planned item and chunk finished (f
 success); otherwise the real fraction. Outside a flow run nothing is written and nothing fails. A failed write is
 logged and retried at the next interval; it never breaks the run.
 
-Wiring in an async flow (in the flow body, so the artifact is the flow run's)::
+Wiring (:func:`tasks.run.run_pipeline`, in the flow body, so the artifact is the flow run's)::
 
-    progress = RunProgress([TerminalBar.for_stream(label="audiobook")])
-    async with run_resources(...) as res, publish_progress(progress, title="audiobook"):
-        res.tally.listeners.append(progress.observe)  # every chunk call: ok, cached or failed, and its cost
-        progress.add_items(len(plans))
-        progress.add_chunks(len(book.jobs), item_id=book_id)  # when an item's chunks are known
-        progress.item_done(failed=status == "failed", item_id=book_id)  # when the item is recorded
+    kernel.progress = RunProgress([TerminalBar.for_stream(label=pipeline.flow)])
+    async with publish_progress(kernel.progress, title=pipeline.flow):
+        report = await kernel.run(rows, errors, max_cost_usd)  # the kernel feeds items, chunks and calls
     # progress is closed here: the bar shows its final line and the artifact its final value
 """
 

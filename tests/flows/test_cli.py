@@ -34,6 +34,12 @@ def test_help_lists_the_commands() -> None:
     assert all(name in result.output for name in ("serve", "tts", "stt"))
 
 
+def test_importing_the_command_loads_no_numpy_pandas_or_pyarrow() -> None:
+    code = "import sys, flows.cli; print(' '.join(m for m in ('numpy', 'pandas', 'pyarrow') if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert loaded.stdout.split() == []  # its defaults come from light modules (voxbatch.defaults, split_options)
+
+
 def test_serve_rejects_a_bad_fault_spec() -> None:
     result = CliRunner().invoke(app, ["serve", "--faults", "p429=2"])
     assert result.exit_code != 0

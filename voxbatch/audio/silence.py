@@ -13,7 +13,6 @@ are left out of the percentile; they are below any threshold anyway.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voxbatch.audio.pcm import INT16_FULL_SCALE
+from voxbatch.audio.silence_options import SilenceOptions
 from voxbatch.audio.stream import SAMPLE_RATE_HZ, decode_stream
 
 __all__ = [
@@ -39,42 +39,6 @@ FloatLevels = npt.NDArray[np.float32]
 FLOOR_DBFS = -100.0  # the level given to a digitally silent frame (log10(0) would be -inf)
 FLOOR_POWER = (INT16_FULL_SCALE * 10.0 ** (FLOOR_DBFS / 20.0)) ** 2  # mean square at FLOOR_DBFS: ~1.07e-1
 QUIET_PERCENTILE = 10.0  # the adaptive threshold starts from this percentile of the frame levels
-
-
-@dataclass(frozen=True)
-class SilenceOptions:
-    """What counts as silence.
-
-    Example::
-
-        SilenceOptions()                        # adaptive: quiet floor + 12 dB, at most -25 dBFS
-        SilenceOptions(threshold_dbfs=-45.0)    # absolute: frames under -45 dBFS are quiet
-    """
-
-    frame_ms: int = 10  # one level per frame; a silence's edges are found to within one frame
-    min_silence_ms: int = 300  # a pause between sentences; gaps between words are mostly shorter
-    threshold_dbfs: float | None = None  # absolute threshold; None: adaptive (below)
-    adaptive_margin_db: float = 12.0  # adaptive threshold = 10th-percentile frame level + this
-    max_threshold_dbfs: float = -25.0  # the adaptive threshold never goes above this
-
-    def __post_init__(self) -> None:
-        if self.frame_ms <= 0:
-            raise ValueError(f"frame_ms must be positive, got {self.frame_ms}")
-        if self.min_silence_ms < self.frame_ms:
-            raise ValueError(f"min_silence_ms ({self.min_silence_ms}) must be at least frame_ms ({self.frame_ms})")
-        for name in ("threshold_dbfs", "adaptive_margin_db", "max_threshold_dbfs"):
-            value = getattr(self, name)
-            if value is not None and not math.isfinite(value):
-                raise ValueError(f"{name} must be finite, got {value}")
-        if self.adaptive_margin_db < 0:
-            raise ValueError(f"adaptive_margin_db must not be negative, got {self.adaptive_margin_db}")
-
-    def frame_samples(self, sample_rate_hz: int) -> int:
-        """Samples per frame at ``sample_rate_hz`` (160 for 10 ms at 16 kHz)."""
-        samples = sample_rate_hz * self.frame_ms // 1000
-        if samples <= 0 or samples * 1000 != sample_rate_hz * self.frame_ms:
-            raise ValueError(f"{self.frame_ms} ms is not a whole number of samples at {sample_rate_hz} Hz")
-        return samples
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from voxbatch.defaults import DEFAULT_STT_MODEL
+
 Transport = Literal["rest", "sse", "websocket"]
-DEFAULT_STT_MODEL = "openai/whisper-large-v3"
 
 
 @dataclass(frozen=True)

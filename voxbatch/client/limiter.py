@@ -19,8 +19,9 @@ pause and for its pacing time, so nobody overtakes and nobody starves.
 **Adaptive** (``RateLimits.adaptive``): the configured rates are a ceiling, not a promise. A 429 multiplies the
 current rate by ``backoff_factor`` (never below ``min_rate_fraction`` of the configured rate);
 ``recovery_successes`` consecutive 2xx answers raise it by ``recovery_factor`` (never above the configured rate).
-``retry-after`` / ``retry-after-ms`` on a 429 or 503, and ``x-ratelimit-remaining: 0`` with
-``x-ratelimit-reset: <seconds>`` on any answer, pause every new slot until that time (counted from when the answer
+``retry-after`` / ``retry-after-ms`` on a 429 or 503, and ``x-ratelimit-reset`` on a 429 or on any answer with
+``x-ratelimit-remaining: 0``, pause every new slot until that time (read by
+:func:`voxbatch.client.rate_headers.server_wait_s`, at most ``MAX_SERVER_WAIT_S``; counted from when the answer
 is read: later than the server meant, never earlier). Only a 429 for a request
 sent *after* the last decrease lowers the rate again: a burst of refusals for requests already on their way is
 one signal, not sixteen. With ``adaptive=False`` answers are ignored and only the configured pacing applies.
@@ -74,7 +75,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from voxbatch.client.limits import RateLimits, Unit
-from voxbatch.client.rate_headers import header_number, reset_s, retry_after_s
+from voxbatch.client.rate_headers import MAX_SERVER_WAIT_S, header_number, server_wait_s
 
 SECONDS_PER_MINUTE = 60.0
 PACING_SLACK_S = 0.005  # how much of a late wake-up the next start may make up (see _record_start)
@@ -273,10 +274,9 @@ class AsyncRateLimiter:
         if self._learning:
             self._learn_limit(lower)
             self._weigh_stated_limit(status, lower, ticket)
-        if status in (429, 503) and (wait_s := retry_after_s(lower)) is not None:
-            self._pause_until(now + wait_s)
-        if header_number(lower.get("x-ratelimit-remaining")) == 0 and (reset_wait_s := reset_s(lower)) is not None:
-            self._pause_until(now + reset_wait_s)
+        spent = header_number(lower.get("x-ratelimit-remaining")) == 0
+        if (status in (429, 503) or spent) and (wait_s := server_wait_s(lower, status)):
+            self._pause_until(now + min(wait_s, MAX_SERVER_WAIT_S))  # one bad header must not stall the run longer
         if self._learning and ok and ticket is not None:
             sample = max(0.0, now - ticket.started_at)
             prior = self._latency_s

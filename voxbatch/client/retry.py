@@ -2,16 +2,17 @@
 
 - **What is retried:** 408, 409, 429, 5xx, connection errors, timeouts and cut streams (the errors
   marked ``retryable`` in :mod:`voxbatch.client.errors`); never 400/401/403/404/413/422.
-- **How long to wait:** what the server asked for (``retry-after-ms``, then ``retry-after`` in seconds
-  or as an HTTP date, then ``x-ratelimit-reset`` on a 429) plus up to 25 % jitter, never less, up to
-  ``retry_after_cap_s``; otherwise
-  full-jitter exponential backoff, ``uniform(0, min(cap, base * 2**n))``. A server asking for more
-  than the cap ends the retries: waiting less would only earn another 429.
+- **How long to wait:** what the server asked for (:func:`voxbatch.client.rate_headers.server_wait_s`:
+  ``retry-after-ms`` or ``retry-after`` in seconds or as an HTTP date, and ``x-ratelimit-reset`` when the
+  limit is spent; the later of the two) plus up to 25 % jitter, never less, up to ``retry_after_cap_s``
+  (default ``MAX_SERVER_WAIT_S``, 120 s); otherwise full-jitter exponential backoff,
+  ``uniform(0, min(cap, base * 2**n))``. A server asking for more than the cap ends the retries: waiting
+  less would only earn another 429.
 - **A 429 behind a limiter that holds it** (``limiter_waits``: the shared limiter has heard the 429, pauses
   every caller for the server's wait and paces them one by one): no private sleep at all, the retry queues
   in the limiter at once. Callers refused at the same instant then start one pacing interval apart instead
-  of waking together and colliding again. A wait longer than the limiter's own longest pause
-  (``MAX_SERVER_PAUSE_S``) is still slept here.
+  of waking together and colliding again. A wait longer than the limiter's longest pause
+  (``MAX_SERVER_WAIT_S``; only a policy with a higher ``retry_after_cap_s`` honours one) is still slept here.
 - **When to stop:** after ``max_attempts`` attempts, or when the next wait would pass the call's
   ``deadline_s``.
 
@@ -22,29 +23,26 @@ attempts and total wait are known even when the call finally fails.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from voxbatch.client.errors import APIStatusError, SpeechAPIError
-from voxbatch.client.rate_headers import MAX_SERVER_PAUSE_S
+from voxbatch.client.rate_headers import MAX_SERVER_WAIT_S, server_wait_s
+from voxbatch.defaults import MAX_ATTEMPTS_PER_CALL
 
 logger = logging.getLogger("voxbatch.client.retry")
 
 T = TypeVar("T")
 
-DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_DEADLINE_S = 300.0
 DEFAULT_BACKOFF_BASE_S = 0.5
 DEFAULT_BACKOFF_CAP_S = 20.0
-DEFAULT_RETRY_AFTER_CAP_S = 120.0
-MS_PER_S = 1000.0
 SERVER_WAIT_JITTER = 0.25  # up to 25 % added to a server-requested wait
 
 
@@ -57,11 +55,11 @@ class RetryPolicy:
         RetryPolicy(max_attempts=5, deadline_s=120, backoff_base_s=0.5, backoff_cap_s=8)
     """
 
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_attempts: int = MAX_ATTEMPTS_PER_CALL
     deadline_s: float = DEFAULT_DEADLINE_S  # whole call, attempts and waits together
     backoff_base_s: float = DEFAULT_BACKOFF_BASE_S
     backoff_cap_s: float = DEFAULT_BACKOFF_CAP_S
-    retry_after_cap_s: float = DEFAULT_RETRY_AFTER_CAP_S  # longest server-requested wait we honour
+    retry_after_cap_s: float = MAX_SERVER_WAIT_S  # longest server-requested wait we honour
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1 or self.deadline_s <= 0 or self.backoff_base_s < 0 or self.backoff_cap_s < 0:
@@ -77,39 +75,6 @@ class RetryStats:
     last_error: str | None = None
 
 
-def server_wait_s(headers: Mapping[str, str], status: int | None = None, now: float | None = None) -> float | None:
-    """Seconds the server asked us to wait, from ``retry-after-ms``, ``retry-after`` or ``x-ratelimit-reset``."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    raw_ms = lowered.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            return max(0.0, float(raw_ms) / MS_PER_S)
-        except ValueError:
-            pass
-    raw = lowered.get("retry-after")
-    if raw is not None:
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(raw) if _looks_like_date(raw) else None
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - (time.time() if now is None else now))
-    reset = lowered.get("x-ratelimit-reset")
-    if reset is not None and status == 429:
-        try:
-            return max(0.0, float(reset))
-        except ValueError:
-            return None
-    return None
-
-
-def _looks_like_date(raw: str) -> bool:
-    try:
-        return email.utils.parsedate_to_datetime(raw) is not None
-    except (TypeError, ValueError):
-        return False
-
-
 def is_retryable(exc: BaseException) -> bool:
     """The taxonomy decides: 408/409/429/5xx, connection, timeout and truncation errors."""
     return isinstance(exc, SpeechAPIError) and exc.retryable
@@ -122,24 +87,24 @@ class wait_server_or_full_jitter:  # tenacity names its wait strategies in lower
         self.policy = policy
         self.rng = rng or random.Random()
         self.limiter_waits = limiter_waits  # a 429's wait is the shared limiter's (see the module docstring)
-        self._decided: dict[int, tuple[float, bool]] = {}  # attempt -> (wait, asked by the server)
+        self._decided: dict[int, tuple[float, float | None]] = {}  # attempt -> (wait, what the server asked)
 
-    def decide(self, state: RetryCallState) -> tuple[float, bool]:
-        """The wait after this attempt and whether the server asked for it (drawn once per attempt)."""
+    def decide(self, state: RetryCallState) -> tuple[float, float | None]:
+        """The wait after this attempt and the wait the server asked for, if any (drawn once per attempt)."""
         if state.attempt_number not in self._decided:
             exc = state.outcome.exception() if state.outcome else None
             asked = server_wait_s(exc.headers, exc.status) if isinstance(exc, APIStatusError) else None
             held = self.limiter_waits and isinstance(exc, APIStatusError) and exc.status == 429
-            if held and (asked is None or asked <= MAX_SERVER_PAUSE_S):
-                self._decided[state.attempt_number] = (0.0, asked is not None)  # the shared limiter waits
+            if held and (asked is None or asked <= MAX_SERVER_WAIT_S):
+                self._decided[state.attempt_number] = (0.0, asked)  # the shared limiter waits
             elif asked is not None:
                 # Never earlier than asked; a little later at random, so callers told the same instant
                 # do not all come back at once and trip the limit again.
-                self._decided[state.attempt_number] = (asked * (1 + SERVER_WAIT_JITTER * self.rng.random()), True)
+                self._decided[state.attempt_number] = (asked * (1 + SERVER_WAIT_JITTER * self.rng.random()), asked)
             else:
                 exponent = state.attempt_number - 1
                 ceiling = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2**exponent)
-                self._decided[state.attempt_number] = (self.rng.uniform(0.0, ceiling), False)
+                self._decided[state.attempt_number] = (self.rng.uniform(0.0, ceiling), None)
         return self._decided[state.attempt_number]
 
     def __call__(self, state: RetryCallState) -> float:
@@ -169,9 +134,9 @@ async def call_with_retries(
         if stop_after_attempt(policy.max_attempts)(state):
             return True
         next_wait, asked = wait.decide(state)
-        if asked and next_wait > policy.retry_after_cap_s:
+        if asked is not None and asked > policy.retry_after_cap_s:  # what it asked, not the jittered wait
             logger.warning(
-                "%s: server asks to wait %.1f s (cap %.1f s); giving up", what, next_wait, policy.retry_after_cap_s
+                "%s: server asks to wait %.1f s (cap %.1f s); giving up", what, asked, policy.retry_after_cap_s
             )
             return True
         return clock() - started + next_wait > policy.deadline_s

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlparse
 
-from voxbatch.client.call_options import DEFAULT_STT_MODEL
+from voxbatch.defaults import DEFAULT_STT_MODEL
 from voxbatch.manifest.content import not_audio
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.ids import FALLBACK_ID, id_problem, safe_id, shorten

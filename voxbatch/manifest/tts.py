@@ -4,8 +4,9 @@ Columns: ``id`` (required, unique, see :mod:`voxbatch.manifest.ids`), ``text`` o
 text or Markdown; checked by its content, see :mod:`voxbatch.manifest.content`), and optional ``title``,
 ``author``, ``model``, ``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus) and ``cover_path``.
 Paths are relative to the manifest's folder and must stay inside it or inside an allowed folder
-(:mod:`voxbatch.manifest.paths`). Empty optional cells take the run's defaults. Every bad row is reported
-and skipped; the others run.
+(:mod:`voxbatch.manifest.paths`). Empty optional cells take the run's defaults; an empty ``voice`` with no run
+default takes the row's model's default voice (:func:`voxbatch.defaults.default_voice`). Every bad row is
+reported and skipped; the others run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from voxbatch.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_TTS_MODEL, default_voice
 from voxbatch.manifest.content import ContentError, read_text_file
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.ids import id_problem
@@ -33,10 +35,10 @@ Report = Callable[[str, str], None]  # (column, reason)
 class BookDefaults:
     """What a row gets for an empty optional column (the flow's parameters)."""
 
-    model: str = "hexgrad/Kokoro-82M"
-    voice: str = "af_heart"
+    model: str = DEFAULT_TTS_MODEL
+    voice: str | None = None  # None: each row's model's default voice
     language: str | None = None
-    audio_format: str = "mp3"
+    audio_format: str = DEFAULT_AUDIO_FORMAT
     author: str | None = None
 
 
@@ -102,6 +104,7 @@ def _validate(
     if problems:
         return problems, None
     assert text is not None
+    model = cell.get("model") or defaults.model
     return [], BookRow(
         row=row,
         id=item_id,
@@ -109,8 +112,8 @@ def _validate(
         markdown=markdown,
         title=cell.get("title") or item_id,
         author=cell.get("author") or defaults.author,
-        model=cell.get("model") or defaults.model,
-        voice=cell.get("voice") or defaults.voice,
+        model=model,
+        voice=cell.get("voice") or defaults.voice or default_voice(model),
         language=cell.get("language") or defaults.language,
         audio_format=audio_format,
         cover_path=cover,

@@ -18,10 +18,9 @@ from typing import cast
 
 from voxbatch.client.limits import RateLimits, Unit
 from voxbatch.client.options import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, normalize_base_url
-from voxbatch.client.retry import DEFAULT_MAX_ATTEMPTS
 from voxbatch.client.timeouts import CallTimeouts
+from voxbatch.defaults import MAX_ATTEMPTS_PER_CALL, MAX_IN_FLIGHT
 
-DEFAULT_MAX_IN_FLIGHT = 16  # calls in flight per process; the limiter paces the rest
 CACHE_DIR_NAME = ".voxbatch-cache"  # under the output folder, unless cache_dir says otherwise
 LEDGER_DIR_NAME = "ledger"  # under the output folder, unless ledger_dir says otherwise
 EMBEDDED_ENDPOINT_ID = "embedded"  # what identifies the embedded server's audio: its port changes, its audio not
@@ -36,8 +35,8 @@ class RunSpec:
     base_url: str | None = None  # None: TOGETHER_BASE_URL, Together itself with a key, else the embedded server
     requests_per_minute: float | None = None  # None: learn the provider's limit from its answers
     units_per_minute: float | None = None  # characters (speech) or audio seconds (transcription) per minute
-    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS  # per call, retries included
+    max_in_flight: int = MAX_IN_FLIGHT  # per process; the limiter paces the rest
+    max_attempts: int = MAX_ATTEMPTS_PER_CALL  # per call, retries included
     cache_dir: str | None = None  # default: <out>/.voxbatch-cache
     ledger_dir: str | None = None  # default: <out>/ledger
     api_key_secret: str | None = None  # a Prefect Secret block holding the API key (else TOGETHER_API_KEY)

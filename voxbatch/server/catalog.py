@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from voxbatch.defaults import DEFAULT_VOICES
 from voxbatch.engines.espeak import EspeakVoice
 
 FIXED_24K_HZ = 24000
@@ -105,7 +106,7 @@ class TtsModel:
     allows_voice_mixes: bool = False  # Kokoro: "af_bella(2)+af_heart(1)"
     usd_per_million_chars: float | None = None
     extra_formats: tuple[str, ...] = ()  # MiniMax also encodes opus, aac, flac
-    default_voice: str = ""
+    default_voice: str = ""  # voxbatch.defaults.DEFAULT_VOICES: what a book or a session gets when none is named
     espeak: dict[str, EspeakVoice] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -180,7 +181,7 @@ def _tts(model_id: str, voices: tuple[str, ...] | list[str], **kwargs: object) -
     return TtsModel(
         model_id=model_id,
         voices=voices,
-        default_voice=voices[0],
+        default_voice=DEFAULT_VOICES[model_id],
         espeak=_espeak_voices(model_id, voices),
         **kwargs,  # type: ignore[arg-type]
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from voxbatch.server.catalog import TTS_MODELS
+from voxbatch.server.catalog import KOKORO, TTS_MODELS
 from voxbatch.server.errors import ApiError
 from voxbatch.server.gateway import injected_error
 from voxbatch.server.options import DEFAULT_WS_MAX_PARTIAL_CHARS
@@ -26,7 +26,7 @@ from voxbatch.server.speech_request import SpeechRequest, parse_speech_request
 from voxbatch.server.state import ServerState, note_billing
 from voxbatch.server.synthesis import complete_sentences_end, split_sentences
 
-WS_DEFAULT_MODEL = "hexgrad/Kokoro-82M"
+WS_DEFAULT_MODEL = KOKORO  # Together's documented default for this endpoint (not the command's choice)
 WS_FORMATS = ("pcm", "wav", "mp3", "opus", "aac", "flac", "raw")
 MAX_CONTEXTS = 100
 DEFAULT_CONTEXT = "default"

@@ -22,7 +22,7 @@ from voxbatch.client.fake_transport import FakeTransport
 from voxbatch.client.limiter import LEARN_INITIAL_IN_FLIGHT, AsyncRateLimiter
 from voxbatch.client.limits import Limiter, NoLimit, RateLimits, Unit
 from voxbatch.client.options import ClientOptions
-from voxbatch.client.rate_headers import MAX_SERVER_PAUSE_S
+from voxbatch.client.rate_headers import MAX_SERVER_WAIT_S
 from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries
 from voxbatch.server.ratelimit import RequestLimiter
 
@@ -245,13 +245,15 @@ def test_units_rate_adapts_too() -> None:
         (429, {"Retry-After": "2"}, 2.0),
         (429, {"RETRY-AFTER-MS": "1500", "retry-after": "3"}, 1.5),
         (503, {"retry-after": "4"}, 4.0),
-        (429, {"retry-after": "600"}, MAX_SERVER_PAUSE_S),
+        (429, {"retry-after": "600"}, MAX_SERVER_WAIT_S),
         (429, {"retry-after": "soon"}, None),
         (500, {"retry-after": "2"}, None),
         (200, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "0.75"}, 0.75),
         (200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3"}, 3.0),
         (200, {"x-ratelimit-remaining": "3", "x-ratelimit-reset": "0.75"}, None),
         (429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "5", "retry-after": "1"}, 5.0),
+        (429, {"x-ratelimit-reset": "2"}, 2.0),  # a 429 says the limit is spent: the wait its retry leaves to us
+        (503, {"x-ratelimit-reset": "2"}, None),  # a 503 does not
     ],
 )
 def test_server_hints_pause_new_slots(status: int, headers: Mapping[str, str], pause_s: float | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -30,35 +29,11 @@ from voxbatch.client.errors import (
 from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import NoLimit, RateLimits
 from voxbatch.client.options import ClientOptions
-from voxbatch.client.rate_headers import MAX_SERVER_PAUSE_S
-from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries, server_wait_s
+from voxbatch.client.rate_headers import MAX_SERVER_WAIT_S
+from voxbatch.client.retry import RetryPolicy, RetryStats, call_with_retries
 
 KOKORO = SpeechOptions(model="hexgrad/Kokoro-82M", voice="af_heart")
 PCM = b"\x00\x01" * 240
-
-
-@pytest.mark.parametrize(
-    ("headers", "status", "expected"),
-    [
-        ({"retry-after-ms": "1500"}, 429, 1.5),
-        ({"Retry-After-Ms": "250", "retry-after": "9"}, 429, 0.25),  # ms wins, names are case-insensitive
-        ({"retry-after": "3"}, 503, 3.0),
-        ({"retry-after": "0.5"}, 429, 0.5),
-        ({"x-ratelimit-reset": "2.5"}, 429, 2.5),
-        ({"x-ratelimit-reset": "2.5"}, 503, None),  # the reset hint is for rate limits only
-        ({}, 429, None),
-        ({"retry-after": "soon"}, 429, None),
-        ({"retry-after": "-4"}, 429, 0.0),
-    ],
-)
-def test_server_wait_from_headers(headers: dict[str, str], status: int, expected: float | None) -> None:
-    assert server_wait_s(headers, status) == expected
-
-
-def test_retry_after_as_http_date() -> None:
-    now = time.time()
-    date = email.utils.formatdate(now + 30, usegmt=True)
-    assert server_wait_s({"retry-after": date}, 429, now=now) == pytest.approx(30, abs=1.0)
 
 
 def _status_error(cls: type, status: int, headers: dict[str, str] | None = None) -> Exception:
@@ -291,18 +266,23 @@ def _refused_once(status: int, headers: dict[str, str]) -> Callable[[], Awaitabl
     return attempt
 
 
+LONGER_THAN_THE_LIMITER_PAUSES = {"retry-after": str(int(MAX_SERVER_WAIT_S) + 30)}
+HONOURS_LONGER_WAITS = RetryPolicy(retry_after_cap_s=2 * MAX_SERVER_WAIT_S)
+
+
 @pytest.mark.parametrize(
-    ("status", "headers", "private_wait"),
+    ("status", "headers", "policy", "private_wait"),
     [
-        (429, {"retry-after": "2"}, False),  # the limiter pauses everyone for it
-        (429, {}, False),  # the limiter's lowered pace spaces the retries
-        (429, {"retry-after": str(int(MAX_SERVER_PAUSE_S) + 30)}, True),  # longer than the limiter would pause
-        (503, {"retry-after": "2"}, True),  # not a rate limit: waited here as before
-        (500, {}, True),
+        (429, {"retry-after": "2"}, RetryPolicy(), False),  # the limiter pauses everyone for it
+        (429, {"x-ratelimit-reset": "2"}, RetryPolicy(), False),  # the same wait, told the other way
+        (429, {}, RetryPolicy(), False),  # the limiter's lowered pace spaces the retries
+        (429, LONGER_THAN_THE_LIMITER_PAUSES, HONOURS_LONGER_WAITS, True),  # the rest is slept here
+        (503, {"retry-after": "2"}, RetryPolicy(), True),  # not a rate limit: waited here as before
+        (500, {}, RetryPolicy(), True),
     ],
 )
 def test_what_a_limiter_that_holds_429s_leaves_to_the_retry(
-    status: int, headers: dict[str, str], private_wait: bool
+    status: int, headers: dict[str, str], policy: RetryPolicy, private_wait: bool
 ) -> None:
     sleeps: list[float] = []
 
@@ -313,7 +293,7 @@ def test_what_a_limiter_that_holds_429s_leaves_to_the_retry(
     result = asyncio.run(
         call_with_retries(
             _refused_once(status, headers),
-            RetryPolicy(),
+            policy,
             stats,
             sleep=fake_sleep,
             rng=random.Random(3),
@@ -350,3 +330,42 @@ def test_the_client_lets_its_limiter_hold_a_429s_retry() -> None:
     assert asyncio.run(run()) == 2
     assert sum(sleeps) == 0  # no private sleep ...
     assert seen[1] - seen[0] >= 0.3 - 0.01  # ... the limiter's shared pause held the retry (monotonic: never early)
+
+
+class _AlwaysLate(random.Random):
+    """Jitter at its largest: a server-requested wait comes out 24.75 % longer."""
+
+    def random(self) -> float:
+        return 0.99
+
+
+@pytest.mark.parametrize(
+    ("asked_s", "retried"),
+    [
+        (MAX_SERVER_WAIT_S, True),  # at the cap: honoured, even when the jitter takes the wait past it
+        (MAX_SERVER_WAIT_S + 0.5, False),  # over it: the retries end, nothing is slept
+    ],
+)
+def test_the_default_cap_is_the_one_server_wait_cap(asked_s: float, retried: bool) -> None:
+    answers = iter([_status_error(RateLimitError, 429, {"retry-after": str(asked_s)}), None])
+    sleeps: list[float] = []
+
+    async def attempt() -> str:
+        error = next(answers)
+        if error:
+            raise error
+        return "ok"
+
+    async def fake_sleep(s: float) -> None:
+        sleeps.append(s)
+
+    policy = RetryPolicy(deadline_s=10 * MAX_SERVER_WAIT_S)
+    always_late = _AlwaysLate()
+    stats = RetryStats()
+    if retried:
+        assert asyncio.run(call_with_retries(attempt, policy, stats, sleep=fake_sleep, rng=always_late)) == "ok"
+        assert sleeps == [pytest.approx(asked_s * (1 + 0.25 * 0.99))]
+    else:
+        with pytest.raises(RateLimitError):
+            asyncio.run(call_with_retries(attempt, policy, stats, sleep=fake_sleep, rng=always_late))
+        assert sleeps == [] and stats.attempts == 1

@@ -16,10 +16,9 @@ from voxbatch.client.call_options import CallContext
 from voxbatch.client.client import SpeechClient
 from voxbatch.client.errors import SpeechAPIError
 from voxbatch.client.results import SpeechResult
+from voxbatch.defaults import MAX_IN_FLIGHT
 from voxbatch.pipelines.audiobook.plan import ChunkJob
 from voxbatch.run.shutdown import RunStopped
-
-DEFAULT_CONCURRENCY = 16  # coroutines in flight per batch; the run's limiter does the real pacing
 
 
 @dataclass(frozen=True)
@@ -84,10 +83,11 @@ def store(cache: ChunkCache, job: ChunkJob, result: SpeechResult) -> CachedChunk
 
 
 async def synthesize_batch(
-    client: SpeechClient, cache: ChunkCache, jobs: Sequence[ChunkJob], concurrency: int = DEFAULT_CONCURRENCY
+    client: SpeechClient, cache: ChunkCache, jobs: Sequence[ChunkJob], concurrency: int = MAX_IN_FLIGHT
 ) -> list[ChunkOutcome]:
-    """All ``jobs`` concurrently (bounded), in job order; once the run is stopping, the chunks not yet sent
-    come back with an error (and every chunk in flight is waited for, so its answer is kept)."""
+    """All ``jobs`` concurrently (at most ``concurrency`` at once; the run's limiter does the real pacing), in job
+    order; once the run is stopping, the chunks not yet sent come back with an error (and every chunk in flight
+    is waited for, so its answer is kept)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(job: ChunkJob) -> ChunkOutcome:

@@ -14,16 +14,17 @@ from pathlib import Path
 from voxbatch.audio.probe import AudioProbe, AudioProbeError, probe_audio
 from voxbatch.audio.silence import detect_silences
 from voxbatch.cache import chunk_key
+from voxbatch.defaults import PROVIDER_UPLOAD_LIMIT_BYTES
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.stt import AudioRow
 from voxbatch.pipelines.transcript.fetch import FetchError, fetch
 from voxbatch.pipelines.transcript.outputs import Finished, find_finished
 from voxbatch.pipelines.transcript.spans import ANALYSIS_RATE_HZ, ChunkSpan
-from voxbatch.pipelines.transcript.split import EMBEDDED_SPLIT, SplitOptions, needs_split, plan_spans
+from voxbatch.pipelines.transcript.split import needs_split, plan_spans
+from voxbatch.pipelines.transcript.split_options import EMBEDDED_SPLIT, SplitOptions
 from voxbatch.run.endpoint import EMBEDDED_ENDPOINT_ID
 
 HASH_BLOCK_BYTES = 1024 * 1024
-PROVIDER_UPLOAD_LIMIT_BYTES = 80 * 1024 * 1024  # Together's direct-upload limit
 UPLOAD_MARGIN_BYTES = 64 * 1024  # the multipart form around the file
 
 
