@@ -181,6 +181,13 @@ def tts(
     spec = run_command.run_spec(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
     )
+    if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
+        from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
+        from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
+
+        defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
+        rows, errors = load_tts_manifest(manifest, defaults, allowed)
+        run_command.finish(run_command.dry_run(AudiobookPipeline(out), rows, errors, spec))
     scale_out = _scale_out(dask_workers, dask_address)
     audiobook_flow = run_command.prepare_run("flows.audiobook", "audiobook_flow")
     report = run_command.run_flow(
@@ -302,6 +309,15 @@ def stt(
         diarize=diarize,
         task="translate" if task == "translate" else "transcribe",
     )
+    if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
+        from voxbatch.manifest.stt import load_stt_inputs
+        from voxbatch.pipelines.transcript.pipeline import TranscriptPipeline
+
+        pipeline = TranscriptPipeline(
+            out, parse_formats(formats), split=split, max_upload_bytes=int(max_upload_mb * BYTES_PER_MB)
+        )
+        rows, errors = load_stt_inputs(source, defaults, allowed)
+        run_command.finish(run_command.dry_run(pipeline, rows, errors, spec))
     scale_out = _scale_out(dask_workers, dask_address)
     transcript_flow = run_command.prepare_run("flows.transcripts", "transcript_flow")
     report = run_command.run_flow(

@@ -232,6 +232,17 @@ def run_spec(
     )
 
 
+def dry_run(pipeline: Any, rows: list[Any], row_errors: list[Any], spec: Any) -> RunReport:
+    """The dry run in this process: the kernel's item lifecycle with execution switched off. Nothing is called and
+    no server of any kind (audio, Prefect) is started; the flows' ``dry_run`` does the same inside a flow run."""
+    import asyncio
+
+    from voxbatch.run.kernel import Kernel
+
+    kernel = Kernel(pipeline, spec, pipeline.out_dir)
+    return asyncio.run(kernel.dry_run(rows, [str(e) for e in row_errors]))
+
+
 def finish(report: RunReport) -> None:
     """Print the run's summary (or the dry run's estimate) and exit non-zero when cron should notice."""
     from voxbatch.run.estimate import estimate_text

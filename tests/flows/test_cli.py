@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -140,3 +141,42 @@ def test_tts_dry_run_and_budget_exit_codes(
     assert re.search(r"ok first: .*first\.mp3", capped.output)
     finished = CliRunner().invoke(app, ["tts", *common])
     assert finished.exit_code == 0 and "skipped first" in finished.output and "ok second" in finished.output
+
+
+def test_dry_runs_start_no_server_of_any_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dry run is the kernel's lifecycle with execution off: no audio server, no Prefect API is needed."""
+    import voxbatch.server.runner as runner
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens: a flow run would fail
+    monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
+    monkeypatch.delenv("TOGETHER_BASE_URL", raising=False)
+
+    def no_server(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a dry run started the embedded audio server")
+
+    monkeypatch.setattr(runner.LocalServer, "__enter__", no_server)
+    manifest = tmp_path / "books.csv"
+    manifest.write_text('id,text\nfirst,"One short sentence."\nbad,""\n')
+    tts = CliRunner().invoke(app, ["tts", str(manifest), "--out", str(tmp_path / "tts"), "--dry-run"])
+    assert tts.exit_code == 1, tts.output  # the bad row is reported, the good one priced
+    assert "nothing was called" in tts.output and re.search(r"first\s+1\s+0\s+19 chars", tts.output)
+    assert "bad row: row 3 (id 'bad'), column 'text': is empty" in tts.output
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(_wav_of_silence(2.0))
+    stt = CliRunner().invoke(app, ["stt", str(clip), "--out", str(tmp_path / "stt"), "--dry-run"])
+    assert stt.exit_code == 0, stt.output
+    assert "nothing was called" in stt.output and "clip" in stt.output and "audio min" in stt.output
+    assert not (tmp_path / "tts" / "ledger").exists() and not (tmp_path / "stt" / "ledger").exists()
+
+
+def _wav_of_silence(seconds: float, rate_hz: int = 16000) -> bytes:
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate_hz)
+        w.writeframes(b"\0\0" * int(seconds * rate_hz))
+    return buffer.getvalue()
