@@ -62,20 +62,20 @@ def test_a_tts_dry_run_calls_nothing_and_prices_what_the_run_is_billed(
     dry = _tts(manifest, out, plain_server, dry_run=True, rpm=30)
     assert plain_server.stats.count() == 0 and not (out / "ledger").exists()
     estimate = dry.estimate
-    assert set(estimate["items"]) == {"short", "long"} and estimate["unit"] == "chars"
-    assert estimate["wall_s"] >= estimate["requests"] / 30 * 60  # paced at 30 requests a minute
+    assert set(estimate.items) == {"short", "long"} and estimate.unit == "chars"
+    assert estimate.wall_s >= estimate.requests / 30 * 60  # paced at 30 requests a minute
 
     real = _tts(manifest, out, plain_server)
     calls = _calls(out, real.run_id)
-    assert len(calls) == estimate["requests"] == plain_server.stats.count(SPEECH, 200)
-    assert calls["input_chars"].sum() == pytest.approx(estimate["units"], rel=ESTIMATE_TOLERANCE)
-    assert calls["cost_usd"].sum() == pytest.approx(estimate["cost_usd"], rel=ESTIMATE_TOLERANCE)
-    for item, e in estimate["items"].items():
-        assert real.items[item].cost_usd == pytest.approx(e["cost_usd"], rel=ESTIMATE_TOLERANCE)
+    assert len(calls) == estimate.requests == plain_server.stats.count(SPEECH, 200)
+    assert calls["input_chars"].sum() == pytest.approx(estimate.units, rel=ESTIMATE_TOLERANCE)
+    assert calls["cost_usd"].sum() == pytest.approx(estimate.cost_usd, rel=ESTIMATE_TOLERANCE)
+    for item, e in estimate.items.items():
+        assert real.items[item].cost_usd == pytest.approx(e.cost_usd, rel=ESTIMATE_TOLERANCE)
 
     again = _tts(manifest, out, plain_server, dry_run=True).estimate  # everything is built now
-    assert again["requests"] == 0 and again["cost_usd"] == 0.0
-    assert all(e.get("finished") for e in again["items"].values())
+    assert again.requests == 0 and again.cost_usd == 0.0
+    assert all(e.finished for e in again.items.values())
 
 
 def test_an_stt_dry_run_prices_split_files_like_the_run(
@@ -91,20 +91,20 @@ def test_an_stt_dry_run_prices_split_files_like_the_run(
     dry = _stt(inbox, out, plain_server, dry_run=True, split=split)
     assert plain_server.stats.count() == 0
     estimate = dry.estimate
-    assert estimate["items"]["longer"]["chunks"] >= 2 and estimate["unit"] == "audio_s"
+    assert estimate.items["longer"].chunks >= 2 and estimate.unit == "audio_s"
     real = _stt(inbox, out, plain_server, split=split)
     calls = _calls(out, real.run_id)
-    assert len(calls) == estimate["requests"]
-    assert calls["audio_seconds"].sum() == pytest.approx(estimate["units"], rel=ESTIMATE_TOLERANCE)
-    assert calls["cost_usd"].sum() == pytest.approx(estimate["cost_usd"], rel=ESTIMATE_TOLERANCE)
+    assert len(calls) == estimate.requests
+    assert calls["audio_seconds"].sum() == pytest.approx(estimate.units, rel=ESTIMATE_TOLERANCE)
+    assert calls["cost_usd"].sum() == pytest.approx(estimate.cost_usd, rel=ESTIMATE_TOLERANCE)
 
 
 def test_a_budget_between_two_books_stops_after_the_first_and_a_rerun_finishes_the_second(
     prefect_harness: str, plain_server: LocalServer, tmp_path: Path
 ) -> None:
     manifest, out = _books(tmp_path), tmp_path / "out"
-    estimate = _tts(manifest, out, plain_server, dry_run=True).estimate["items"]
-    short, long = estimate["short"]["cost_usd"], estimate["long"]["cost_usd"]
+    estimate = _tts(manifest, out, plain_server, dry_run=True).estimate.items
+    short, long = estimate["short"].cost_usd, estimate["long"].cost_usd
     cap = short + long / 2  # room for the first book, not for both
 
     first = _tts(manifest, out, plain_server, max_cost_usd=cap)
@@ -155,6 +155,6 @@ def test_a_dry_run_survives_a_malformed_url_row(
     (tmp_path / "a.flac").write_bytes(jfk_flac)
     (tmp_path / "m.csv").write_text("id,audio_path\ngood,a.flac\nbad,http://host:port/x.wav?token=SEKRIT\n")
     report = _stt(tmp_path / "m.csv", tmp_path / "out", plain_server, dry_run=True)
-    assert set(report.estimate["items"]) == {"good"} and plain_server.stats.count() == 0
+    assert set(report.estimate.items) == {"good"} and plain_server.stats.count() == 0
     (error,) = report.row_errors
     assert "row 3 (id 'bad'), column 'audio_path'" in error and "InvalidURL" in error and "SEKRIT" not in error

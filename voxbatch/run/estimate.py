@@ -110,69 +110,90 @@ def total_cost_usd(estimates: Sequence[ItemEstimate]) -> float | None:
     return _sum_or_none([e.cost_usd for e in estimates])
 
 
-def estimate_report(
-    estimates: Sequence[ItemEstimate], limits: Pacing, finished: Sequence[str] = ()
-) -> dict[str, object]:
-    """The dry run's answer (JSON-ready): per item and in total, what is left to pay for and how long it takes."""
-    unit = estimates[0].unit if estimates else "chars"
-    items: dict[str, dict[str, object]] = {
-        e.item_id: {
-            "model": e.model,
-            "chunks": e.chunks,
-            "cached_chunks": e.cached_chunks,
-            "requests": e.requests,
-            e.unit: round(e.units, 3),
-            "cost_usd": e.cost_usd,
-            "wall_s": round(wall_time_s([e], limits), 2),
-        }
+@dataclass(frozen=True)
+class EstimateLine:
+    """One item of the dry run: what is left to request, and what it costs and takes."""
+
+    item_id: str
+    model: str | None
+    chunks: int  # all of the item's chunks
+    cached_chunks: int
+    requests: int
+    units: float  # characters or audio seconds still to request
+    cost_usd: float | None  # None: the model's price is unknown
+    wall_s: float
+    finished: bool = False  # its outputs exist already: it will be skipped
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """The dry run's answer: per item and in total, what is left to pay for and how long it takes."""
+
+    items: dict[str, EstimateLine]
+    unit: Unit
+    requests: int
+    units: float
+    cost_usd: float | None
+    wall_s: float
+    requests_per_minute: float | None  # the pacing it assumed
+    units_per_minute: float | None
+    max_in_flight: int
+
+
+def estimate_report(estimates: Sequence[ItemEstimate], limits: Pacing, finished: Sequence[str] = ()) -> RunEstimate:
+    """What the items still to do cost and take under ``limits``; ``finished`` items cost nothing."""
+    items = {
+        e.item_id: EstimateLine(
+            e.item_id,
+            e.model,
+            e.chunks,
+            e.cached_chunks,
+            e.requests,
+            round(e.units, 3),
+            e.cost_usd,
+            round(wall_time_s([e], limits), 2),
+        )
         for e in estimates
     }
     for item in finished:
-        items[item] = {"finished": True, "chunks": 0, "requests": 0, "cost_usd": 0.0, "wall_s": 0.0}
-    return {
-        "items": items,
-        "unit": unit,
-        "requests": sum(e.requests for e in estimates),
-        "units": round(sum(e.units for e in estimates), 3),
-        "cost_usd": total_cost_usd(estimates),
-        "wall_s": round(wall_time_s(estimates, limits), 2),
-        "limits": {
-            "requests_per_minute": limits.requests_per_minute,
-            "units_per_minute": limits.units_per_minute,
-            "max_in_flight": limits.max_in_flight,
-        },
-    }
+        items[item] = EstimateLine(item, None, 0, 0, 0, 0.0, 0.0, 0.0, finished=True)
+    return RunEstimate(
+        items=items,
+        unit=estimates[0].unit if estimates else "chars",
+        requests=sum(e.requests for e in estimates),
+        units=round(sum(e.units for e in estimates), 3),
+        cost_usd=total_cost_usd(estimates),
+        wall_s=round(wall_time_s(estimates, limits), 2),
+        requests_per_minute=limits.requests_per_minute,
+        units_per_minute=limits.units_per_minute,
+        max_in_flight=limits.max_in_flight,
+    )
 
 
 def _unit_label(unit: str, value: float) -> str:
     return f"{value / SECONDS_PER_MINUTE:.2f} audio min" if unit == "audio_s" else f"{value:,.0f} chars"
 
 
-def estimate_text(estimate: dict[str, object]) -> str:
+def estimate_text(estimate: RunEstimate) -> str:
     """The dry run as the command prints it: one line per item, then the totals and the assumptions."""
-    unit = str(estimate["unit"])
-    items = estimate["items"]
-    assert isinstance(items, dict)
+    unit = estimate.unit
     lines = [
         "dry run: nothing was called",
         f"{'item':<28} {'chunks':>6} {'cached':>6} {'size':>16} {'cost':>10} {'wall':>9}",
     ]
-    for item, e in items.items():
-        if e.get("finished"):
+    for item, e in estimate.items.items():
+        if e.finished:
             lines.append(f"{item:<28} {'finished: will be skipped':>51}")
             continue
-        cost = "unknown" if e["cost_usd"] is None else f"${e['cost_usd']:.4f}"
-        size = _unit_label(unit, float(e.get(unit) or 0.0))
-        lines.append(f"{item:<28} {e['chunks']:>6} {e['cached_chunks']:>6} {size:>16} {cost:>10} {e['wall_s']:>8.1f}s")
-    total = estimate["cost_usd"]
-    limits = estimate["limits"]
-    assert isinstance(limits, dict)
-    paced = ", ".join(
-        f"{v:g} {k.replace('_', ' ')}" for k, v in limits.items() if v is not None and k != "max_in_flight"
-    )
+        cost = "unknown" if e.cost_usd is None else f"${e.cost_usd:.4f}"
+        size = _unit_label(unit, e.units)
+        lines.append(f"{item:<28} {e.chunks:>6} {e.cached_chunks:>6} {size:>16} {cost:>10} {e.wall_s:>8.1f}s")
+    total = estimate.cost_usd
+    rates = {"requests per minute": estimate.requests_per_minute, "units per minute": estimate.units_per_minute}
+    paced = ", ".join(f"{v:g} {k}" for k, v in rates.items() if v is not None)
     lines.append(
-        f"total: {estimate['requests']} requests, {_unit_label(unit, float(str(estimate['units'])))}, "
-        f"{'unknown cost' if total is None else f'${total:.4f}'}, about {estimate['wall_s']} s "
-        f"({paced or 'no rate limit set'}; {limits['max_in_flight']} in flight; assumed call latencies)"
+        f"total: {estimate.requests} requests, {_unit_label(unit, estimate.units)}, "
+        f"{'unknown cost' if total is None else f'${total:.4f}'}, about {estimate.wall_s} s "
+        f"({paced or 'no rate limit set'}; {estimate.max_in_flight} in flight; assumed call latencies)"
     )
     return "\n".join(lines)

@@ -7,7 +7,9 @@ code and the tests all read it. A dry run's report carries the :attr:`RunReport.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from voxbatch.run.estimate import RunEstimate
 
 ItemStatus = Literal["pending", "ok", "skipped", "failed", "stopped", "skipped_budget"]
 FINISHED_STATUSES = frozenset({"ok", "skipped"})
@@ -57,7 +59,7 @@ class RunReport:
     budget_usd: float | None = None
     wall_s: float | None = None
     worker_processes: int | None = None  # Dask worker processes that ran task runs
-    estimate: dict[str, Any] | None = None  # the dry run's answer (JSON-ready); None for a real run
+    estimate: RunEstimate | None = None  # the dry run's answer; None for a real run
 
     @property
     def dry_run(self) -> bool:

@@ -41,7 +41,7 @@ def test_unknown_prices_stay_unknown(tmp_path: Path) -> None:
         plan_book(_book("minimax/speech-2.8-turbo"), "embedded"), ChunkCache(tmp_path), load_price_table()
     )
     assert estimate.cost_usd is None
-    assert estimate_report([estimate], RunSpec())["cost_usd"] is None
+    assert estimate_report([estimate], RunSpec()).cost_usd is None
 
 
 def _estimate(requests: int, units: float, latency_s: float) -> ItemEstimate:
@@ -59,6 +59,7 @@ def test_wall_time_is_the_slowest_of_the_bounds() -> None:
 
 def test_report_and_text() -> None:
     report = estimate_report([_estimate(3, 300, 1.0)], RunSpec(requests_per_minute=60), finished=["done"])
-    assert report["requests"] == 3 and report["cost_usd"] == 0.0 and report["wall_s"] == pytest.approx(3.0)
+    assert report.requests == 3 and report.cost_usd == 0.0 and report.wall_s == pytest.approx(3.0)
+    assert report.items["done"].finished and report.items["x"].requests == 3
     text = estimate_text(report)
     assert "nothing was called" in text and "finished: will be skipped" in text and "60 requests per minute" in text
