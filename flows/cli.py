@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 
-from flows import run_command
+from flows import report_command, run_command
 from flows.cli_checks import allowed_folders, check_inputs, check_language, check_numbers
 from flows.run_command import EXIT_FAILED
 from voxbatch.defaults import (
@@ -415,51 +415,7 @@ def _scale_out(workers: int | None, address: str | None) -> Any:
         raise typer.BadParameter(str(exc)) from exc
 
 
-@app.command()
-def report(
-    ledger_dir: Annotated[Path, typer.Argument(help="A Parquet ledger folder (e.g. out/audiobooks/ledger).")],
-    since: Annotated[str | None, typer.Option(help="Only calls on or after this UTC date (YYYY-MM-DD).")] = None,
-    by: Annotated[str, typer.Option(help="One row per model, day, run, item, flow or endpoint.")] = "model",
-    output_format: Annotated[str, typer.Option("--format", help="table, csv or json (records).")] = "table",
-) -> None:
-    """Cost, calls, characters, audio minutes, latency, retries, failures and cache hits from a ledger.
-
-    Calls whose outcome is unknown (in flight when a run died, or timed out after they were sent) are shown as
-    possibly billed, with their estimated cost, apart from the cost that is sure."""
-
-    import pyarrow as pa
-
-    from voxbatch.ledger.report import (
-        BY_KEYS,
-        FORMATS,
-        ReportFormat,
-        ReportKey,
-        ReportOptions,
-        build_report,
-        parse_since,
-    )
-
-    if by not in BY_KEYS:
-        raise typer.BadParameter(f"must be one of {', '.join(BY_KEYS)}", param_hint="--by")
-    if output_format not in FORMATS:
-        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--format")
-    try:
-        start = parse_since(since) if since is not None else None
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--since") from exc
-    if not ledger_dir.is_dir():
-        # A wrong path must not read as a quiet night: exit 1. An existing ledger with no calls exits 0.
-        typer.echo(f"no ledger at {ledger_dir} (not a folder)", err=True)
-        raise typer.Exit(code=1)
-    options = ReportOptions(since=start, by=cast(ReportKey, by), fmt=cast(ReportFormat, output_format))
-    try:
-        summary, text = build_report(ledger_dir, options)
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        typer.echo(f"cannot read the ledger at {ledger_dir}: {exc}", err=True)
-        raise typer.Exit(code=1) from exc
-    if not summary["calls"].iloc[-1]:
-        typer.echo(f"no calls in {ledger_dir}" + (f" since {start}" if start else ""), err=True)
-    typer.echo(text, nl=False)
+app.command(name="report")(report_command.report)
 
 
 def main() -> None:
