@@ -27,6 +27,16 @@ after ``/ - _ . ? & =`` and never before a combining mark. Units are then packed
 ``pause_after`` says what follows the chunk: "chapter" after a heading chunk, after the last chunk of a chapter and
 after front matter that precedes chapter 0's heading; "paragraph" at a paragraph end; "sentence" otherwise,
 including the rare cut inside a sentence (there is no smaller pause kind).
+
+Markup (:mod:`voxbatch.text.voicing`). With ``voicing`` (a dialogue voice, a cast) and wherever the text holds
+pause tags, a region is first cut into the script's segments, each read by one voice, and each segment is cut
+into chunks as above; ``voice`` names the chunk's voice (``""`` the narrator's, the only one of a heading). Tags are
+never in ``spoken``: they lie between chunks, in a chunk's trailing part. A pause tag sets ``pause_s`` of the
+chunk before it (the exact silence that follows it, instead of its ``pause_after``), or the text's
+``pause_before_s`` when no words come before it. ``rewrite`` (a lexicon) turns each chunk's words into what is
+sent: the cuts are chosen on the manuscript's own words, so a rewrite changes only the chunks it touches;
+``written`` keeps the words as written for captions. A chunk the rewrite makes longer than ``max_chars`` is cut
+again between its sentences (only a single sentence stretched beyond the budget is sent as it is).
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -44,6 +54,7 @@ from pysbd.languages import LANGUAGE_CODES
 
 from voxbatch.text.chapters import Chapter, layout_chapters, paragraph_spans
 from voxbatch.text.normalize import normalize_document
+from voxbatch.text.voicing import NARRATOR_VOICE, Voicing, read_script
 
 PauseKind = Literal["sentence", "paragraph", "chapter"]
 _Break = Literal["chapter", "paragraph", "sentence", "clause", "space", "hard"]
@@ -109,11 +120,19 @@ class Chunk:
     is_heading: bool
     spoken: str
     source: str = field(repr=False, compare=False, kw_only=True)  # the normalized text, shared, not a copy
+    voice: str = field(default=NARRATOR_VOICE, kw_only=True)  # who reads it ("": the narrator)
+    pause_s: float | None = field(default=None, kw_only=True)  # a pause tag's silence after it, else pause_after's
+    written: str | None = field(default=None, kw_only=True)  # the words as written, when rewrite changed them
 
     @property
     def text(self) -> str:
-        """The chunk's slice of the normalized text, trailing whitespace included (``spoken`` is it stripped)."""
+        """The chunk's slice of the normalized text, trailing whitespace (and any markup tag) included."""
         return self.source[self.start : self.end]
+
+    @property
+    def caption(self) -> str:
+        """The words as the manuscript has them (for subtitles): ``spoken`` before any rewrite."""
+        return self.spoken if self.written is None else self.written
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,7 @@ class ChunkedText:
     text: str
     chapters: tuple[Chapter, ...]
     chunks: tuple[Chunk, ...]
+    pause_before_s: float | None = None  # pause tags before the first words: the silence that opens the book
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +159,7 @@ class _Piece:
     chapter_index: int
     pause_after: PauseKind
     is_heading: bool
+    voice: str = NARRATOR_VOICE
 
 
 def chunk_budget(model: str) -> int:
@@ -289,13 +310,36 @@ def _pause(kind: _Break) -> PauseKind:
     return "sentence"
 
 
+def _fit(text: str, units: list[_Unit], max_chars: int, rewrite: Callable[[str], str] | None) -> list[list[_Unit]]:
+    """``units`` (one chunk) cut again between units where ``rewrite`` makes it longer than ``max_chars``."""
+    if rewrite is None or len(rewrite(text[units[0].start : units[-1].end])) <= max_chars:
+        return [units]
+    groups: list[list[_Unit]] = []
+    first = 0
+    for stop in range(2, len(units) + 1):
+        if stop - first > 1 and len(rewrite(text[units[first].start : units[stop - 1].end])) > max_chars:
+            groups.append(units[first : stop - 1])
+            first = stop - 1
+    groups.append(units[first:])
+    return groups
+
+
 def chunk_text(
-    raw: str, *, max_chars: int, min_chars: int = 40, language: str = "en", markdown: bool = False
+    raw: str,
+    *,
+    max_chars: int,
+    min_chars: int = 40,
+    language: str = "en",
+    markdown: bool = False,
+    voicing: Voicing | None = None,
+    rewrite: Callable[[str], str] | None = None,
 ) -> ChunkedText:
     """Normalize ``raw``, detect its chapters and cut it into chunks of at most ``max_chars`` spoken characters.
 
     ``language`` picks pysbd's sentence rules (an ISO 639-1 code; a region suffix like "en-GB" is ignored, unknown
-    languages use English rules). See the module docstring for how cuts are chosen.
+    languages use English rules). See the module docstring for how cuts are chosen, and for ``voicing`` (who
+    reads what; pause tags are always obeyed) and ``rewrite`` (a lexicon). A tag that cannot be obeyed raises
+    :class:`~voxbatch.text.markup.MarkupError`.
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")
@@ -305,6 +349,7 @@ def chunk_text(
     text = document.text
     layouts = layout_chapters(document)
     segmenter = _segmenter(language)
+    script = read_script(text, voicing or Voicing())
 
     pieces: list[_Piece] = []
     for layout in layouts:
@@ -317,23 +362,33 @@ def chunk_text(
             regions += [(chapter.start, heading_start, False), (heading_start, heading_end, True)]
             regions.append((heading_end, chapter.end, False))
         for region_start, region_end, is_heading in regions:
-            units = _units(text, region_start, region_end, "chapter", max_chars, segmenter)
-            # A heading is spoken as it stands, however short; merging it is not an option anyway.
-            for first, stop in _pack(units, max_chars, 0 if is_heading else min_chars):
-                pieces.append(
-                    _Piece(
-                        start=units[first].start,
-                        end=units[stop - 1].end,
-                        chapter_index=chapter.index,
-                        pause_after=_pause(units[stop - 1].after),
-                        is_heading=is_heading,
-                    )
-                )
+            segments = script.within(text, region_start, region_end, heading=is_heading)
+            for number, (segment, ends_paragraph) in enumerate(segments):
+                final: _Break = "chapter" if number == len(segments) - 1 else "sentence"
+                if ends_paragraph and final != "chapter":
+                    final = "paragraph"
+                units = _units(text, segment.start, segment.end, final, max_chars, segmenter)
+                # A heading is spoken as it stands, however short; merging it is not an option anyway.
+                for first, stop in _pack(units, max_chars, 0 if is_heading else min_chars):
+                    for group in _fit(text, units[first:stop], max_chars, rewrite):
+                        pieces.append(
+                            _Piece(
+                                start=group[0].start,
+                                end=group[-1].end,
+                                chapter_index=chapter.index,
+                                pause_after=_pause(group[-1].after),
+                                is_heading=is_heading,
+                                voice=segment.voice,
+                            )
+                        )
 
+    pauses_after, pause_before = script.place_pauses([piece.end for piece in pieces])
     chunks: list[Chunk] = []
     for number, piece in enumerate(pieces):
         start = 0 if number == 0 else chunks[-1].end
         end = pieces[number + 1].start if number + 1 < len(pieces) else len(text)
+        words = text[piece.start : piece.end]
+        spoken = words if rewrite is None else rewrite(words)
         chunks.append(
             Chunk(
                 index=number,
@@ -342,8 +397,12 @@ def chunk_text(
                 end=end,
                 pause_after=piece.pause_after,
                 is_heading=piece.is_heading,
-                spoken=text[piece.start : piece.end],
+                spoken=spoken,
                 source=text,
+                voice=piece.voice,
+                pause_s=pauses_after.get(number),
+                written=None if spoken == words else words,
             )
         )
-    return ChunkedText(text=text, chapters=tuple(layout.chapter for layout in layouts), chunks=tuple(chunks))
+    chapters = tuple(layout.chapter for layout in layouts)
+    return ChunkedText(text=text, chapters=chapters, chunks=tuple(chunks), pause_before_s=pause_before)
