@@ -18,6 +18,7 @@ from tasks.run import run_pipeline
 from tasks.scale.dask import ScaleOut
 from tasks.steps import load_tts_rows
 from voxbatch.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_AUDIOBOOK_OUT_DIR, DEFAULT_TTS_MODEL
+from voxbatch.manifest.markup import MarkupDefaults
 from voxbatch.manifest.tts import BookDefaults
 from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 from voxbatch.run.report import RunReport
@@ -38,12 +39,21 @@ async def audiobook_flow(
     max_cost_usd: float | None = None,
     scale_out: ScaleOut | None = None,
     allow_paths: list[str] | None = None,
+    markup: MarkupDefaults | None = None,
 ) -> RunReport:
     """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt.
 
     The manifest's paths must stay inside its folder or inside one of ``allow_paths`` (``--allow-path``).
+    ``markup``: the dialogue voice, cast, lexicon and pauses of rows that do not name their own.
     """
-    defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
+    defaults = BookDefaults(
+        model=model,
+        voice=voice,
+        language=language,
+        audio_format=audio_format,
+        author=author,
+        markup=markup or MarkupDefaults(),
+    )
     rows, row_errors = load_tts_rows(manifest, defaults, allow_paths)
     return await run_pipeline(
         AudiobookPipeline(Path(out_dir)),

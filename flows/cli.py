@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows import report_command, run_command
+from flows import markup_options, report_command, run_command
 from flows.cli_checks import allowed_folders, check_inputs, check_language, check_numbers
 from flows.run_command import EXIT_FAILED
 from voxbatch.defaults import (
@@ -154,6 +154,12 @@ def tts(
     ] = DEFAULT_AUDIO_FORMAT,
     language: Annotated[str | None, typer.Option(help="Default language code.")] = None,
     author: Annotated[str | None, typer.Option(help="Default author tag.")] = None,
+    dialogue_voice: markup_options.DialogueVoiceOption = None,
+    cast: markup_options.CastOption = None,
+    lexicon: markup_options.LexiconOption = None,
+    pause_sentence_s: markup_options.PauseSentenceOption = None,
+    pause_paragraph_s: markup_options.PauseParagraphOption = None,
+    pause_chapter_s: markup_options.PauseChapterOption = None,
     base_url: BaseUrlOption = None,
     rpm: RpmOption = None,
     chars_per_minute: Annotated[float | None, typer.Option(help="Characters per minute for the run.")] = None,
@@ -177,16 +183,21 @@ def tts(
     )
     allowed = allowed_folders(allow_path)
     check_inputs("tts", manifest, allowed)
+    markup = markup_options.markup_defaults(
+        dialogue_voice, cast, lexicon, pause_sentence_s, pause_paragraph_s, pause_chapter_s
+    )
 
     spec = run_command.run_spec(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
     )
     if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
+        from dataclasses import replace
+
         from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
         from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 
         defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
-        rows, errors = load_tts_manifest(manifest, defaults, allowed)
+        rows, errors = load_tts_manifest(manifest, replace(defaults, markup=markup), allowed)
         run_command.finish(run_command.dry_run(AudiobookPipeline(out), rows, errors, spec))
     scale_out = _scale_out(dask_workers, dask_address)
     audiobook_flow = run_command.prepare_run("flows.audiobook", "audiobook_flow")
@@ -204,6 +215,7 @@ def tts(
             max_cost_usd=max_cost_usd,
             scale_out=scale_out,
             allow_paths=allowed,
+            markup=markup,
         )
     )
     run_command.finish(report)

@@ -2,9 +2,9 @@
 
 The book's timeline is ``lead-in silence, chunk 1, pause 1, chunk 2, pause 2, ...``; every pause,
 including the one after the last chunk (ACX asks for room tone at the end), is the one named by
-the chunk's ``pause_after``. Chunks are raw mono s16le files at ``StitchOptions.sample_rate_hz``;
-they are read in blocks of :data:`BLOCK_SAMPLES`, silence is generated on the fly, and memory does
-not grow with the length of the book.
+the chunk's ``pause_after``, or exactly ``pause_s`` seconds when the piece has one (a pause tag).
+Chunks are raw mono s16le files at ``StitchOptions.sample_rate_hz``; they are read in blocks of
+:data:`BLOCK_SAMPLES`, silence is generated on the fly, and memory does not grow with the length of the book.
 
 Loudness (``normalize_loudness``) takes two passes over the chunk files:
 
@@ -68,6 +68,7 @@ class Piece:
     chapter_index: int
     text: str  # what was spoken (for the .srt cue)
     chapter_title: str  # title of its chapter (for chapter markers)
+    pause_s: float | None = None  # exact silence after it (a pause tag), instead of pause_after's
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,8 @@ def _plan(pieces: Sequence[Piece], opts: StitchOptions) -> _Plan:
     for number, piece in enumerate(pieces, start=1):
         if piece.pause_after not in get_args(PauseKind):
             raise StitchError(f"piece {number} ({piece.pcm_path}): unknown pause {piece.pause_after!r}")
+        if piece.pause_s is not None and not (math.isfinite(piece.pause_s) and piece.pause_s >= 0):
+            raise StitchError(f"piece {number} ({piece.pcm_path}): pause_s must be finite and >= 0")
         try:
             size = piece.pcm_path.stat().st_size
         except FileNotFoundError:
@@ -178,7 +181,8 @@ def _plan(pieces: Sequence[Piece], opts: StitchOptions) -> _Plan:
             seen_chapters.add(piece.chapter_index)
             # The first chapter starts at 0: the lead-in belongs to it.
             chapter_starts.append((piece.chapter_index, piece.chapter_title, position if slots else 0))
-        slot = _Slot(piece.pcm_path, size // 2, position, round(pause_s[piece.pause_after] * rate))
+        pause = pause_s[piece.pause_after] if piece.pause_s is None else piece.pause_s
+        slot = _Slot(piece.pcm_path, size // 2, position, round(pause * rate))
         slots.append(slot)
         cues.append(Cue(number, slot.start / rate, (slot.start + slot.n_samples) / rate, piece.text))
         position += slot.n_samples + slot.pause

@@ -2,7 +2,8 @@
 
 Columns: ``id`` (required, unique, see :mod:`voxbatch.manifest.ids`), ``text`` or ``text_path`` (plain UTF-8
 text or Markdown; checked by its content, see :mod:`voxbatch.manifest.content`), and optional ``title``,
-``author``, ``model``, ``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus) and ``cover_path``.
+``author``, ``model``, ``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus) and ``cover_path``, and the
+markup columns of :mod:`voxbatch.manifest.markup` (dialogue voice, cast, lexicon, pauses).
 Paths are relative to the manifest's folder and must stay inside it or inside an allowed folder
 (:mod:`voxbatch.manifest.paths`). Empty optional cells take the run's defaults; an empty ``voice`` with no run
 default takes the row's model's default voice (:func:`voxbatch.defaults.default_voice`). Every bad row is
@@ -12,13 +13,14 @@ reported and skipped; the others run.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from voxbatch.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_TTS_MODEL, default_voice
 from voxbatch.manifest.content import ContentError, read_text_file
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.ids import id_problem
+from voxbatch.manifest.markup import BookMarkup, MarkupDefaults, MarkupReader
 from voxbatch.manifest.paths import PathPolicy, PathRefused
 from voxbatch.manifest.table import read_table
 
@@ -40,6 +42,7 @@ class BookDefaults:
     language: str | None = None
     audio_format: str = DEFAULT_AUDIO_FORMAT
     author: str | None = None
+    markup: MarkupDefaults = field(default_factory=MarkupDefaults)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class BookRow:
     language: str | None
     audio_format: str
     cover_path: Path | None
+    markup: BookMarkup = field(default_factory=BookMarkup)
 
 
 def load_tts_manifest(
@@ -68,11 +72,12 @@ def load_tts_manifest(
     """
     table = read_table(path, required=("id",))
     policy = PathPolicy.for_folder(path.parent, allowed)
+    markup = MarkupReader(policy, defaults.markup)
     rows: list[BookRow] = []
     errors: list[RowError] = list(table.errors)
     seen: dict[str, int] = {}
     for record in table.rows:
-        problems, book = _validate(record.cells, record.row, policy, defaults, seen)
+        problems, book = _validate(record.cells, record.row, policy, defaults, seen, markup)
         errors += problems
         if book is not None:
             rows.append(book)
@@ -81,7 +86,12 @@ def load_tts_manifest(
 
 
 def _validate(
-    cell: dict[str, str], row: int, policy: PathPolicy, defaults: BookDefaults, seen: dict[str, int]
+    cell: dict[str, str],
+    row: int,
+    policy: PathPolicy,
+    defaults: BookDefaults,
+    seen: dict[str, int],
+    markup: MarkupReader,
 ) -> tuple[list[RowError], BookRow | None]:
     item_id = cell.get("id", "")
     problems: list[RowError] = []
@@ -101,6 +111,7 @@ def _validate(
     if audio_format not in AUDIO_FORMATS:
         problem("format", f"must be one of {', '.join(AUDIO_FORMATS)}; got {audio_format!r}")
     cover = _cover(cell.get("cover_path", ""), policy, problem)
+    book_markup = markup.read(cell, text, markdown, problem)
     if problems:
         return problems, None
     assert text is not None
@@ -117,6 +128,7 @@ def _validate(
         language=cell.get("language") or defaults.language,
         audio_format=audio_format,
         cover_path=cover,
+        markup=book_markup,
     )
 
 

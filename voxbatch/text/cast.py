@@ -24,7 +24,6 @@ import re
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from voxbatch.text.dialogue import BRACKET_MARKS, DOUBLE_MARKS, SINGLE_MARKS
@@ -108,7 +107,7 @@ def _build(entries: list[tuple[str, CastVoice]]) -> Cast:
         voices[key], names[key] = voice, name
     if not voices:
         raise CastError("the cast lists no speakers")
-    return Cast(MappingProxyType(voices), MappingProxyType(names))
+    return Cast(voices, names)
 
 
 def parse_cast_json(text: str) -> Cast:

@@ -27,7 +27,6 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from types import MappingProxyType
 
 from voxbatch.text.cast import Cast, SpeakerTag, find_speaker_tags
 from voxbatch.text.dialogue import Quote, quote_spans
@@ -44,7 +43,7 @@ class Voicing:
 
     dialogue: str | None = None
     cast: Cast | None = None
-    speakers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    speakers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

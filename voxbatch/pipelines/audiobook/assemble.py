@@ -62,7 +62,18 @@ class AssembledBook:
 
 
 def stitch_options(plan: BookPlan) -> StitchOptions:
-    return StitchOptions(audio_format=cast(AudioFormat, plan.row.audio_format), sample_rate_hz=BOOK_SAMPLE_RATE_HZ)
+    """The stitch of ``plan``: its format, and its own pauses (the book's options, a pause tag before its words)."""
+    default = StitchOptions()
+    pauses = plan.row.markup.pauses
+    lead_in_s = plan.chunked.pause_before_s
+    return StitchOptions(
+        audio_format=cast(AudioFormat, plan.row.audio_format),
+        sample_rate_hz=BOOK_SAMPLE_RATE_HZ,
+        sentence_pause_s=default.sentence_pause_s if pauses.sentence_s is None else pauses.sentence_s,
+        paragraph_pause_s=default.paragraph_pause_s if pauses.paragraph_s is None else pauses.paragraph_s,
+        chapter_pause_s=default.chapter_pause_s if pauses.chapter_s is None else pauses.chapter_s,
+        lead_in_s=default.lead_in_s if lead_in_s is None else lead_in_s,
+    )
 
 
 def _file_sha256(path: Path) -> str | None:
@@ -75,6 +86,7 @@ def _file_sha256(path: Path) -> str | None:
 def build_key(plan: BookPlan, opts: StitchOptions) -> str:
     """What the outputs depend on: every chunk's audio, the metadata and the stitching options."""
     row = plan.row
+    tagged = [(number, job.chunk.pause_s) for number, job in enumerate(plan.jobs) if job.chunk.pause_s is not None]
     return chunk_key(
         build=BUILD_VERSION,
         chunks=[job.key for job in plan.jobs],
@@ -82,6 +94,7 @@ def build_key(plan: BookPlan, opts: StitchOptions) -> str:
         author=row.author,
         cover=_file_sha256(row.cover_path) if row.cover_path else None,  # a new image at the same path counts
         options=asdict(opts),
+        **({"pauses": tagged} if tagged else {}),  # pause tags; absent without them, so older builds still match
     )
 
 
@@ -113,8 +126,9 @@ def assemble_book(plan: BookPlan, outcomes: Sequence[ChunkOutcome], out_dir: Pat
                 pcm_path=outcome.chunk.pcm_path,
                 pause_after=job.chunk.pause_after,
                 chapter_index=job.chunk.chapter_index,
-                text=job.chunk.spoken,
+                text=job.chunk.caption,
                 chapter_title=chapters[job.chunk.chapter_index].title,
+                pause_s=job.chunk.pause_s,
             )
         )
     opts = stitch_options(plan)

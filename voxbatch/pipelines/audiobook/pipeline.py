@@ -30,8 +30,9 @@ Chapter = tuple[ChunkJob, ...]  # the unit of work: one chapter's chunks, one ta
 
 def book_estimate(plan: BookPlan, cache: ChunkCache, prices: PriceTable) -> ItemEstimate:
     """The uncached chunks of a book: characters, cost and latency."""
-    chars = [len(job.chunk.spoken) for job in plan.jobs if cache.get(job.key) is None]
-    costs = [prices.cost_usd(plan.row.model, input_chars=n) for n in chars]
+    uncached = [job for job in plan.jobs if cache.get(job.key) is None]
+    chars = [len(job.chunk.spoken) for job in uncached]
+    costs = [prices.cost_usd(job.speech.model, input_chars=n) for job, n in zip(uncached, chars, strict=True)]
     latencies = [tts_latency_s(n) for n in chars]
     return item_estimate(
         plan.row.id, plan.row.model, "chars", len(plan.jobs), [float(n) for n in chars], costs, latencies

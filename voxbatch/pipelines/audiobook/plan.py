@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from voxbatch.cache import chunk_key
 from voxbatch.client.call_options import SpeechOptions
 from voxbatch.manifest.tts import BookRow
+from voxbatch.pipelines.audiobook.speakers import book_voices
 from voxbatch.text.chunking import Chunk, ChunkedText, chunk_budget, chunk_text
 
 BOOK_SAMPLE_RATE_HZ = 24000  # every chunk of every book is asked for at this rate, so they stitch directly
@@ -50,27 +51,34 @@ def speech_options(row: BookRow) -> SpeechOptions:
     )
 
 
+def _job(item_id: str, chunk: Chunk, speech: SpeechOptions, endpoint_id: str) -> ChunkJob:
+    key = chunk_key(
+        endpoint=endpoint_id,
+        model=speech.model,
+        voice=speech.voice,
+        language=speech.language,
+        sample_rate_hz=speech.sample_rate_hz,
+        encoding=speech.encoding,
+        text=chunk.spoken,
+    )
+    return ChunkJob(item_id=item_id, chunk=chunk, key=key, speech=speech)
+
+
 def plan_book(row: BookRow, endpoint_id: str) -> BookPlan:
-    """Chunk the book and key every chunk by everything that shapes its audio (``endpoint_id`` included)."""
+    """Chunk the book and key every chunk by everything that shapes its audio (``endpoint_id`` included).
+
+    Each chunk is read by one voice (the narrator, the dialogue voice or a speaker of the cast, see
+    :mod:`.speakers`) and keyed with it; a lexicon rewrites the chunks' words before they are keyed.
+    """
+    voices = book_voices(row, speech_options(row))
+    lexicon = row.markup.lexicon
     chunked = chunk_text(
-        row.text, max_chars=chunk_budget(row.model), language=row.language or "en", markdown=row.markdown
+        row.text,
+        max_chars=min(chunk_budget(model) for model in voices.models),
+        language=row.language or "en",
+        markdown=row.markdown,
+        voicing=voices.voicing,
+        rewrite=None if lexicon is None else lexicon.apply,
     )
-    speech = speech_options(row)
-    jobs = tuple(
-        ChunkJob(
-            item_id=row.id,
-            chunk=chunk,
-            key=chunk_key(
-                endpoint=endpoint_id,
-                model=speech.model,
-                voice=speech.voice,
-                language=speech.language,
-                sample_rate_hz=speech.sample_rate_hz,
-                encoding=speech.encoding,
-                text=chunk.spoken,
-            ),
-            speech=speech,
-        )
-        for chunk in chunked.chunks
-    )
+    jobs = tuple(_job(row.id, chunk, voices.speech[chunk.voice], endpoint_id) for chunk in chunked.chunks)
     return BookPlan(row=row, chunked=chunked, jobs=jobs)
