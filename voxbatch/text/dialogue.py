@@ -21,8 +21,9 @@ Single quotes and apostrophes share their characters, so single quotes count onl
 
 * they are dialogue marks only in a text that uses them so: more single marks than double marks open a quote
   (British style); in a text of double quotes, single quotes occur inside them and are never looked at;
-* an opening single mark must be followed by a letter or digit and not start a known elision (``'tis``,
-  ``'em``, ``'cause``, ``'90s``...); a mark between two letters (``don't``) is an apostrophe;
+* an opening single mark must be followed by a letter or digit that does not start a known elision (``'tis``,
+  ``'em``, ``'cause``, ``'90s``...), or by a dash, an ellipsis or a double mark; a mark between two letters
+  (``don't``) is an apostrophe;
 * a closing single mark after a letter (``the dogs'``) closes only if no closing mark after punctuation
   (``,'`` ``.'`` ``?'``) comes later in the paragraph before the next opening one, which tells a possessive
   from the end of the speech (``'I fed the dogs' dinner,' she said``);
@@ -41,6 +42,8 @@ DOUBLE_MARKS = frozenset('"\u201c\u201d\u201e\u201f\u00ab\u00bb\uff02\u301d\u301
 SINGLE_MARKS = frozenset("'\u2018\u2019\u201a\u201b\u2039\u203a")
 BRACKET_MARKS = {"\u300c": "\u300d", "\u300e": "\u300f", "\ufe41": "\ufe42", "\ufe43": "\ufe44"}
 OPEN_AFTER = frozenset("([{<-/:\u2013\u2014]")  # besides a space and the paragraph start
+SPEECH_STARTS = frozenset(".-(\u2026\u2013\u2014") | DOUBLE_MARKS  # besides a letter or digit
+SPACED_DASH = " - "  # what normalization makes of a dash
 STRONG_CLOSE_AFTER = frozenset(".,!?;:-\u2026\u2013\u2014")
 # Words that start with an apostrophe in English prose and dialect: never the start of a single-quoted speech.
 ELISIONS = frozenset(
@@ -80,13 +83,12 @@ def _is_elision(text: str, i: int, end: int) -> bool:
 
 
 def _single_opens(text: str, i: int, paragraph_start: int, end: int) -> bool:
-    return (
-        text[i] in SINGLE_MARKS
-        and i + 1 < end
-        and text[i + 1].isalnum()
-        and _opens_after(text, i, paragraph_start)
-        and not _is_elision(text, i, end)
-    )
+    if text[i] not in SINGLE_MARKS or i + 1 >= end or not _opens_after(text, i, paragraph_start):
+        return False
+    after = text[i + 1]
+    if after.isalnum():
+        return not _is_elision(text, i, end)
+    return after in SPEECH_STARTS or text.startswith(SPACED_DASH, i + 1)  # '...well' and ' - I proceed'
 
 
 def _closes(text: str, i: int, end: int) -> bool:

@@ -22,7 +22,7 @@ from voxbatch.text.markup import TAG_RE, MarkupError, where
 MAX_PAUSE_S = 60.0  # one tag; a longer silence is a mistake (a missing "ms"), not an audiobook's pause
 MS_PER_S = 1000.0
 
-_PAUSE_WORD_RE = re.compile(r"\s*pause\b", re.IGNORECASE)
+_PAUSE_WORD_RE = re.compile(r"\s*pause(?=[\s:=.\d]|$)", re.IGNORECASE)
 _DURATION_RE = re.compile(
     r"\s*pause\s*[:=]?\s*(?P<value>\d+(?:\.\d*)?|\.\d+)\s*"
     r"(?P<unit>s|secs?|seconds?|ms|msecs?|milliseconds?)?\s*\.?\s*",
