@@ -3,8 +3,9 @@
 Guarantees (tested on the whole of Alice and on seeded random texts):
 
 * chunks tile the normalized text: ``chunks[0].start == 0``, each ``end`` is the next ``start``, the last ``end`` is
-  ``len(text)``; the whitespace between two chunks belongs to the earlier one, and ``spoken`` is the chunk's text
-  without it, so every non-space character is spoken exactly once, in order;
+  ``len(text)``; the whitespace between two chunks (and any markup tag there) belongs to the earlier one, and
+  ``spoken`` is the chunk's text without it, so every non-space character outside tags is spoken exactly once, in
+  order (before any ``rewrite``, see Markup below);
 * ``spoken`` is never empty and never longer than ``max_chars``; a chunk never crosses a chapter boundary;
 * each chapter heading is a chunk of its own (``is_heading``), followed by a chapter-length pause.
 
