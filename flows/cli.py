@@ -154,6 +154,14 @@ def tts(
     ] = DEFAULT_AUDIO_FORMAT,
     language: Annotated[str | None, typer.Option(help="Default language code.")] = None,
     author: Annotated[str | None, typer.Option(help="Default author tag.")] = None,
+    keep_front_matter: Annotated[
+        bool,
+        typer.Option(
+            "--keep-front-matter",
+            help="Also read EPUB/DOCX/PDF/HTML front and back matter (cover, contents, copyright, index, "
+            "licence) for rows without a front_matter column.",
+        ),
+    ] = False,
     base_url: BaseUrlOption = None,
     rpm: RpmOption = None,
     chars_per_minute: Annotated[float | None, typer.Option(help="Characters per minute for the run.")] = None,
@@ -183,10 +191,21 @@ def tts(
     )
     if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
         from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
+        from voxbatch.pipelines.audiobook.contents import contents_text
         from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
+        from voxbatch.pricing import load_price_table
 
-        defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
+        defaults = BookDefaults(
+            model=model,
+            voice=voice,
+            language=language,
+            audio_format=audio_format,
+            author=author,
+            keep_front_matter=keep_front_matter,
+        )
         rows, errors = load_tts_manifest(manifest, defaults, allowed)
+        if rows:
+            typer.echo(contents_text(rows, load_price_table()))
         run_command.finish(run_command.dry_run(AudiobookPipeline(out), rows, errors, spec))
     scale_out = _scale_out(dask_workers, dask_address)
     audiobook_flow = run_command.prepare_run("flows.audiobook", "audiobook_flow")
@@ -204,6 +223,7 @@ def tts(
             max_cost_usd=max_cost_usd,
             scale_out=scale_out,
             allow_paths=allowed,
+            keep_front_matter=keep_front_matter,
         )
     )
     run_command.finish(report)
