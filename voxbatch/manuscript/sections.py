@@ -40,6 +40,7 @@ from voxbatch.text.normalize import PARAGRAPH_SEPARATOR, normalize_document
 MIN_TABLE_OF_CONTENTS_ENTRIES = 2  # a table of contents with fewer entries in the book says nothing about chapters
 MAX_REPEATED_TITLE_BLOCKS = 3  # "CHAPTER I." / "Down the Rabbit-Hole": a repeated title spans a few blocks at most
 MAX_REPEATED_TITLE_CHARS = 200  # a longer paragraph is text, even when it starts like the title
+HEADING_JOINED_AFTER = frozenset(".:;,-")  # a heading label ending so is followed by its title after a space
 
 
 @dataclass
@@ -95,6 +96,15 @@ def _drafts_by_headings(blocks: Sequence[Block], levels: Sequence[int]) -> list[
     return drafts_at(blocks, starts)
 
 
+def _joined_heading(paragraphs: list[str]) -> str:
+    """A heading over several paragraphs as one title: ``CHAPTER I.`` + ``Down`` -> ``CHAPTER I. Down``,
+    ``Chapter 1`` + ``The Storm`` -> ``Chapter 1: The Storm``."""
+    title = paragraphs[0]
+    for part in paragraphs[1:]:
+        title += (" " if title[-1] in HEADING_JOINED_AFTER else ": ") + part
+    return title
+
+
 def _drafts_by_text_rules(blocks: Sequence[Block]) -> list[_Draft]:
     document = normalize_document(PARAGRAPH_SEPARATOR.join(b.text for b in blocks))
     text = document.text
@@ -112,7 +122,7 @@ def _drafts_by_text_rules(blocks: Sequence[Block]) -> list[_Draft]:
     for layout in headed:
         assert layout.heading is not None
         start, end = layout.heading
-        title = " ".join(text[s:e] for s, e in paragraph_spans(text, start, end))
+        title = _joined_heading([text[s:e] for s, e in paragraph_spans(text, start, end)])
         drafts.append(_Draft(title, paragraphs(end, layout.chapter.end)))
     return drafts
 
