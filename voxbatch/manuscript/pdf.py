@@ -53,6 +53,8 @@ def _open(path: Path) -> pypdf.PdfReader:
             if opened == pypdf.PasswordType.NOT_DECRYPTED:
                 raise ManuscriptError("is an encrypted PDF document that needs a password; remove the password first")
         len(reader.pages)
+    except ManuscriptError:
+        raise
     except _PARSE_ERRORS as exc:
         raise ManuscriptError(f"is a damaged PDF document pypdf cannot read ({exc})") from exc
     return reader
@@ -118,12 +120,14 @@ def read_pdf(path: Path) -> Manuscript:
         characters = sum(ch.isalnum() for page in pages for line in page for ch in line.text)
         if characters < TEXT_LAYER_MIN_CHARS_PER_PAGE * max(len(pages), 1):
             raise ManuscriptError(
-                f"is a PDF document without a text layer ({characters} letters in {len(pages)} pages: scanned "
-                "images?); run OCR on it (e.g. ocrmypdf) first"
+                f"is a PDF document without a text layer ({characters} letters in {len(pages)} "
+                f"page{'' if len(pages) == 1 else 's'}: scanned images?); run OCR on it (e.g. ocrmypdf) first"
             )
         found = paragraphs(without_headers_and_footers(pages, heights))
         blocks = [Block(repair_text(p.text)) for p in found]
         starts = _starts(reader, found)
+    except ManuscriptError:
+        raise
     except _PARSE_ERRORS as exc:
         raise ManuscriptError(f"is a damaged PDF document pypdf cannot read ({exc})") from exc
     sections = build_sections(blocks, starts=starts, book_title=title)

@@ -21,7 +21,7 @@ from voxbatch.text.normalize import PARAGRAPH_SEPARATOR
 
 HEADING_MARK = "# "
 _INLINE_SYNTAX_RE = re.compile(r"([\\`\[\]<>~|#])")  # link, image, tag, code, strikethrough, table, heading syntax
-_LINE_START_SYNTAX_RE = re.compile(r"^([*+])")  # a bullet, or "***" that would read as a Gutenberg marker
+_LINE_START_SYNTAX_RE = re.compile(r"^[*+]+")  # a bullet, or "***" that would read as a Gutenberg marker
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class Rendered:
 def escape_markdown(line: str) -> str:
     """One line of text that Markdown normalization reads back as exactly these words."""
     line = " ".join(line.split())
-    return _LINE_START_SYNTAX_RE.sub(r"\\\1", _INLINE_SYNTAX_RE.sub(r"\\\1", line))
+    line = _INLINE_SYNTAX_RE.sub(r"\\\1", line)
+    return _LINE_START_SYNTAX_RE.sub(lambda marks: "".join("\\" + mark for mark in marks[0]), line)
 
 
 def render_manuscript(manuscript: Manuscript, *, title: str, keep_matter: bool = False) -> Rendered:

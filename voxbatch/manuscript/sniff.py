@@ -47,6 +47,7 @@ class Sniffed:
     kind: Format | None
     what: str  # "a PDF document", "a ZIP archive (a Word document, .docx)", "plain text"...
     detail: str = ""  # why a ZIP is not the EPUB or DOCX it might be taken for
+    damaged: Format | None = None  # the format the file was meant to be, when it is a damaged one
 
 
 def _zip(path: Path, head: bytes) -> Sniffed:
@@ -60,9 +61,10 @@ def _zip(path: Path, head: bytes) -> Sniffed:
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         # No central directory: cut short or damaged. Its first local headers still say what it was meant to be.
         if b"word/" in head or b"[Content_Types].xml" in head:
-            return Sniffed(None, "a truncated or damaged Word document (.docx): its ZIP directory is missing")
+            what = "a truncated or damaged Word document (.docx): its ZIP directory is missing"
+            return Sniffed(None, what, damaged="docx")
         if EPUB_MIMETYPE in head:
-            return Sniffed(None, "a truncated or damaged EPUB book: its ZIP directory is missing")
+            return Sniffed(None, "a truncated or damaged EPUB book: its ZIP directory is missing", damaged="epub")
         return Sniffed(None, "a truncated or damaged ZIP archive")
     if mimetype == EPUB_MIMETYPE or "META-INF/container.xml" in names:
         return Sniffed("epub", "a ZIP archive (an EPUB book)")
@@ -105,6 +107,8 @@ def mismatch(sniffed: Sniffed, expected: Format | None) -> str | None:
     family = {"markdown": "text"}
     if sniffed.kind is not None and (expected is None or family.get(expected, expected) == sniffed.kind):
         return None
+    if sniffed.damaged is not None and sniffed.damaged in (expected, None):
+        return f"is {sniffed.what}"
     if expected is None:
         return f"is {sniffed.what}, which voxbatch cannot read ({READABLE})"
     because = f" ({sniffed.detail})" if sniffed.detail else ""

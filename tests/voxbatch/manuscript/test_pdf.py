@@ -142,12 +142,12 @@ def test_the_real_excerpt_reads_its_chapters_from_the_text() -> None:
 
 
 def test_a_scanned_pdf_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ManuscriptError, match=r"is a PDF document without a text layer \(0 letters in 2 pages"):
+    with pytest.raises(ManuscriptError, match=r"^is a PDF document without a text layer \(0 letters in 2 pages"):
         _read(tmp_path, pdf_bytes([[], []], image_pages=frozenset({0, 1})))
 
 
 def test_a_pdf_that_needs_a_password_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ManuscriptError, match="is an encrypted PDF document that needs a password"):
+    with pytest.raises(ManuscriptError, match=r"^is an encrypted PDF document that needs a password"):
         _read(tmp_path, rewrite_pdf(keeper_pdf(), user_password="secret"))
 
 
@@ -157,5 +157,5 @@ def test_a_pdf_that_opens_without_a_password_is_read(tmp_path: Path) -> None:
 
 
 def test_a_damaged_pdf_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ManuscriptError, match="is a damaged PDF document"):
+    with pytest.raises(ManuscriptError, match=r"^is a damaged PDF document"):
         _read(tmp_path, b"%PDF-1.4\n" + b"garbage " * 50)
