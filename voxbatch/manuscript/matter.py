@@ -7,7 +7,7 @@ licence. A section is such matter when
 * it lies before a Project Gutenberg ``START OF THE PROJECT GUTENBERG EBOOK`` marker (the header) or from an
   ``END OF ...`` marker on (the licence), with or without the ``***`` around them;
 * its title says so (``Contents``, ``Copyright``, ``Index``, ``Title Page``, ``The Full Project Gutenberg
-  License``...), or it is the book's own title (a title page);
+  License``...), or, before the first chapter, it is the book's own title, or most of it (a title page);
 * the document's markup says so (EPUB ``epub:type`` or ARIA ``role``: ``cover``, ``titlepage``, ``toc``,
   ``copyright-page``, ``index``, ``colophon``...);
 * it is the untitled text before the first chapter and holds little prose (title, author, edition, a dedication,
@@ -31,6 +31,7 @@ GUTENBERG_LICENCE_TITLE = "Project Gutenberg licence"
 LEADING_BODY_MIN_CHARS = 600  # prose characters before the first chapter that make it a chapter of its own
 PROSE_MIN_WORDS = 12  # a paragraph of prose has at least this many words ...
 PROSE_MIN_LOWERCASE_RATIO = 0.6  # ... and mostly lowercase letters (titles and contents lists are capitalised)
+TITLE_PAGE_MIN_SHARE = 0.5  # a title page's title is at least half the book's title (or the book's title half of it)
 MARKER_TAIL_MAX_BLOCKS = 2  # a "*** START OF ..." marker wrapped over this many more paragraphs at most
 
 MATTER_HINTS = frozenset(
@@ -79,12 +80,23 @@ def gutenberg_bounds(texts: Sequence[str]) -> tuple[int, int]:
     return start, end
 
 
-def is_matter_title(title: str, book_title: str | None) -> bool:
+def is_matter_title(title: str) -> bool:
     """Whether a section titled ``title`` is front or back matter by its title alone."""
     cleaned = " ".join(title.replace("’", "'").split()).strip(" .:")
-    if _MATTER_TITLE_RE.fullmatch(cleaned):
-        return True
-    return bool(book_title) and title_key(title) == title_key(book_title or "")
+    return bool(_MATTER_TITLE_RE.fullmatch(cleaned))
+
+
+def is_title_page(title: str, book_title: str | None) -> bool:
+    """Whether a section before the first chapter, titled ``title``, is the book's title page.
+
+    Its title is the book's title, or most of it: the start of a longer metadata title ("Alice's Adventures in
+    Wonderland" in "Alice's Adventures in Wonderland (the first chapters)"), or the title and a little more.
+    """
+    own, book = title_key(title), title_key(book_title or "")
+    if not own or not book:
+        return False
+    shorter, longer = sorted((own, book), key=len)
+    return longer.startswith(shorter) and len(shorter) >= TITLE_PAGE_MIN_SHARE * len(longer)
 
 
 def is_prose(paragraph: str) -> bool:

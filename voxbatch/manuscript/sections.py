@@ -31,6 +31,7 @@ from voxbatch.manuscript.matter import (
     MATTER_HINTS,
     gutenberg_bounds,
     is_matter_title,
+    is_title_page,
     leading_is_body,
     title_key,
 )
@@ -146,7 +147,10 @@ def _decide(drafts: list[_Draft], book_title: str | None) -> tuple[Section, ...]
             if draft.leading:
                 is_matter = not leading_is_body(paragraphs)
             else:
-                is_matter = hinted or (title is not None and is_matter_title(title, book_title))
+                titled_as_matter = title is not None and (
+                    is_matter_title(title) or (not seen_body and is_title_page(title, book_title))
+                )
+                is_matter = hinted or titled_as_matter
             matter = ("back" if seen_body else "front") if is_matter else "body"
         seen_body = seen_body or matter == "body"
         sections.append(Section(title, tuple(" ".join(p.split()) for p in paragraphs), matter))

@@ -273,3 +273,37 @@ def write_docx(path: Path, paragraphs: list[tuple[str, str]], *, title: str = ""
     document.core_properties.author = author
     document.save(str(path))
     return path
+
+
+# --- the demo's EPUB ----------------------------------------------------------------------------------------------
+
+DEMO_CHAPTERS = 3
+
+
+def alice_excerpt_epub(source: Path, chapters: int = DEMO_CHAPTERS) -> bytes:
+    """An EPUB 3 of the first paragraph of each of Alice's first ``chapters`` chapters, cut from the real book
+    (``source``), with a title page and a contents page (front matter) and a small cover image."""
+    from voxbatch.manuscript.epub import read_epub
+
+    book = read_epub(source)
+    body = [s for s in book.sections if s.matter == "body"][:chapters]
+    contents = "".join(f'<p><a href="c{n}.xhtml">{escape(s.title or "")}</a></p>' for n, s in enumerate(body, 1))
+    docs = [
+        EpubDoc("title.xhtml", f"<h1>{escape(book.title or '')}</h1><p>by {escape(book.author or '')}</p>"),
+        EpubDoc("contents.xhtml", f"<h1>Contents</h1>{contents}"),
+    ]
+    docs += [
+        EpubDoc(f"c{n}.xhtml", f'<h2 id="h{n}">{escape(s.title or "")}</h2><p>{escape(s.paragraphs[0])}</p>')
+        for n, s in enumerate(body, 1)
+    ]
+    toc = [TocEntry(book.title or "", "title.xhtml"), TocEntry("Contents", "contents.xhtml")]
+    toc += [TocEntry(s.title or "", f"c{n}.xhtml#h{n}") for n, s in enumerate(body, 1)]
+    title = f"{book.title} (the first {chapters} chapters' openings)"
+    return epub_bytes(docs, toc, title=title, author=book.author, language="en", cover=png_bytes(64, 64))
+
+
+if __name__ == "__main__":  # PYTHONPATH=. python -m tests.voxbatch.manuscript.factory OUT.epub
+    import sys
+
+    repo = Path(__file__).resolve().parents[3]
+    Path(sys.argv[1]).write_bytes(alice_excerpt_epub(repo / "tests" / "data" / "carroll-alice.epub"))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from voxbatch.manuscript.matter import chapter_numbers, gutenberg_bounds, is_matter_title, leading_is_body
+from voxbatch.manuscript.matter import (
+    chapter_numbers,
+    gutenberg_bounds,
+    is_matter_title,
+    is_title_page,
+    leading_is_body,
+)
 
 PROSE = "It was a bright cold day in April, and the clocks were striking thirteen as she walked home."
 
@@ -38,16 +44,24 @@ def test_gutenberg_bounds(texts: list[str], bounds: tuple[int, int]) -> None:
     "title",
     [
         *("Contents", "Table of Contents", "CONTENTS.", "Copyright", "Index", "Title Page", "Cover", "Colophon"),
-        *("THE FULL PROJECT GUTENBERG LICENSE", "List of Illustrations", "Also by Jane Doe", "The Book"),
+        *("THE FULL PROJECT GUTENBERG LICENSE", "List of Illustrations", "Also by Jane Doe"),
     ],
 )
 def test_titles_that_say_front_or_back_matter(title: str) -> None:
-    assert is_matter_title(title, book_title="The Book")
+    assert is_matter_title(title)
+
+
+def test_a_title_page_carries_the_books_title_or_most_of_it() -> None:
+    assert is_title_page("Alice’s Adventures in Wonderland", "Alice's Adventures in Wonderland")
+    assert is_title_page("Alice's Adventures in Wonderland", "Alice’s Adventures in Wonderland (an excerpt)")
+    assert is_title_page("THE BOOK, by Al", "The Book")
+    assert not is_title_page("The Storm", "The Storm Keeper's Daughter")  # a chapter named like the book's start
+    assert not is_title_page("Chapter 1", "The Book") and not is_title_page("The Book", None)
 
 
 @pytest.mark.parametrize("title", ["Chapter 1", "Preface", "The Index Card", "Contents of the Heart", "Prologue"])
 def test_titles_of_body_chapters(title: str) -> None:
-    assert not is_matter_title(title, book_title="The Book")
+    assert not is_matter_title(title)
 
 
 def test_leading_text_is_a_chapter_only_with_enough_prose() -> None:

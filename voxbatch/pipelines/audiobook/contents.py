@@ -2,8 +2,8 @@
 
 Numbers count the body chapters in reading order, in every format (:func:`voxbatch.manuscript.matter.chapter_numbers`);
 front and back matter (kept with ``--keep-front-matter``) are listed without a number. Sizes are the characters of
-each chapter's normalized text, so the prices are the full price of each chapter (cached chunks included) and
-agree with the estimate's up to the whitespace between chunks.
+each chapter's normalized text, its spoken heading included, so the prices are the full price of each chapter
+(cached chunks included) and agree with the estimate's up to the whitespace between chunks.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def contents_text(rows: Sequence[BookRow], prices: PriceTable) -> str:
     for row in rows:
         entries = book_contents(row, prices)
         body = sum(1 for e in entries if e.number is not None)
-        lines.append(f"{row.id}: {body} chapters ({row.title})")
+        lines.append(f"{row.id}: {body} chapter{'' if body == 1 else 's'} ({row.title})")
         for e in entries:
             number = f"{e.number:>4}" if e.number is not None else f"{'-':>4}"
             title = e.title if e.number is not None else f"{e.title} ({e.matter} matter)"
