@@ -20,6 +20,7 @@ from typing import Any
 
 import pypdf
 from pypdf.errors import DependencyError, PyPdfError
+from pypdf.generic import DictionaryObject
 
 from voxbatch.manuscript.book import Block, Manuscript, ManuscriptError
 from voxbatch.manuscript.pdf_layout import (
@@ -106,7 +107,8 @@ def _metadata(reader: pypdf.PdfReader) -> tuple[str | None, str | None, str | No
     info = reader.metadata
     title = " ".join(str(info.title or "").split()) if info is not None else ""
     author = " ".join(str(info.author or "").split()) if info is not None else ""
-    language = reader.trailer["/Root"].get("/Lang")
+    root = reader.trailer["/Root"].get_object()
+    language = root.get("/Lang") if isinstance(root, DictionaryObject) else None
     title = "" if _PLACEHOLDER_TITLE_RE.fullmatch(title) else title
     return repair_text(title) or None, repair_text(author) or None, str(language).strip() if language else None
 

@@ -89,7 +89,7 @@ def drafts_at(blocks: Sequence[Block], starts: Sequence[tuple[int, str]]) -> lis
 
 
 def _drafts_by_headings(blocks: Sequence[Block], levels: Sequence[int]) -> list[_Draft] | None:
-    counts = Counter(b.level for b in blocks if b.level in levels)
+    counts = Counter(b.level for b in blocks if b.level is not None and b.level in levels)
     repeated = sorted(level for level, count in counts.items() if count > 1)
     if not repeated:
         return None
