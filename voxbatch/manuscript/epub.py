@@ -10,7 +10,8 @@
   ``<guide>`` marks whole files (cover, title page, table of contents, copyright page, index, colophon).
 
 The package's XML is parsed without DTDs, entities or network access; every member read is size-capped, so a
-crafted archive cannot exhaust memory.
+crafted archive cannot exhaust memory. A DRM-protected book (``META-INF/encryption.xml`` encrypting more than
+fonts) is refused: its text is ciphertext.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from voxbatch.manuscript.sections import build_sections
 EPUB_MEMBER_MAX_BYTES = 64 * 1024 * 1024  # one XHTML file, the package file or the cover image
 EPUB_TOTAL_MAX_BYTES = 512 * 1024 * 1024  # everything read from one book
 CONTAINER_PATH = "META-INF/container.xml"
+ENCRYPTION_PATH = "META-INF/encryption.xml"
+FONT_OBFUSCATION_ALGORITHMS = frozenset({"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"})
 PACKAGE_MEDIA_TYPE = "application/oebps-package+xml"
 NCX_MEDIA_TYPE = "application/x-dtbncx+xml"
 CONTENT_MEDIA_TYPES = frozenset({"application/xhtml+xml", "text/html", "application/x-dtbook+xml"})
@@ -195,7 +198,19 @@ def _guide_hints(package: Any, package_path: str) -> dict[str, str]:
     return hints
 
 
+def _check_not_encrypted(archive: _Archive) -> None:
+    """Refuse a DRM-protected book: its text would be ciphertext. Obfuscated fonts alone are harmless."""
+    if not archive.has(ENCRYPTION_PATH):
+        return
+    for data in archive.xml(ENCRYPTION_PATH).iter("{*}EncryptedData"):
+        method = data.find("{*}EncryptionMethod")
+        algorithm = method.get("Algorithm") if method is not None else None
+        if algorithm not in FONT_OBFUSCATION_ALGORITHMS:
+            raise ManuscriptError("is a DRM-protected (encrypted) EPUB book; voxbatch cannot read it")
+
+
 def _read(archive: _Archive) -> Manuscript:
+    _check_not_encrypted(archive)
     package_path = _package_path(archive)
     package = archive.xml(package_path)
     items = _manifest(package, package_path)

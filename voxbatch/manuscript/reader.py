@@ -54,8 +54,8 @@ def _check_file(path: Path) -> None:
 def read_manuscript(path: Path) -> Manuscript:
     """The manuscript in ``path``; raises :class:`ManuscriptError` (what the file is instead) or OSError."""
     _check_file(path)
-    sniffed = sniff_file(path)
     expected = expected_kind(path)
+    sniffed = sniff_file(path, expected)
     problem = mismatch(sniffed, expected)
     if problem is not None:
         raise ManuscriptError(problem)

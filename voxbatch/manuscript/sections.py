@@ -145,7 +145,7 @@ def _decide(drafts: list[_Draft], book_title: str | None) -> tuple[Section, ...]
         matter = draft.matter
         if matter is None:
             if draft.leading:
-                is_matter = not leading_is_body(paragraphs)
+                is_matter = hinted or not leading_is_body(paragraphs)
             else:
                 titled_as_matter = title is not None and (
                     is_matter_title(title) or (not seen_body and is_title_page(title, book_title))

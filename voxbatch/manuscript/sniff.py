@@ -10,6 +10,8 @@ names no format (``notes``, ``book.text2``) is read as what its bytes say.
 
 from __future__ import annotations
 
+import codecs
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,10 @@ EXPECTED_BY_SUFFIX: dict[str, Format] = {
     ".markdown": "markdown",
 }
 READABLE = "EPUB, DOCX, PDF, HTML, plain text or Markdown"
+_HTML_FRAGMENT_RE = re.compile(
+    rb"\s*(?:<!--.*?-->\s*)*<(?:p|div|h[1-6]|section|article|main|header|body|head|title|meta|span|table|ul|ol|br)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,12 @@ def _zip(path: Path, head: bytes) -> Sniffed:
     )
 
 
-def sniff_file(path: Path) -> Sniffed:
-    """What ``path`` is by its first bytes (and, for a ZIP, its table of contents)."""
+def sniff_file(path: Path, expected: Format | None = None) -> Sniffed:
+    """What ``path`` is by its first bytes (and, for a ZIP, its table of contents).
+
+    A file named as HTML that starts with a tag (``<h1>``, ``<p>``: a page without ``<html>``) is HTML; the same
+    bytes named ``.md`` are Markdown, which may hold HTML.
+    """
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if PDF_MAGIC in head[:PDF_MAGIC_WITHIN_BYTES]:
@@ -94,6 +104,8 @@ def sniff_file(path: Path) -> Sniffed:
         return Sniffed("html", what)
     if what is not None:
         return Sniffed(None, what)
+    if expected == "html" and _HTML_FRAGMENT_RE.match(head.removeprefix(codecs.BOM_UTF8)):
+        return Sniffed("html", "an HTML fragment")
     return Sniffed("text", "plain text")
 
 

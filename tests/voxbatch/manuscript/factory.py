@@ -105,8 +105,10 @@ def epub_bytes(
     cover: bytes | None = None,
     guide: dict[str, str] | None = None,
     mimetype: bool = True,
+    extra: dict[str, str] | None = None,
 ) -> bytes:
-    """An EPUB (3 with a nav document, or 2 with an NCX only) with these spine documents and table of contents."""
+    """An EPUB (3 with a nav document, or 2 with an NCX only) with these spine documents and table of contents;
+    ``extra`` files (archive path: text) are added as they are."""
     manifest = [
         f'<item id="d{i}" href="text/{d.name}" media-type="application/xhtml+xml"/>' for i, d in enumerate(docs)
     ]
@@ -149,6 +151,7 @@ def epub_bytes(
         files.append(("OEBPS/nav.xhtml", _nav(_relative(toc, "text/"))))
     if cover is not None:
         files.append(("OEBPS/images/cover.png", cover))
+    files += list((extra or {}).items())
     buffer = BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in files:

@@ -148,3 +148,21 @@ def test_a_damaged_package_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ManuscriptError, match="is a damaged EPUB book"):
         read_epub(path)
+
+
+ENCRYPTION = (
+    '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" xmlns:enc="http://www.w3.org/2001/04/xmlenc#">'
+    '<enc:EncryptedData><enc:EncryptionMethod Algorithm="{algorithm}"/>'
+    '<enc:CipherData><enc:CipherReference URI="OEBPS/{target}"/></enc:CipherData></enc:EncryptedData></encryption>'
+)
+
+
+def test_a_drm_protected_book_is_refused_but_obfuscated_fonts_are_fine(tmp_path: Path) -> None:
+    docs = [EpubDoc("a.xhtml", _chapter(1)), EpubDoc("b.xhtml", _chapter(2))]
+    drm = ENCRYPTION.format(algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc", target="text/a.xhtml")
+    fonts = ENCRYPTION.format(algorithm="http://www.idpf.org/2008/embedding", target="fonts/serif.otf")
+    (tmp_path / "drm.epub").write_bytes(epub_bytes(docs, [], extra={"META-INF/encryption.xml": drm}))
+    (tmp_path / "fonts.epub").write_bytes(epub_bytes(docs, [], extra={"META-INF/encryption.xml": fonts}))
+    with pytest.raises(ManuscriptError, match=r"^is a DRM-protected \(encrypted\) EPUB book; voxbatch cannot read it$"):
+        read_epub(tmp_path / "drm.epub")
+    assert [s.title for s in read_epub(tmp_path / "fonts.epub").sections] == ["Chapter 1", "Chapter 2"]

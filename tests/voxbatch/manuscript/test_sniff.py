@@ -103,3 +103,11 @@ def test_matching_and_unclaimed_files_are_read_by_their_bytes(files: dict[str, P
     assert mismatch(sniff_file(files["epub"]), "epub") is None
     assert mismatch(sniff_file(files["text"]), "markdown") is None
     assert mismatch(sniff_file(files["pdf"]), None) is None  # no extension claims anything: a PDF is read
+
+
+def test_an_html_fragment_is_html_when_named_so_and_markdown_when_named_so(tmp_path: Path) -> None:
+    fragment = tmp_path / "chapter.html"
+    fragment.write_text("<!-- chapter one -->\n<h1>One</h1>\n<p>Text.</p>\n")
+    assert sniff_file(fragment, "html").kind == "html"
+    assert sniff_file(fragment, "markdown").kind == "text"  # Markdown may hold HTML: read as Markdown
+    assert sniff_file(fragment).kind == "text"
