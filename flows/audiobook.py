@@ -10,6 +10,7 @@ chunks) fits in what the cap has left; the others are recorded as ``skipped_budg
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from prefect import flow
@@ -45,15 +46,8 @@ async def audiobook_flow(
     The manifest's paths must stay inside its folder or inside one of ``allow_paths`` (``--allow-path``);
     ``keep_front_matter`` reads manuscripts' front and back matter for rows without a ``front_matter`` column.
     """
-    defaults = BookDefaults(
-        model=model,
-        voice=voice,
-        language=language,
-        audio_format=audio_format,
-        author=author,
-        keep_front_matter=keep_front_matter,
-    )
-    rows, row_errors = load_tts_rows(manifest, defaults, allow_paths)
+    defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
+    rows, row_errors = load_tts_rows(manifest, replace(defaults, keep_front_matter=keep_front_matter), allow_paths)
     return await run_pipeline(
         AudiobookPipeline(Path(out_dir)),
         rows,

@@ -62,3 +62,20 @@ def test_an_epub_becomes_an_audiobook_with_its_chapters_and_cover(
     assert (out / "alice.cover.png").read_bytes().startswith(b"\x89PNG")
     spoken = " ".join(json.dumps(c) for c in sidecar) + (out / "alice.srt").read_text()
     assert "Contents" not in spoken and "Alice was beginning" in spoken
+
+
+def test_the_flow_parameter_keeps_front_matter(prefect_harness: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from flows.audiobook import audiobook_flow
+
+    shutil.copy(DEMO / "texts" / "alice-three-chapters.epub", tmp_path / "alice.epub")
+    (tmp_path / "books.csv").write_text("id,text_path\nalice,alice.epub\n")
+    chunks = {}
+    for keep in (False, True):
+        report = asyncio.run(
+            audiobook_flow(str(tmp_path / "books.csv"), str(tmp_path / "out"), dry_run=True, keep_front_matter=keep)
+        )
+        assert report.estimate is not None
+        chunks[keep] = report.estimate.items["alice"].chunks
+    assert chunks[True] > chunks[False]  # the title page and the contents are read too

@@ -15,7 +15,7 @@ from typing import cast
 from voxbatch.manifest.tts import BookRow
 from voxbatch.manuscript.book import Matter
 from voxbatch.manuscript.matter import chapter_numbers
-from voxbatch.pricing import PriceTable
+from voxbatch.pricing import PriceTable, load_price_table
 from voxbatch.text.chapters import layout_chapters
 from voxbatch.text.normalize import normalize_document
 
@@ -48,8 +48,9 @@ def book_contents(row: BookRow, prices: PriceTable) -> list[ContentsEntry]:
     return entries
 
 
-def contents_text(rows: Sequence[BookRow], prices: PriceTable) -> str:
-    """Every book's chapters as the dry run prints them."""
+def contents_text(rows: Sequence[BookRow], prices: PriceTable | None = None) -> str:
+    """Every book's chapters as the dry run prints them (prices: the run's table, overrides included)."""
+    prices = prices if prices is not None else load_price_table()
     lines = []
     for row in rows:
         entries = book_contents(row, prices)
