@@ -4,7 +4,8 @@ This is the one entry point (:func:`read_manuscript`); the manifest calls it for
 and Markdown are read as they always were (UTF-8 only, checked by :mod:`voxbatch.manifest.content`), then
 repaired (:mod:`.repair`); EPUB, DOCX, PDF and HTML are read by :mod:`.epub`, :mod:`.docx`, :mod:`.pdf` and
 :mod:`.html`. A file that is not what its extension says, or that is no manuscript at all, raises
-:class:`~voxbatch.manuscript.book.ManuscriptError` before anything else reads it.
+:class:`~voxbatch.manuscript.book.ManuscriptError` before anything else reads it; so does a file its parser
+fails on in an unforeseen way (that row fails, the others run).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from voxbatch.manifest.content import TEXT_MAX_BYTES, ContentError, read_text_file
-from voxbatch.manuscript.book import Format, Manuscript, ManuscriptError
+from voxbatch.manuscript.book import FORMAT_NAMES, Format, Manuscript, ManuscriptError
 from voxbatch.manuscript.docx import read_docx
 from voxbatch.manuscript.epub import read_epub
 from voxbatch.manuscript.html import read_html
@@ -66,5 +67,10 @@ def read_manuscript(path: Path) -> Manuscript:
             raise ManuscriptError(str(exc)) from exc
         return Manuscript("markdown" if expected == "markdown" else "text", source_text=repair_text(text))
     assert sniffed.kind is not None
-    manuscript = _READERS[sniffed.kind](path)
+    try:
+        manuscript = _READERS[sniffed.kind](path)
+    except (ManuscriptError, OSError):
+        raise
+    except Exception as exc:  # a parser's surprise on a hostile file fails this row, never the whole manifest
+        raise ManuscriptError(f"is {FORMAT_NAMES[sniffed.kind]} that could not be read ({type(exc).__name__})") from exc
     return replace(manuscript, language=primary_language(manuscript.language))
