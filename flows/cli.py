@@ -73,6 +73,9 @@ MaxCostOption = Annotated[
     typer.Option(help="Start no item whose price would take the run's spend over this many dollars."),
 ]
 
+KeepFrontMatterOption = Annotated[
+    bool, typer.Option("--keep-front-matter", help="Also read front and back matter (contents, copyright, licence...).")
+]
 AllowPathOption = Annotated[
     list[Path] | None,
     typer.Option(
@@ -154,6 +157,7 @@ def tts(
     ] = DEFAULT_AUDIO_FORMAT,
     language: Annotated[str | None, typer.Option(help="Default language code.")] = None,
     author: Annotated[str | None, typer.Option(help="Default author tag.")] = None,
+    keep_front_matter: KeepFrontMatterOption = False,
     base_url: BaseUrlOption = None,
     rpm: RpmOption = None,
     chars_per_minute: Annotated[float | None, typer.Option(help="Characters per minute for the run.")] = None,
@@ -182,11 +186,16 @@ def tts(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
     )
     if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
+        from dataclasses import replace
+
         from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
+        from voxbatch.pipelines.audiobook.contents import contents_text
         from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 
         defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
-        rows, errors = load_tts_manifest(manifest, defaults, allowed)
+        rows, errors = load_tts_manifest(manifest, replace(defaults, keep_front_matter=keep_front_matter), allowed)
+        if rows:  # every book's chapters: body chapters numbered, with their size and price
+            typer.echo(contents_text(rows))
         run_command.finish(run_command.dry_run(AudiobookPipeline(out), rows, errors, spec))
     scale_out = _scale_out(dask_workers, dask_address)
     audiobook_flow = run_command.prepare_run("flows.audiobook", "audiobook_flow")
@@ -204,6 +213,7 @@ def tts(
             max_cost_usd=max_cost_usd,
             scale_out=scale_out,
             allow_paths=allowed,
+            keep_front_matter=keep_front_matter,
         )
     )
     run_command.finish(report)

@@ -290,12 +290,19 @@ def _pause(kind: _Break) -> PauseKind:
 
 
 def chunk_text(
-    raw: str, *, max_chars: int, min_chars: int = 40, language: str = "en", markdown: bool = False
+    raw: str,
+    *,
+    max_chars: int,
+    min_chars: int = 40,
+    language: str = "en",
+    markdown: bool = False,
+    title: str | None = None,
 ) -> ChunkedText:
     """Normalize ``raw``, detect its chapters and cut it into chunks of at most ``max_chars`` spoken characters.
 
     ``language`` picks pysbd's sentence rules (an ISO 639-1 code; a region suffix like "en-GB" is ignored, unknown
-    languages use English rules). See the module docstring for how cuts are chosen.
+    languages use English rules). ``title``, the book's title, names the one chapter of a text without headings.
+    See the module docstring for how cuts are chosen.
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")
@@ -303,7 +310,7 @@ def chunk_text(
         raise ValueError(f"min_chars must not be negative, got {min_chars}")
     document = normalize_document(raw, markdown=markdown)
     text = document.text
-    layouts = layout_chapters(document)
+    layouts = layout_chapters(document, title=title)
     segmenter = _segmenter(language)
 
     pieces: list[_Piece] = []

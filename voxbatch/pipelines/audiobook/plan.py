@@ -53,7 +53,11 @@ def speech_options(row: BookRow) -> SpeechOptions:
 def plan_book(row: BookRow, endpoint_id: str) -> BookPlan:
     """Chunk the book and key every chunk by everything that shapes its audio (``endpoint_id`` included)."""
     chunked = chunk_text(
-        row.text, max_chars=chunk_budget(row.model), language=row.language or "en", markdown=row.markdown
+        row.text,
+        max_chars=chunk_budget(row.model),
+        language=row.language or "en",
+        markdown=row.markdown,
+        title=row.title,
     )
     speech = speech_options(row)
     jobs = tuple(
