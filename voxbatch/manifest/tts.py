@@ -2,7 +2,8 @@
 
 Columns: ``id`` (required, unique, see :mod:`voxbatch.manifest.ids`), ``text`` or ``text_path`` (plain UTF-8
 text or Markdown; checked by its content, see :mod:`voxbatch.manifest.content`), and optional ``title``,
-``author``, ``model``, ``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus) and ``cover_path``.
+``author``, ``model``, ``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus), ``cover_path``,
+``transport`` (rest, sse, websocket) and ``sample_rate`` (Hz; empty: the model's own rate).
 Paths are relative to the manifest's folder and must stay inside it or inside an allowed folder
 (:mod:`voxbatch.manifest.paths`). Empty optional cells take the run's defaults; an empty ``voice`` with no run
 default takes the row's model's default voice (:func:`voxbatch.defaults.default_voice`). Every bad row is
@@ -23,6 +24,7 @@ from voxbatch.manifest.paths import PathPolicy, PathRefused
 from voxbatch.manifest.table import read_table
 
 AUDIO_FORMATS = ("mp3", "m4b", "wav", "flac", "opus")
+TRANSPORTS = ("rest", "sse", "websocket")  # how each chunk's speech travels (voxbatch.client.wire)
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 COVER_SUFFIXES = (".jpg", ".jpeg", ".png")
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -40,6 +42,8 @@ class BookDefaults:
     language: str | None = None
     audio_format: str = DEFAULT_AUDIO_FORMAT
     author: str | None = None
+    transport: str = "rest"
+    sample_rate_hz: int | None = None  # None: each row's model's own rate
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class BookRow:
     language: str | None
     audio_format: str
     cover_path: Path | None
+    transport: str = "rest"
+    sample_rate_hz: int | None = None  # None: the model's own rate (voxbatch.client.models.native_sample_rate_hz)
 
 
 def load_tts_manifest(
@@ -101,6 +107,10 @@ def _validate(
     if audio_format not in AUDIO_FORMATS:
         problem("format", f"must be one of {', '.join(AUDIO_FORMATS)}; got {audio_format!r}")
     cover = _cover(cell.get("cover_path", ""), policy, problem)
+    transport = (cell.get("transport") or defaults.transport).lower()
+    if transport not in TRANSPORTS:
+        problem("transport", f"must be one of {', '.join(TRANSPORTS)}; got {transport!r}")
+    rate = _sample_rate(cell.get("sample_rate", ""), problem)
     if problems:
         return problems, None
     assert text is not None
@@ -117,7 +127,23 @@ def _validate(
         language=cell.get("language") or defaults.language,
         audio_format=audio_format,
         cover_path=cover,
+        transport=transport,
+        sample_rate_hz=rate or defaults.sample_rate_hz,
     )
+
+
+def _sample_rate(value: str, problem: Report) -> int | None:
+    """A ``sample_rate`` cell in Hz (``44100``, or ``44100.0`` from a Parquet float column), or None when empty."""
+    if not value.strip():
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not (rate.is_integer() and 0 < rate < 1e6):
+        problem("sample_rate", f"must be a whole number of Hz such as 24000 or 44100; got {value!r}")
+        return None
+    return int(rate)
 
 
 def _local_path(value: str, column: str, policy: PathPolicy, report: Report) -> Path | None:
