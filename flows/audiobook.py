@@ -38,12 +38,22 @@ async def audiobook_flow(
     max_cost_usd: float | None = None,
     scale_out: ScaleOut | None = None,
     allow_paths: list[str] | None = None,
+    transport: str = "rest",  # rest, sse or websocket (a row's transport column wins)
+    sample_rate_hz: int | None = None,  # None: each book's model's own rate (a row's sample_rate column wins)
 ) -> RunReport:
     """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt.
 
     The manifest's paths must stay inside its folder or inside one of ``allow_paths`` (``--allow-path``).
     """
-    defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
+    defaults = BookDefaults(
+        model=model,
+        voice=voice,
+        language=language,
+        audio_format=audio_format,
+        author=author,
+        transport=transport,
+        sample_rate_hz=sample_rate_hz,
+    )
     rows, row_errors = load_tts_rows(manifest, defaults, allow_paths)
     return await run_pipeline(
         AudiobookPipeline(Path(out_dir)),

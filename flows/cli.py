@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from flows import report_command, run_command
-from flows.cli_checks import allowed_folders, check_inputs, check_language, check_numbers
+from flows import report_command, run_command, voices_command
+from flows.cli_checks import allowed_folders, check_choice, check_inputs, check_language, check_numbers
 from flows.run_command import EXIT_FAILED
 from voxbatch.defaults import (
     DEFAULT_AUDIO_FORMAT,
@@ -154,6 +154,8 @@ def tts(
     ] = DEFAULT_AUDIO_FORMAT,
     language: Annotated[str | None, typer.Option(help="Default language code.")] = None,
     author: Annotated[str | None, typer.Option(help="Default author tag.")] = None,
+    transport: Annotated[str, typer.Option(help="How speech travels: rest, sse or websocket.")] = "rest",
+    sample_rate: Annotated[int | None, typer.Option(help="Sample rate in Hz (default: the model's own).")] = None,
     base_url: BaseUrlOption = None,
     rpm: RpmOption = None,
     chars_per_minute: Annotated[float | None, typer.Option(help="Characters per minute for the run.")] = None,
@@ -173,8 +175,9 @@ def tts(
     check_numbers(
         {"--rpm": rpm, "--chars-per-minute": chars_per_minute, "--timeout-s": timeout_s},
         {"--max-cost-usd": max_cost_usd},
-        whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers},
+        whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers, "--sample-rate": sample_rate},
     )
+    check_choice("--transport", transport, ("rest", "sse", "websocket"))
     allowed = allowed_folders(allow_path)
     check_inputs("tts", manifest, allowed)
 
@@ -182,10 +185,13 @@ def tts(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
     )
     if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
+        from dataclasses import replace
+
         from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
         from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 
         defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
+        defaults = replace(defaults, transport=transport, sample_rate_hz=sample_rate)
         rows, errors = load_tts_manifest(manifest, defaults, allowed)
         run_command.finish(run_command.dry_run(AudiobookPipeline(out), rows, errors, spec))
     scale_out = _scale_out(dask_workers, dask_address)
@@ -204,6 +210,8 @@ def tts(
             max_cost_usd=max_cost_usd,
             scale_out=scale_out,
             allow_paths=allowed,
+            transport=transport,
+            sample_rate_hz=sample_rate,
         )
     )
     run_command.finish(report)
@@ -416,6 +424,7 @@ def _scale_out(workers: int | None, address: str | None) -> Any:
 
 
 app.command(name="report")(report_command.report)
+app.command(name="voices")(voices_command.voices)
 
 
 def main() -> None:
