@@ -50,8 +50,8 @@ def _one_model(catalog: Catalog, model: str) -> str:
     entry = (catalog.tts or {}).get(model)
     if entry is None:
         return f"{model}: a speech-to-text model of {catalog.source}\n"
-    rates = ", ".join(str(r) for r in entry.sample_rates_hz)
-    lines = [f"{model}: a text-to-speech model of {catalog.source}; {entry.native_rate_hz} Hz (asks: {rates})"]
+    rates = "may be asked for " + ", ".join(str(r) for r in entry.sample_rates_hz)
+    lines = [f"{model}: a text-to-speech model of {catalog.source}; speaks at {entry.native_rate_hz} Hz ({rates})"]
     if entry.any_voice:
         lines.append("takes any voice id besides those listed")
     if entry.voice_mixes:
