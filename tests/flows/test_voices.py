@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from voxbatch.server.catalog import KOKORO_VOICES
+from voxbatch.server.runner import LocalServer
 
 KOKORO = "hexgrad/Kokoro-82M"
 
@@ -114,3 +116,16 @@ def _silence_wav(seconds: float = 1.0, rate_hz: int = 16000) -> bytes:
         w.setframerate(rate_hz)
         w.writeframes(b"\0\0" * int(seconds * rate_hz))
     return buffer.getvalue()
+
+
+def test_voices_asks_the_server_given_by_url(make_server: Callable[..., LocalServer]) -> None:
+    server = make_server(api_key=None)
+    listed = CliRunner().invoke(app, ["voices", "--base-url", server.origin, "--model", "rime-labs/rime-mist-v2"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.startswith(f"rime-labs/rime-mist-v2: a text-to-speech model of {server.origin}/v1;")
+    assert "cove  (default)" in listed.stdout.splitlines()
+    assert server.stats.count("/v1/voices") == server.stats.count("/v1/models") == 1
+    assert "embedded" not in listed.output  # no server of its own was started
+    gone = CliRunner().invoke(app, ["voices", "--base-url", "http://127.0.0.1:9"])
+    assert gone.exit_code == 1 and gone.output.startswith("could not list the models and voices: ")
+    assert len(gone.output.strip().splitlines()) == 1
