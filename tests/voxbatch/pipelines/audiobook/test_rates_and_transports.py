@@ -50,13 +50,15 @@ def test_every_chunk_is_asked_at_the_books_rate_and_by_its_rows_transport(tmp_pa
     assert not keys["cartesia"] & keys["told"]  # the rate is part of every chunk's cache key
 
 
-@pytest.mark.parametrize("audio_format", ["flac", "m4b"])
+@pytest.mark.parametrize(("audio_format", "transport"), [("flac", "rest"), ("m4b", "websocket")])
 def test_a_cartesia_book_is_stitched_at_44_1_khz(
-    tmp_path: Path, make_server: Callable[..., LocalServer], audio_format: str
+    tmp_path: Path, make_server: Callable[..., LocalServer], audio_format: str, transport: str
 ) -> None:
     server = make_server(api_key=None)
     (tmp_path / "book.md").write_text(TWO_CHAPTERS)
-    (row,) = _load(tmp_path, f"id,text_path,model,voice,format\nbook,book.md,{CARTESIA},newsman,{audio_format}\n")
+    header = "id,text_path,model,voice,format,transport\n"
+    manifest = f"{header}book,book.md,{CARTESIA},newsman,{audio_format},{transport}\n"
+    (row,) = _load(tmp_path, manifest)
     out = tmp_path / "out"
     report = asyncio.run(Kernel(AudiobookPipeline(out), RunSpec(base_url=server.origin), out).run([row], []))
     result = report.items["book"]
@@ -67,6 +69,7 @@ def test_a_cartesia_book_is_stitched_at_44_1_khz(
     cache = ChunkCache(out / ".voxbatch-cache")
     chunks = [cache.get(job.key) for job in plan_book(row, server.origin + "/v1").jobs]
     assert chunks and all(c is not None and c.sample_rate_hz == 44100 for c in chunks)
+    assert server.stats.transports() == {transport: len(chunks)}
 
 
 def test_a_transport_column_reaches_the_wire(tmp_path: Path, make_server: Callable[..., LocalServer]) -> None:
