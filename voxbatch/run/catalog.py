@@ -25,7 +25,8 @@ CHOICES_SHOWN = 10  # a longer list of valid choices is shortened to its first t
 EMBEDDED_SOURCE = "the embedded local server"
 ANY_VOICE_PREFIXES = ("cartesia/", "deepgram/")  # take voice ids beyond the names they list (Cartesia: UUIDs)
 VOICE_MIX_PREFIXES = ("hexgrad/kokoro",)  # "af_bella(2)+af_heart(1)"
-STT_MODEL_TYPES = frozenset({"transcribe", "transcription", "stt", "speech-to-text"})  # GET /v1/models "type"
+# GET /v1/models "type" of a transcription model: Together's is "transcribe" (together-python ModelType)
+STT_MODEL_TYPES = frozenset({"transcribe", "transcription", "stt", "speech-to-text"})
 _MIX_PART = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(?:\(\s*\d+(?:\.\d+)?\s*\))?\s*$")
 _LANGUAGE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{2,8})?$")  # "en", "zh-hk": what Together documents
 
