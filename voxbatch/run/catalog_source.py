@@ -6,7 +6,8 @@ Once per run, before any row is planned (:meth:`voxbatch.run.kernel.Kernel.run` 
 - any other server: the copy under the run's cache folder (``<cache>/catalogs/``) if it is younger than
   :data:`CATALOG_MAX_AGE_S`; else, in a run (never in a dry run, which calls nothing), ``GET /v1/voices`` and
   ``GET /v1/models`` through a client of their own (two free calls, not in the ledger, not paced with the work,
-  at most :data:`CATALOG_ATTEMPTS` attempts each), and the answer is kept on disk for the next run.
+  at most :data:`CATALOG_ATTEMPTS` attempts each, stopped like any call when the run is), and the answer is kept
+  on disk for the next run.
 
 A catalog that cannot be had (no copy yet in a dry run, the server unreachable, a key refused) is a warning, and
 the rows go unchecked: a run is never blocked on its catalog. ``voxbatch voices`` asks the server itself
@@ -27,12 +28,14 @@ from typing import TypeVar
 
 from voxbatch.atomic import write_text_atomic
 from voxbatch.client.client import SpeechClient
+from voxbatch.client.limits import NoLimit
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.retry import RetryPolicy
 from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.client.transport import SpeechTransport
 from voxbatch.run.catalog import EMBEDDED_SOURCE, Catalog, embedded_catalog, listed_catalog
 from voxbatch.run.endpoint import SecretResolver, open_endpoint, resolve_key
+from voxbatch.run.shutdown import StopGate, current_stop
 from voxbatch.run.spec import RunSpec
 
 logger = logging.getLogger(__name__)
@@ -129,13 +132,15 @@ async def load_catalog(
     kept = store.load(url)
     if kept is not None:
         return kept
+    if ask and current_stop().requested:  # stopping before the run began: nothing will be planned anyway
+        return None
     if not ask:
         warn(f"models and voices are not checked: no copy of {url}'s catalog yet (the first run fetches it)")
         return None
     try:
         key = await resolve_key(spec, resolve_secret)
         options = catalog_client_options(ClientOptions(api_key=key, base_url=url))
-        async with SpeechClient(options, transport=transport) as client:
+        async with SpeechClient(options, limiter=StopGate(NoLimit(), current_stop()), transport=transport) as client:
             catalog = await fetch_catalog(client, url)
     except Exception as exc:  # whatever stops the catalog stops only the checking, never the run
         warn(f"models and voices are not checked: could not read {url}'s catalog ({_why(exc)})")

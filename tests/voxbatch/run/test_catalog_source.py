@@ -10,6 +10,7 @@ from pathlib import Path
 from voxbatch.client.fake_transport import FakeTransport, Received, Reply, error_reply, plausible_reply
 from voxbatch.run.catalog import EMBEDDED_SOURCE, Catalog
 from voxbatch.run.catalog_source import CATALOG_MAX_AGE_S, CatalogStore, load_catalog
+from voxbatch.run.shutdown import RunStop, activate, current_stop
 from voxbatch.run.spec import RunSpec
 
 URL = "http://speech.example.test/v1"
@@ -103,3 +104,18 @@ def test_a_copy_that_is_not_ours_or_from_the_future_is_not_used(tmp_path: Path) 
     assert store.load(URL) is not None and store.load("http://other.test/v1") is None
     store.clock = lambda: NOW - 60  # the clock went back: the copy's age is unknown
     assert store.load(URL) is None
+
+
+def test_a_stop_cuts_the_catalogs_calls_off_like_any_call(tmp_path: Path) -> None:
+    before = current_stop()
+    stop = activate(RunStop(grace_s=0.0))
+    try:
+        hanging = FakeTransport(respond=lambda received: Reply(fault="hang"), on_request=lambda got: stop.request())
+        catalog, warnings = _load(REMOTE, tmp_path, hanging)
+        assert catalog is None and len(hanging.received) >= 1
+        (warning,) = warnings
+        assert "could not read" in warning and "RunStopped" in warning
+        asked = len(hanging.received)
+        assert _load(REMOTE, tmp_path, hanging) == (None, []) and len(hanging.received) == asked  # stopping: not asked
+    finally:
+        activate(before)
