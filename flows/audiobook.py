@@ -10,7 +10,6 @@ chunks) fits in what the cap has left; the others are recorded as ``skipped_budg
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from prefect import flow
@@ -40,14 +39,25 @@ async def audiobook_flow(
     scale_out: ScaleOut | None = None,
     allow_paths: list[str] | None = None,
     keep_front_matter: bool = False,
+    transport: str = "rest",  # rest, sse or websocket (a row's transport column wins)
+    sample_rate_hz: int | None = None,  # None: each book's model's own rate (a row's sample_rate column wins)
 ) -> RunReport:
     """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt.
 
     The manifest's paths must stay inside its folder or inside one of ``allow_paths`` (``--allow-path``);
     ``keep_front_matter`` reads manuscripts' front and back matter for rows without a ``front_matter`` column.
     """
-    defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
-    rows, row_errors = load_tts_rows(manifest, replace(defaults, keep_front_matter=keep_front_matter), allow_paths)
+    defaults = BookDefaults(
+        model=model,
+        voice=voice,
+        language=language,
+        audio_format=audio_format,
+        author=author,
+        transport=transport,
+        sample_rate_hz=sample_rate_hz,
+        keep_front_matter=keep_front_matter,
+    )
+    rows, row_errors = load_tts_rows(manifest, defaults, allow_paths)
     return await run_pipeline(
         AudiobookPipeline(Path(out_dir)),
         rows,

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from flows import report_command, run_command
-from flows.cli_checks import allowed_folders, check_inputs, check_language, check_numbers
+from flows import report_command, run_command, voices_command
+from flows.cli_checks import allowed_folders, check_choice, check_inputs, check_language, check_numbers
 from flows.run_command import EXIT_FAILED
 from voxbatch.defaults import (
     DEFAULT_AUDIO_FORMAT,
@@ -158,6 +158,8 @@ def tts(
     language: Annotated[str | None, typer.Option(help="Default language code.")] = None,
     author: Annotated[str | None, typer.Option(help="Default author tag.")] = None,
     keep_front_matter: KeepFrontMatterOption = False,
+    transport: Annotated[str, typer.Option(help="How speech travels: rest, sse or websocket.")] = "rest",
+    sample_rate: Annotated[int | None, typer.Option(help="Sample rate in Hz (default: the model's own).")] = None,
     base_url: BaseUrlOption = None,
     rpm: RpmOption = None,
     chars_per_minute: Annotated[float | None, typer.Option(help="Characters per minute for the run.")] = None,
@@ -177,8 +179,9 @@ def tts(
     check_numbers(
         {"--rpm": rpm, "--chars-per-minute": chars_per_minute, "--timeout-s": timeout_s},
         {"--max-cost-usd": max_cost_usd},
-        whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers},
+        whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers, "--sample-rate": sample_rate},
     )
+    check_choice("--transport", transport, ("rest", "sse", "websocket"))
     allowed = allowed_folders(allow_path)
     check_inputs("tts", manifest, allowed)
 
@@ -193,6 +196,7 @@ def tts(
         from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 
         defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
+        defaults = replace(defaults, transport=transport, sample_rate_hz=sample_rate)
         rows, errors = load_tts_manifest(manifest, replace(defaults, keep_front_matter=keep_front_matter), allowed)
         if rows:  # every book's chapters: body chapters numbered, with their size and price
             typer.echo(contents_text(rows))
@@ -214,6 +218,8 @@ def tts(
             scale_out=scale_out,
             allow_paths=allowed,
             keep_front_matter=keep_front_matter,
+            transport=transport,
+            sample_rate_hz=sample_rate,
         )
     )
     run_command.finish(report)
@@ -426,6 +432,7 @@ def _scale_out(workers: int | None, address: str | None) -> Any:
 
 
 app.command(name="report")(report_command.report)
+app.command(name="voices")(voices_command.voices)
 
 
 def main() -> None:

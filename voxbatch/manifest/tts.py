@@ -5,6 +5,7 @@ PDF, HTML, plain-text or Markdown file, recognised by its bytes: :mod:`voxbatch.
 ``title``, ``author``, ``model``, ``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus), ``cover_path``
 and ``front_matter`` (``keep`` or ``skip``: whether a manuscript's front and back matter is read). A manuscript's
 own title, author, language and cover fill the columns left empty, before the run's defaults do.
+``transport`` (rest, sse, websocket) and ``sample_rate`` (Hz; empty: the model's own rate) say how speech is asked for.
 Paths are relative to the manifest's folder and must stay inside it or inside an allowed folder
 (:mod:`voxbatch.manifest.paths`). Empty optional cells take the run's defaults; an empty ``voice`` with no run
 default takes the row's model's default voice (:func:`voxbatch.defaults.default_voice`). Every bad row is
@@ -29,6 +30,7 @@ from voxbatch.manuscript.repair import repair_text
 
 AUDIO_FORMATS = ("mp3", "m4b", "wav", "flac", "opus")
 FRONT_MATTER_CHOICES = {"keep": True, "skip": False}
+TRANSPORTS = ("rest", "sse", "websocket")  # how each chunk's speech travels (voxbatch.client.wire)
 COVER_SUFFIXES = (".jpg", ".jpeg", ".png")
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -46,6 +48,8 @@ class BookDefaults:
     audio_format: str = DEFAULT_AUDIO_FORMAT
     author: str | None = None
     keep_front_matter: bool = False  # read a manuscript's front and back matter (cover, contents, licence...) too
+    transport: str = "rest"
+    sample_rate_hz: int | None = None  # None: each row's model's own rate
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class BookRow:
     cover_path: Path | None
     matter: tuple[str, ...] = ()  # each chapter's kind (front, body, back); () for plain text: the text rules decide
     embedded_cover: Cover | None = None  # the manuscript's own cover, used when there is no cover_path
+    transport: str = "rest"
+    sample_rate_hz: int | None = None  # None: the model's own rate (voxbatch.client.models.native_sample_rate_hz)
 
 
 def load_tts_manifest(
@@ -110,6 +116,10 @@ def _validate(
         problem("format", f"must be one of {', '.join(AUDIO_FORMATS)}; got {audio_format!r}")
     cover = _cover(cell.get("cover_path", ""), policy, problem)
     keep = _keep_front_matter(cell.get("front_matter", ""), defaults, problem)
+    transport = (cell.get("transport") or defaults.transport).lower()
+    if transport not in TRANSPORTS:
+        problem("transport", f"must be one of {', '.join(TRANSPORTS)}; got {transport!r}")
+    rate = _sample_rate(cell.get("sample_rate", ""), problem)
     if problems:
         return problems, None
     assert manuscript is not None
@@ -134,6 +144,8 @@ def _validate(
         cover_path=cover,
         matter=rendered.matter,
         embedded_cover=manuscript.cover if cover is None else None,
+        transport=transport,
+        sample_rate_hz=rate or defaults.sample_rate_hz,
     )
 
 
@@ -145,6 +157,20 @@ def _keep_front_matter(value: str, defaults: BookDefaults, problem: Report) -> b
         problem("front_matter", f"must be keep or skip; got {value!r}")
         return False
     return keep
+
+
+def _sample_rate(value: str, problem: Report) -> int | None:
+    """A ``sample_rate`` cell in Hz (``44100``, or ``44100.0`` from a Parquet float column), or None when empty."""
+    if not value.strip():
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not (rate.is_integer() and 0 < rate < 1e6):
+        problem("sample_rate", f"must be a whole number of Hz such as 24000 or 44100; got {value!r}")
+        return None
+    return int(rate)
 
 
 def _local_path(value: str, column: str, policy: PathPolicy, report: Report) -> Path | None:

@@ -26,7 +26,7 @@ from voxbatch.audio.stitch import (
     write_srt,
 )
 from voxbatch.cache import chunk_key
-from voxbatch.pipelines.audiobook.plan import BOOK_SAMPLE_RATE_HZ, BookPlan
+from voxbatch.pipelines.audiobook.plan import BookPlan
 from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome
 
 BUILD_VERSION = 1
@@ -63,7 +63,7 @@ class AssembledBook:
 
 
 def stitch_options(plan: BookPlan) -> StitchOptions:
-    return StitchOptions(audio_format=cast(AudioFormat, plan.row.audio_format), sample_rate_hz=BOOK_SAMPLE_RATE_HZ)
+    return StitchOptions(audio_format=cast(AudioFormat, plan.row.audio_format), sample_rate_hz=plan.sample_rate_hz)
 
 
 def _file_sha256(path: Path) -> str | None:
@@ -134,6 +134,7 @@ def assemble_book(plan: BookPlan, outcomes: Sequence[ChunkOutcome], out_dir: Pat
                 chapter_index=job.chunk.chapter_index,
                 text=job.chunk.spoken,
                 chapter_title=chapters[job.chunk.chapter_index].title,
+                sample_rate_hz=outcome.chunk.sample_rate_hz,
             )
         )
     opts = stitch_options(plan)
