@@ -39,11 +39,15 @@ async def audiobook_flow(
     max_cost_usd: float | None = None,
     scale_out: ScaleOut | None = None,
     allow_paths: list[str] | None = None,
+    keep_front_matter: bool = False,
+    transport: str = "rest",  # rest, sse or websocket (a row's transport column wins)
+    sample_rate_hz: int | None = None,  # None: each book's model's own rate (a row's sample_rate column wins)
     markup: MarkupDefaults | None = None,
 ) -> RunReport:
     """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt.
 
-    The manifest's paths must stay inside its folder or inside one of ``allow_paths`` (``--allow-path``).
+    The manifest's paths must stay inside its folder or inside one of ``allow_paths`` (``--allow-path``);
+    ``keep_front_matter`` reads manuscripts' front and back matter for rows without a ``front_matter`` column;
     ``markup``: the dialogue voice, cast, lexicon and pauses of rows that do not name their own.
     """
     defaults = BookDefaults(
@@ -52,6 +56,9 @@ async def audiobook_flow(
         language=language,
         audio_format=audio_format,
         author=author,
+        transport=transport,
+        sample_rate_hz=sample_rate_hz,
+        keep_front_matter=keep_front_matter,
         markup=markup or MarkupDefaults(),
     )
     rows, row_errors = load_tts_rows(manifest, defaults, allow_paths)

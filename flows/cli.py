@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows import markup_options, report_command, run_command
+from flows import book_options, markup_options, report_command, run_command, voices_command
 from flows.cli_checks import allowed_folders, check_inputs, check_language, check_numbers
 from flows.run_command import EXIT_FAILED
 from voxbatch.defaults import (
@@ -154,6 +154,9 @@ def tts(
     ] = DEFAULT_AUDIO_FORMAT,
     language: Annotated[str | None, typer.Option(help="Default language code.")] = None,
     author: Annotated[str | None, typer.Option(help="Default author tag.")] = None,
+    keep_front_matter: book_options.KeepFrontMatterOption = False,
+    transport: book_options.TransportOption = "rest",
+    sample_rate: book_options.SampleRateOption = None,
     dialogue_voice: markup_options.DialogueVoiceOption = None,
     cast: markup_options.CastOption = None,
     lexicon: markup_options.LexiconOption = None,
@@ -179,26 +182,20 @@ def tts(
     check_numbers(
         {"--rpm": rpm, "--chars-per-minute": chars_per_minute, "--timeout-s": timeout_s},
         {"--max-cost-usd": max_cost_usd},
-        whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers},
+        whole={"--max-in-flight": max_in_flight, "--dask-workers": dask_workers, "--sample-rate": sample_rate},
     )
     allowed = allowed_folders(allow_path)
     check_inputs("tts", manifest, allowed)
     markup = markup_options.markup_defaults(
         dialogue_voice, cast, lexicon, pause_sentence_s, pause_paragraph_s, pause_chapter_s
     )
+    book = book_options.book_options(keep_front_matter, transport, sample_rate, markup)
 
     spec = run_command.run_spec(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
     )
     if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
-        from dataclasses import replace
-
-        from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
-        from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
-
-        defaults = BookDefaults(model=model, voice=voice, language=language, audio_format=audio_format, author=author)
-        rows, errors = load_tts_manifest(manifest, replace(defaults, markup=markup), allowed)
-        run_command.finish(run_command.dry_run(AudiobookPipeline(out), rows, errors, spec))
+        book_options.dry_run(manifest, out, allowed, spec, book, model, voice, language, audio_format, author)
     scale_out = _scale_out(dask_workers, dask_address)
     audiobook_flow = run_command.prepare_run("flows.audiobook", "audiobook_flow")
     report = run_command.run_flow(
@@ -215,7 +212,7 @@ def tts(
             max_cost_usd=max_cost_usd,
             scale_out=scale_out,
             allow_paths=allowed,
-            markup=markup,
+            **book.parameters(),  # front matter, transport, sample rate, markup
         )
     )
     run_command.finish(report)
@@ -428,6 +425,7 @@ def _scale_out(workers: int | None, address: str | None) -> Any:
 
 
 app.command(name="report")(report_command.report)
+app.command(name="voices")(voices_command.voices)
 
 
 def main() -> None:

@@ -36,6 +36,12 @@ def check_numbers(
             usage_error(f"{name} must be at least 1; got {count}")
 
 
+def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    """An option that takes one of a few words."""
+    if value not in allowed:
+        usage_error(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
 def check_language(model: str, language: str | None) -> str | None:
     """``--language`` normalized, after checking that ``--model`` knows it."""
     from voxbatch.manifest.languages import language_problem, normalize_language

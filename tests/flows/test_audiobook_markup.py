@@ -17,12 +17,13 @@ from voxbatch.cache import ChunkCache
 from voxbatch.ledger.writer import read_ledger
 from voxbatch.manifest.markup import MarkupDefaults
 from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
-from voxbatch.pipelines.audiobook.plan import BOOK_SAMPLE_RATE_HZ, BookPlan, plan_book
+from voxbatch.pipelines.audiobook.plan import BookPlan, plan_book
 from voxbatch.run.report import RunReport
 from voxbatch.run.spec import RunSpec
 from voxbatch.server.runner import LocalServer
 
 SPEECH = "/v1/audio/speech"
+BOOK_SAMPLE_RATE_HZ = 24000  # the books' model (the default, Kokoro) speaks at 24 kHz, so the books are at it
 PAUSE_S = 1.5
 TWO_VOICES = """Anna opened the door and looked into the hall. “Is anyone here?” she called. [pause: 1.5s] Nobody
 answered, so she went in.

@@ -58,3 +58,11 @@ def test_a_cast_option_checks_every_books_tags(manifest: Path) -> None:
 def test_bad_options_are_usage_errors(manifest: Path, options: list[str], message: str) -> None:
     code, output = dry_run(manifest, *options)
     assert code == EXIT_USAGE and message in output
+
+
+def test_the_dialogue_voice_is_checked_against_the_catalog_before_anything_is_listed_or_priced(manifest: Path) -> None:
+    code, output = dry_run(manifest, "--dialogue-voice", "newsman")
+    assert code == 1, output
+    refused = "column 'dialogue_voice': the dialogue voice: 'newsman' is not a voice of hexgrad/Kokoro-82M"
+    assert f"bad row: row 2 (id 'book'), {refused}" in output and f"row 3 (id 'tagged'), {refused}" in output
+    assert not re.search(r"\bbook\s+\d", output) and "chapter" not in output  # neither listed nor priced

@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from voxbatch.run.catalog import embedded_catalog
+from voxbatch.run.catalog_source import CatalogStore
+from voxbatch.run.spec import CACHE_DIR_NAME
 from voxbatch.server.faults import FaultSpec
 from voxbatch.server.runner import LocalServer
 
@@ -142,6 +145,11 @@ def test_ctrl_c_at_the_terminal_stops_gracefully_and_spares_the_commands_prefect
     assert _processes_with("PREFECT_HOME", str(home)) == []  # its Prefect server stopped with it
 
 
+def _catalog_kept(out: Path, server: LocalServer) -> None:
+    """The server's catalog as a run earlier today kept it, so this run asks the slow server for speech only."""
+    CatalogStore(out / CACHE_DIR_NAME).save(f"{server.origin}/v1", embedded_catalog())
+
+
 def _in_flight(server: LocalServer) -> int:
     """Requests the server is answering now (its concurrency counter; enabled by ``max_concurrency``)."""
     return server.state.limiter._in_flight
@@ -165,6 +173,7 @@ def test_calls_in_flight_are_waited_for_only_so_long(
     expected: str,
 ) -> None:
     server = make_server(api_key=None, faults=FaultSpec(latency_ms=SLOW_ANSWER_MS), max_concurrency=1000)
+    _catalog_kept(tmp_path / "out", server)  # the call in flight is a chunk's, not the catalog's
     argv = ["tts", str(_manifest(tmp_path)), "--out", str(tmp_path / "out"), "--base-url", server.origin]
     env = _env(tmp_path, PREFECT_API_URL=prefect_harness, VOXBATCH_STOP_GRACE_S=grace_s)
     run = Run([*argv, "--max-in-flight", "1"], env)

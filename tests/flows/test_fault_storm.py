@@ -110,13 +110,14 @@ def _inputs(folder: Path, jfk_flac: bytes) -> tuple[Path, Path]:
     return books, recordings
 
 
+# The catalog's two free GETs would take draws of the seeded storm: these runs count exactly one draw per chunk.
 def _tts(books: Path, out: Path, server: LocalServer, attempts: int) -> RunReport:
-    settings = RunSpec(base_url=server.origin, max_attempts=attempts)
+    settings = RunSpec(base_url=server.origin, max_attempts=attempts, check_catalog=False)
     return asyncio.run(audiobook_flow(str(books), str(out), spec=settings))
 
 
 def _stt(recordings: Path, out: Path, server: LocalServer, attempts: int) -> RunReport:
-    settings = RunSpec(base_url=server.origin, max_attempts=attempts)
+    settings = RunSpec(base_url=server.origin, max_attempts=attempts, check_catalog=False)
     return asyncio.run(transcript_flow(str(recordings), str(out), spec=settings, formats="txt,json"))
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -275,27 +274,7 @@ def test_the_last_run_finishes_every_item_without_a_traceback(chains: dict[str, 
 def test_outputs_are_complete_and_equal_to_an_uninterrupted_run(
     chains: dict[str, Chain], reference: dict[str, Path], flow: str
 ) -> None:
-    got, want = _outputs(flow, chains[flow].out), _outputs(flow, reference[flow])
-    assert got.keys() == want.keys()
-    for name in want:
-        # Same cues, titles and words; times may differ by a few ms (see TIMING_TOLERANCE_S).
-        assert _NUMBER.sub("#", got[name]) == _NUMBER.sub("#", want[name]), name
-        got_times = [_seconds(m) for m in _NUMBER.findall(got[name])]
-        want_times = [_seconds(m) for m in _NUMBER.findall(want[name])]
-        assert got_times == pytest.approx(want_times, abs=TIMING_TOLERANCE_S), (name, got[name], want[name])
-
-
-# Cue and chapter times of the interrupted chain once ended 3 ms off the uninterrupted run's (2 of 7 runs, book2's
-# last chapter; cause not yet found, the audio of every chunk is deterministic). Text must match exactly.
-TIMING_TOLERANCE_S = 0.010
-_NUMBER = re.compile(r"\d\d:\d\d:\d\d[,.]\d{3}|\d+\.\d+")
-
-
-def _seconds(text: str) -> float:
-    if ":" in text:
-        hours, minutes, rest = text.replace(",", ".").split(":")
-        return int(hours) * 3600 + int(minutes) * 60 + float(rest)
-    return float(text)
+    assert _outputs(flow, chains[flow].out) == _outputs(flow, reference[flow])
 
 
 @FLOWS

@@ -3,7 +3,8 @@
 The book's timeline is ``lead-in silence, chunk 1, pause 1, chunk 2, pause 2, ...``; every pause,
 including the one after the last chunk (ACX asks for room tone at the end), is the one named by
 the chunk's ``pause_after``, or exactly ``pause_s`` seconds when the piece has one (a pause tag).
-Chunks are raw mono s16le files at ``StitchOptions.sample_rate_hz``; they are read in blocks of
+Chunks are raw mono s16le files at ``StitchOptions.sample_rate_hz`` (any rate: the book's, 24 kHz for Kokoro,
+44.1 kHz for Cartesia; a piece that says it is at another is refused); they are read in blocks of
 :data:`BLOCK_SAMPLES`, silence is generated on the fly, and memory does not grow with the length of the book.
 
 Loudness (``normalize_loudness``) takes two passes over the chunk files:
@@ -51,7 +52,7 @@ __all__ = [
 
 PauseKind = Literal["none", "sentence", "paragraph", "chapter"]
 
-BLOCK_SAMPLES = 1 << 16  # ~2.7 s at 24 kHz: 512 KiB as float64
+BLOCK_SAMPLES = 1 << 16  # ~2.7 s at 24 kHz, ~1.5 s at 44.1 kHz: 512 KiB as float64
 LIMITER_HALF_WIDTH_S = 0.005  # gain ramps of ~10 ms around a limited peak
 LOSSY_HEADROOM_DB = 1.0  # mp3/aac/opus decode with peaks a little above the PCM they were given
 LOSSY_FORMATS: frozenset[AudioFormat] = frozenset({"mp3", "m4b", "opus"})
@@ -69,6 +70,7 @@ class Piece:
     text: str  # what was spoken (for the .srt cue)
     chapter_title: str  # title of its chapter (for chapter markers)
     pause_s: float | None = None  # exact silence after it (a pause tag), instead of pause_after's
+    sample_rate_hz: int | None = None  # the rate its audio is at, when known: must be the book's
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ def _plan(pieces: Sequence[Piece], opts: StitchOptions) -> _Plan:
             raise StitchError(f"piece {number} ({piece.pcm_path}): unknown pause {piece.pause_after!r}")
         if piece.pause_s is not None and not (math.isfinite(piece.pause_s) and piece.pause_s >= 0):
             raise StitchError(f"piece {number} ({piece.pcm_path}): pause_s must be finite and >= 0")
+        if piece.sample_rate_hz not in (None, rate):
+            raise StitchError(f"piece {number} ({piece.pcm_path}) is at {piece.sample_rate_hz} Hz, the book {rate} Hz")
         try:
             size = piece.pcm_path.stat().st_size
         except FileNotFoundError:

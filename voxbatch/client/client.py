@@ -50,7 +50,7 @@ from voxbatch.client.limits import Limiter, NoLimit, Unit, holds_rate_limited_re
 from voxbatch.client.models import WEBSOCKET_RATE_HZ, answered_pcm_format
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.records import CallFacts, RunStamp, cached_record, call_record, outcome_unknown, sent_record
-from voxbatch.client.results import CallInfo, SpeechResult, Transcript, parse_transcript
+from voxbatch.client.results import CallInfo, ListedModel, SpeechResult, Transcript, parse_models, parse_transcript
 from voxbatch.client.retry import RetryStats, call_with_retries
 from voxbatch.client.transport import Answer, SpeechRequest, SpeechTransport, SttTask, TranscriptionRequest
 from voxbatch.client.wire import WireTransport
@@ -387,3 +387,12 @@ class SpeechClient:
 
         facts = CallFacts("voices", model, None, "rest", CallContext())
         return await self._call("voices", 0.0, "chars", partial(self.transport.voices, model), facts, finish)
+
+    async def models(self) -> tuple[ListedModel, ...]:
+        """The models the server lists, with their kinds (``GET /models``); not rate-limited by units, not billed."""
+
+        def finish(answer: Answer, info: CallInfo) -> tuple[tuple[ListedModel, ...], CallFacts]:
+            return parse_models(json.loads(answer.body)), facts
+
+        facts = CallFacts("models", None, None, "rest", CallContext())
+        return await self._call("models", 0.0, "chars", self.transport.models, facts, finish)

@@ -43,9 +43,10 @@ from voxbatch.client.models import answered_pcm_format
 from voxbatch.client.options import Provider
 from voxbatch.client.results import WordTime
 from voxbatch.client.transport import Answer, SpeechRequest, SpeechTransport, TranscriptionRequest
+from voxbatch.defaults import DEFAULT_STT_MODEL
 
 Fault = Literal["refused", "dropped", "connect_timeout", "read_timeout", "cut", "hang"]
-RequestKind = Literal["speech", "transcriptions", "translations", "voices"]
+RequestKind = Literal["speech", "transcriptions", "translations", "voices", "models"]
 
 TONE_HZ = 220.0  # the fake's speech is a quiet tone: audible, never silent, the same every time
 TONE_AMPLITUDE = 0.25  # of full scale
@@ -84,9 +85,9 @@ class Received:
     seq: int  # 0, 1, 2, ... over every request this fake received
     at: float  # the fake's clock when it arrived (0.0 without a clock)
     kind: RequestKind
-    transport: str  # rest, sse, websocket (speech); multipart (transcriptions); rest (voices)
+    transport: str  # rest, sse, websocket (speech); multipart (transcriptions); rest (voices, models)
     model: str | None
-    request: SpeechRequest | TranscriptionRequest | None  # None for a voice list
+    request: SpeechRequest | TranscriptionRequest | None  # None for a voice or model list
 
     @property
     def text(self) -> str | None:
@@ -219,6 +220,12 @@ def voices_reply(voices: Mapping[str, Sequence[str]]) -> Reply:
     return Reply(body=json.dumps({"object": "list", "data": entries}).encode())
 
 
+def models_reply(models: Mapping[str, str]) -> Reply:
+    """A model list (``GET /models``) in Together's shape (a bare list): model id -> type (audio, transcribe)."""
+    entries = [{"id": m, "object": "model", "type": kind} for m, kind in models.items()]
+    return Reply(body=json.dumps(entries).encode())
+
+
 def plausible_reply(received: Received, provider: Provider = "together") -> Reply:
     """A successful answer derived from the request alone: what a well server would roughly send."""
     request = received.request
@@ -235,6 +242,8 @@ def plausible_reply(received: Received, provider: Provider = "together") -> Repl
             verbose=opts.response_format == "verbose_json",
             words=None if "word" in opts.timestamp_granularities else (),
         )
+    if received.kind == "models":
+        return models_reply({**dict.fromkeys(FAKE_VOICES, "audio"), DEFAULT_STT_MODEL: "transcribe"})
     wanted = {m: v for m, v in FAKE_VOICES.items() if received.model in (None, m)}
     return voices_reply(wanted)
 
@@ -307,6 +316,9 @@ class FakeTransport:
 
     async def voices(self, model: str | None) -> Answer:
         return await self._answer("voices", "rest", model, None)
+
+    async def models(self) -> Answer:
+        return await self._answer("models", "rest", None, None)
 
     async def aclose(self) -> None:
         self.closed = True

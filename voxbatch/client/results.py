@@ -53,6 +53,26 @@ class SpeechResult:
 
 
 @dataclass(frozen=True)
+class ListedModel:
+    """A model a server lists (``GET /models``): its id and kind (Together: ``audio``, ``transcribe``, ``chat``...)."""
+
+    id: str
+    type: str | None
+
+
+def parse_models(data: Any) -> tuple[ListedModel, ...]:
+    """A model list in Together's shape (a bare list) or OpenAI's (``{"object": "list", "data": [...]}``)."""
+    entries = data.get("data", []) if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        return ()
+    return tuple(
+        ListedModel(str(e["id"]), str(e["type"]) if e.get("type") is not None else None)
+        for e in entries
+        if isinstance(e, dict) and e.get("id")
+    )
+
+
+@dataclass(frozen=True)
 class Segment:
     """A stretch of the transcript with its time span."""
 

@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from voxbatch.client.client import CallContext, SpeechClient, SpeechOptions, TranscriptionOptions
-from voxbatch.client.results import SpeechResult, Transcript
+from voxbatch.client.results import ListedModel, SpeechResult, Transcript
 
 T = TypeVar("T")
 
@@ -56,6 +56,9 @@ class SyncSpeechClient:
 
     def voices(self, model: str | None = None) -> dict[str, list[str]]:
         return self._run(self._client.voices(model))
+
+    def models(self) -> tuple[ListedModel, ...]:
+        return self._run(self._client.models())
 
     def close(self) -> None:
         if self._loop.is_running():

@@ -54,7 +54,7 @@ class Answer:
     """One complete, successful answer, whatever carried it (``headers`` feed the limiter).
 
     ``body`` is the audio of a speech answer (raw PCM, or the encoded bytes asked for) and the JSON text of a
-    transcription or voice list; ``words`` are the word timings a streamed speech answer carried.
+    transcription, voice or model list; ``words`` are the word timings a streamed speech answer carried.
     """
 
     status: int
@@ -77,6 +77,10 @@ class SpeechTransport(Protocol):
 
     async def voices(self, model: str | None) -> Answer:
         """List voices (all models, or one); the body is the provider's JSON answer."""
+        ...
+
+    async def models(self) -> Answer:
+        """List the server's models (``GET /models``); the body is the provider's JSON answer."""
         ...
 
     async def aclose(self) -> None:

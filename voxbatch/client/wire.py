@@ -98,5 +98,8 @@ class WireTransport:
         path = f"/voices?{urlencode({'model': model})}" if model else "/voices"
         return await http.send(self.http, "GET", path)
 
+    async def models(self) -> Answer:
+        return await http.send(self.http, "GET", "/models")
+
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -5,11 +5,13 @@ serialises every call into it (the library is one big bundle of global state), r
 (language + variant) to an espeak voice file, and turning the library's callback stream (PCM blocks
 plus word events) into a :class:`Synthesis` with per-word timings.
 
-Determinism: espeak-ng carries synthesis state from one call to the next (a pitch-flutter phase,
-an automatic gain, glottal/noise filter memories and two random generators), so the same input can
-give slightly different audio depending on what was spoken before. Before every call we put that
-state back to its post-initialisation values (see :mod:`voxbatch.engines.espeak_state`), so a result is a
-pure function of (text, voice) - e.g. identical whether calls run sequentially or from many threads.
+Determinism: espeak-ng carries synthesis state from one call to the next in its static variables (the
+command queue, the Klatt synthesizer's filters and fades, a "wave file playing" flag, echo, envelopes,
+two random generators), so the same input could give different audio - even a different length -
+depending on what was spoken, or cancelled, before. Before every call ALL of that state is put back
+to its post-initialisation values (see :mod:`voxbatch.engines.espeak_state`), and only then is the
+voice selected, so a result is a pure function of (text, voice): identical whatever ran before it,
+sequentially, from many threads, or stopped part way.
 """
 
 from __future__ import annotations
@@ -174,6 +176,8 @@ class _Library:
             ctypes.c_void_p,
         )
         lib.espeak_Synth.restype = ctypes.c_int
+        lib.espeak_Info.argtypes = (ctypes.c_void_p,)
+        lib.espeak_Info.restype = ctypes.c_char_p
 
         sample_rate_hz = lib.espeak_Initialize(
             _AUDIO_OUTPUT_SYNCHRONOUS, BUFFER_MS, str(self.data_path).encode(), _INITIALIZE_DONT_EXIT
@@ -192,7 +196,9 @@ class _Library:
         lib.espeak_SetSynthCallback(self._callback)
         self._voice_files = self._index_voices()
         self.variants = frozenset(p.name for p in (self.data_path / "voices" / "!v").iterdir() if p.is_file())
-        self._reset_state = SynthStateReset(lib, library_path)
+        version = (lib.espeak_Info(None) or b"?").decode("ascii", "replace")
+        # Last, once the library is fully set up: every later call starts from the state snapshotted here.
+        self._reset_state = SynthStateReset(lib, library_path, version)
 
     def _index_voices(self) -> dict[str, str]:
         """Lower-cased voice file, language code or voice name -> voice file (e.g. "fr-fr" -> "roa/fr").
@@ -245,20 +251,22 @@ class _Library:
             return 1  # 1 = abort synthesis (its caller left): espeak_Synth returns soon after
         return 0  # 0 = continue synthesis
 
-    def select_voice(self, voice: EspeakVoice) -> None:
+    def voice_spec(self, voice: EspeakVoice) -> str:
+        """The espeak voice name for ``voice`` ("roa/fr+m2"); EspeakError if its language or variant is unknown."""
         identifier = self._voice_files.get(voice.language.lower())
         if identifier is None:
             raise EspeakError(f"unknown espeak language/voice {voice.language!r}")
-        spec = identifier
-        if voice.variant is not None:
-            # espeak silently ignores a variant it cannot find, so check it ourselves.
-            if voice.variant not in self.variants:
-                raise EspeakError(f"unknown espeak variant {voice.variant!r}")
-            spec = f"{identifier}+{voice.variant}"
+        if voice.variant is None:
+            return identifier
+        # espeak silently ignores a variant it cannot find, so check it ourselves.
+        if voice.variant not in self.variants:
+            raise EspeakError(f"unknown espeak variant {voice.variant!r}")
+        return f"{identifier}+{voice.variant}"
+
+    def _select_voice(self, spec: str, voice: EspeakVoice) -> None:
         status = self._lib.espeak_SetVoiceByName(spec.encode())
         if status != _EE_OK:
             raise EspeakError(f"espeak_SetVoiceByName({spec!r}) failed with {status}")
-        # Parameters are library-global and outlive voice changes, so every call sets all three.
         for parameter, value in (
             (_PARAM_RATE, voice.rate_wpm),
             (_PARAM_PITCH, voice.pitch),
@@ -269,16 +277,18 @@ class _Library:
                 raise EspeakError(f"espeak_SetParameter({parameter}, {value}) failed with {status}")
 
     def synthesize(
-        self, text: str, should_stop: Callable[[], bool] | None = None
+        self, text: str, voice: EspeakVoice, should_stop: Callable[[], bool] | None = None
     ) -> tuple[bytes, list[tuple[int, int, int]]]:
-        """PCM bytes and (text_position, length, audio_ms) word events for ``text`` in the selected voice.
+        """PCM bytes and (text_position, length, audio_ms) word events for ``text`` spoken by ``voice``.
 
         ``should_stop`` is asked after every block of audio (``BUFFER_MS``); when it says yes, espeak-ng
         aborts and :class:`SynthesisCancelled` is raised.
         """
+        spec = self.voice_spec(voice)  # an unknown voice fails before the library is touched
+        self._reset_state()  # first: the voice is then selected on the post-initialisation state
+        self._select_voice(spec, voice)
         self._collected = _Collected()
         self._should_stop, self.stopped = should_stop, False
-        self._reset_state()
         encoded = text.encode("utf-8") + b"\0"
         try:
             status = self._lib.espeak_Synth(encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
@@ -320,8 +330,11 @@ class EspeakEngine:
             if should_stop is not None and should_stop():  # the caller left while waiting for the library
                 raise SynthesisCancelled("the caller left before its synthesis began")
             library = _get_library()
-            library.select_voice(voice)  # validates the voice even when there is nothing to say
-            raw, events = library.synthesize(text, should_stop) if text.strip() else (b"", [])
+            if text.strip():
+                raw, events = library.synthesize(text, voice, should_stop)
+            else:
+                library.voice_spec(voice)  # validates the voice even when there is nothing to say
+                raw, events = b"", []
             sample_rate_hz = library.sample_rate_hz
         pcm = np.frombuffer(raw, dtype="<i2")  # read-only view, as befits a frozen result
         words = word_timings(text, events, pcm, sample_rate_hz)

@@ -21,7 +21,7 @@ class CallRecord:
     item_id: str | None
     chunk_index: int | None
     provider: str  # "together", "openai", "local"
-    endpoint: str  # "speech", "transcriptions", "translations", "voices"
+    endpoint: str  # "speech", "transcriptions", "translations", "voices", "models"
     model: str | None
     voice: str | None
     transport: str  # "rest", "sse", "websocket", "multipart", "cache"

@@ -62,7 +62,7 @@ BY_KEYS: tuple[ReportKey, ...] = get_args(ReportKey)
 FORMATS: tuple[ReportFormat, ...] = get_args(ReportFormat)
 
 TOTAL_LABEL = "TOTAL"
-BILLED_ENDPOINTS = ("speech", "transcriptions", "translations")  # "voices" is free: no price, nothing unknown
+BILLED_ENDPOINTS = ("speech", "transcriptions", "translations")  # "voices", "models": free, nothing unknown
 P50, P95 = 0.50, 0.95
 
 # The ledger column each grouping reads; a day is the UTC date partition.

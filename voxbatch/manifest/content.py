@@ -2,7 +2,8 @@
 
 A ``.txt`` that is really a PDF, a saved web page, a Word document (a ZIP), a binary file, or text in an
 encoding other than UTF-8 is refused with the reason, so nothing of it is synthesized and paid for.
-(Reading PDF, HTML or EPUB properly is a later feature; refusing them safely is this module's job.)
+(EPUB, DOCX, PDF and HTML manuscripts are read by :mod:`voxbatch.manuscript`, which uses this module for plain
+text; audio inputs and CSV manifests are judged here too.)
 """
 
 from __future__ import annotations

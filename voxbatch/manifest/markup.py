@@ -112,22 +112,28 @@ class MarkupReader:
             values.append(value)
         return PauseOptions(*values)
 
-    def read(self, cell: dict[str, str], text: str | None, markdown: bool, report: Report) -> BookMarkup:
-        """The row's markup; every problem is reported (column, reason). ``text`` None: it could not be read."""
+    def read(self, cell: dict[str, str], report: Report) -> BookMarkup:
+        """The row's markup, its files read; every problem is reported (column, reason). Its text's tags are
+        checked by :func:`check_tags` once the text is read."""
         cast = self._file("cast", cell, self.defaults.cast_path, report)
         lexicon = self._file("lexicon", cell, None, report)
         base = self._file("lexicon", {}, self.defaults.lexicon_path, report)
         assert cast is None or isinstance(cast, Cast)
         assert lexicon is None or isinstance(lexicon, Lexicon)
         assert base is None or isinstance(base, Lexicon)
-        if text is not None and "[" in text:  # only a tag can fail; most books have none
-            try:
-                check_markup(normalize_document(text, markdown=markdown).text, cast)
-            except MarkupError as exc:
-                report("text", str(exc))
         return BookMarkup(
             dialogue_voice=cell.get("dialogue_voice") or self.defaults.dialogue_voice,
             cast=cast,
             lexicon=lexicon if base is None else base.merged(lexicon),
             pauses=self._pauses(cell, report),
         )
+
+
+def check_tags(text: str, markdown: bool, markup: BookMarkup, report: Report) -> None:
+    """Report (column ``text``) a tag of the book's text (as the chunker will read it) that could not be obeyed."""
+    if "[" not in text:  # only a tag can fail; most books have none
+        return
+    try:
+        check_markup(normalize_document(text, markdown=markdown).text, markup.cast)
+    except MarkupError as exc:
+        report("text", str(exc))

@@ -1,9 +1,13 @@
 """The audiobook manifest: one row per book, validated into :class:`BookRow` or :class:`RowError`.
 
-Columns: ``id`` (required, unique, see :mod:`voxbatch.manifest.ids`), ``text`` or ``text_path`` (plain UTF-8
-text or Markdown; checked by its content, see :mod:`voxbatch.manifest.content`), and optional ``title``,
-``author``, ``model``, ``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus) and ``cover_path``, and the
-markup columns of :mod:`voxbatch.manifest.markup` (dialogue voice, cast, lexicon, pauses).
+Columns: ``id`` (required, unique, see :mod:`voxbatch.manifest.ids`), ``text`` or ``text_path`` (an EPUB, DOCX,
+PDF, HTML, plain-text or Markdown file, recognised by its bytes: :mod:`voxbatch.manuscript`), and optional
+``title``, ``author``, ``model``, ``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus), ``cover_path``
+and ``front_matter`` (``keep`` or ``skip``: whether a manuscript's front and back matter is read). A manuscript's
+own title, author, language and cover fill the columns left empty, before the run's defaults do.
+``transport`` (rest, sse, websocket) and ``sample_rate`` (Hz; empty: the model's own rate) say how speech is asked for.
+The markup columns of :mod:`voxbatch.manifest.markup` (dialogue voice, cast, lexicon, pauses) say who reads what
+and how; their tags are checked in the text as it will be read (a manuscript's too).
 Paths are relative to the manifest's folder and must stay inside it or inside an allowed folder
 (:mod:`voxbatch.manifest.paths`). Empty optional cells take the run's defaults; an empty ``voice`` with no run
 default takes the row's model's default voice (:func:`voxbatch.defaults.default_voice`). Every bad row is
@@ -17,15 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voxbatch.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_TTS_MODEL, default_voice
-from voxbatch.manifest.content import ContentError, read_text_file
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.ids import id_problem
-from voxbatch.manifest.markup import BookMarkup, MarkupDefaults, MarkupReader
+from voxbatch.manifest.markup import BookMarkup, MarkupDefaults, MarkupReader, check_tags
 from voxbatch.manifest.paths import PathPolicy, PathRefused
 from voxbatch.manifest.table import read_table
+from voxbatch.manuscript.book import Cover, Manuscript, ManuscriptError
+from voxbatch.manuscript.reader import read_manuscript
+from voxbatch.manuscript.render import render_manuscript
+from voxbatch.manuscript.repair import repair_text
 
 AUDIO_FORMATS = ("mp3", "m4b", "wav", "flac", "opus")
-MARKDOWN_SUFFIXES = (".md", ".markdown")
+FRONT_MATTER_CHOICES = {"keep": True, "skip": False}
+TRANSPORTS = ("rest", "sse", "websocket")  # how each chunk's speech travels (voxbatch.client.wire)
 COVER_SUFFIXES = (".jpg", ".jpeg", ".png")
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -42,6 +50,9 @@ class BookDefaults:
     language: str | None = None
     audio_format: str = DEFAULT_AUDIO_FORMAT
     author: str | None = None
+    keep_front_matter: bool = False  # read a manuscript's front and back matter (cover, contents, licence...) too
+    transport: str = "rest"
+    sample_rate_hz: int | None = None  # None: each row's model's own rate
     markup: MarkupDefaults = field(default_factory=MarkupDefaults)
 
 
@@ -60,6 +71,10 @@ class BookRow:
     language: str | None
     audio_format: str
     cover_path: Path | None
+    matter: tuple[str, ...] = ()  # each chapter's kind (front, body, back); () for plain text: the text rules decide
+    embedded_cover: Cover | None = None  # the manuscript's own cover, used when there is no cover_path
+    transport: str = "rest"
+    sample_rate_hz: int | None = None  # None: the model's own rate (voxbatch.client.models.native_sample_rate_hz)
     markup: BookMarkup = field(default_factory=BookMarkup)
 
 
@@ -106,30 +121,72 @@ def _validate(
         problem("id", f"duplicates the id of row {seen[item_id]}")
     else:
         seen[item_id] = row
-    text, markdown = _text(cell, policy, problem)
+    manuscript, source = _manuscript(cell, policy, problem)
     audio_format = (cell.get("format") or defaults.audio_format).lower()
     if audio_format not in AUDIO_FORMATS:
         problem("format", f"must be one of {', '.join(AUDIO_FORMATS)}; got {audio_format!r}")
     cover = _cover(cell.get("cover_path", ""), policy, problem)
-    book_markup = markup.read(cell, text, markdown, problem)
+    keep = _keep_front_matter(cell.get("front_matter", ""), defaults, problem)
+    transport = (cell.get("transport") or defaults.transport).lower()
+    if transport not in TRANSPORTS:
+        problem("transport", f"must be one of {', '.join(TRANSPORTS)}; got {transport!r}")
+    rate = _sample_rate(cell.get("sample_rate", ""), problem)
+    book_markup = markup.read(cell, problem)
     if problems:
         return problems, None
-    assert text is not None
+    assert manuscript is not None
+    title = cell.get("title") or manuscript.title or item_id
+    try:
+        rendered = render_manuscript(manuscript, title=title, keep_matter=keep)
+    except ManuscriptError as exc:
+        problem("text_path", f"file {source} {exc}")
+        return problems, None
+    check_tags(rendered.text, rendered.markdown, book_markup, problem)  # the tags of the text as it will be read
+    if problems:
+        return problems, None
     model = cell.get("model") or defaults.model
     return [], BookRow(
         row=row,
         id=item_id,
-        text=text,
-        markdown=markdown,
-        title=cell.get("title") or item_id,
-        author=cell.get("author") or defaults.author,
+        text=rendered.text,
+        markdown=rendered.markdown,
+        title=title,
+        author=cell.get("author") or manuscript.author or defaults.author,
         model=model,
         voice=cell.get("voice") or defaults.voice or default_voice(model),
-        language=cell.get("language") or defaults.language,
+        language=cell.get("language") or manuscript.language or defaults.language,
         audio_format=audio_format,
         cover_path=cover,
+        matter=rendered.matter,
+        embedded_cover=manuscript.cover if cover is None else None,
+        transport=transport,
+        sample_rate_hz=rate or defaults.sample_rate_hz,
         markup=book_markup,
     )
+
+
+def _keep_front_matter(value: str, defaults: BookDefaults, problem: Report) -> bool:
+    if not value:
+        return defaults.keep_front_matter
+    keep = FRONT_MATTER_CHOICES.get(value.strip().lower())
+    if keep is None:
+        problem("front_matter", f"must be keep or skip; got {value!r}")
+        return False
+    return keep
+
+
+def _sample_rate(value: str, problem: Report) -> int | None:
+    """A ``sample_rate`` cell in Hz (``44100``, or ``44100.0`` from a Parquet float column), or None when empty."""
+    if not value.strip():
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not (rate.is_integer() and 0 < rate < 1e6):
+        problem("sample_rate", f"must be a whole number of Hz such as 24000 or 44100; got {value!r}")
+        return None
+    return int(rate)
 
 
 def _local_path(value: str, column: str, policy: PathPolicy, report: Report) -> Path | None:
@@ -144,34 +201,35 @@ def _local_path(value: str, column: str, policy: PathPolicy, report: Report) -> 
         return None
 
 
-def _text(cell: dict[str, str], policy: PathPolicy, report: Report) -> tuple[str | None, bool]:
+def _manuscript(cell: dict[str, str], policy: PathPolicy, report: Report) -> tuple[Manuscript | None, str]:
+    """The row's manuscript (inline text, or the file ``text_path`` names) and how errors name it."""
     inline, text_path = cell.get("text", ""), cell.get("text_path", "")
     if inline and text_path:
         report("text", "give either text or text_path, not both")
-        return None, False
-    if text_path:
-        path = _local_path(text_path, "text_path", policy, report)
-        if path is None:
-            return None, False
-        try:
-            text = read_text_file(path)
-        except FileNotFoundError:
-            report("text_path", f"file {path} does not exist")
-            return None, False
-        except ContentError as exc:
-            report("text_path", f"file {path.name} {exc}")
-            return None, False
-        except OSError as exc:
-            report("text_path", f"file {path} could not be read: {exc.strerror or exc}")
-            return None, False
-        if not text.strip():
-            report("text_path", f"file {path} is empty")
-            return None, False
-        return text, path.suffix.lower() in MARKDOWN_SUFFIXES
-    if not inline:
-        report("text", "is empty; give the text or a text_path")
-        return None, False
-    return inline, False
+        return None, ""
+    if not text_path:
+        if not inline:
+            report("text", "is empty; give the text or a text_path")
+            return None, ""
+        return Manuscript("text", source_text=repair_text(inline)), "text"
+    path = _local_path(text_path, "text_path", policy, report)
+    if path is None:
+        return None, ""
+    try:
+        manuscript = read_manuscript(path)
+    except FileNotFoundError:
+        report("text_path", f"file {path} does not exist")
+        return None, ""
+    except ManuscriptError as exc:
+        report("text_path", f"file {path.name} {exc}")
+        return None, ""
+    except OSError as exc:
+        report("text_path", f"file {path} could not be read: {exc.strerror or exc}")
+        return None, ""
+    if manuscript.source_text is not None and not manuscript.source_text.strip():
+        report("text_path", f"file {path} is empty")
+        return None, ""
+    return manuscript, path.name
 
 
 def _cover(value: str, policy: PathPolicy, problem: Report) -> Path | None:

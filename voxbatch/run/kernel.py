@@ -2,7 +2,10 @@
 
 ::
 
-    rows ──► plan ──► finished? ──yes──► skipped
+    rows ──► fit the provider's catalog? ──no──► a row error: nothing planned, nothing paid
+               │ yes
+               ▼
+             plan ──► finished? ──yes──► skipped
               │          │ no
               │          ▼
               │       estimate ──► admit under the budget (input order) ──no──► skipped_budget
@@ -16,8 +19,9 @@
               └─ a row error or an unforeseen exception: failed (this item alone)
     every outcome ──► record (the item's ledger record, progress, summary)
 
-A dry run is the same life with execution switched off: plan, find what is finished, estimate; no server of any
-kind is opened. The pipelines (:mod:`voxbatch.pipelines.audiobook.pipeline`,
+A dry run is the same life with execution switched off: check, plan, find what is finished, estimate; no server
+of any kind is opened (and the catalog is the embedded server's own, or a copy on disk:
+:mod:`voxbatch.run.catalog_source`). The pipelines (:mod:`voxbatch.pipelines.audiobook.pipeline`,
 :mod:`voxbatch.pipelines.transcript.pipeline`) say only what differs: how an item is planned, what one unit of its
 work is and how it is executed, how it is assembled and estimated.
 
@@ -55,6 +59,8 @@ from voxbatch.client.limits import Unit
 from voxbatch.ledger.record import CallStatus
 from voxbatch.pricing import PriceTable, load_price_table
 from voxbatch.run.budget import Budget
+from voxbatch.run.catalog import Catalog
+from voxbatch.run.catalog_source import load_catalog
 from voxbatch.run.context import DOWNLOADS_DIR_NAME, RunContext, open_run
 from voxbatch.run.endpoint import SecretResolver
 from voxbatch.run.estimate import ItemEstimate, estimate_report
@@ -115,6 +121,7 @@ class Pipeline(Protocol[RowT, PlanT, WorkT]):
 
     def item_id(self, row: RowT) -> str: ...
     def describe(self, row: RowT) -> tuple[str | None, str | None]: ...  # model, voice (for the ledger)
+    def check(self, row: RowT, catalog: Catalog) -> list[str]: ...  # its row errors against the provider's catalog
     def plan(self, row: RowT, place: PlanPlace) -> Planned[PlanT]: ...  # may block: run in a thread
     def plan_failure(self, row: RowT, exc: Exception) -> str: ...
     def chunks(self, plan: PlanT) -> int: ...
@@ -197,6 +204,8 @@ class Kernel:
         started = time.perf_counter()
         report = RunReport(self.pipeline.flow, row_errors=list(row_errors))
         root = self.spec.cache_root(self.out_dir)
+        rows, unfit = await self._checked(rows, ask=False)  # a copy of the catalog only: a dry run calls nothing
+        report.row_errors += unfit
         place = PlanPlace(self.spec.endpoint_id(), (root / DOWNLOADS_DIR_NAME).resolve(), root)
         steps = steps or DirectSteps()
         outcomes = await asyncio.gather(*(self._plan(steps, row, place) for row in rows))
@@ -213,6 +222,23 @@ class Kernel:
         report.wall_s = round(time.perf_counter() - started, 2)
         return report
 
+    async def _checked(self, rows: Sequence[Any], *, ask: bool) -> tuple[list[Any], list[str]]:
+        """The rows the provider's catalog accepts, and the others' row errors (nothing of theirs is planned or
+        paid). With no catalog to be had (warned by :func:`load_catalog`), every row."""
+        root = self.spec.cache_root(self.out_dir)
+        catalog = await load_catalog(
+            self.spec, root, ask=ask, resolve_secret=self.resolve_secret, warn=self.logger.warning
+        )
+        if catalog is None:
+            return list(rows), []
+        kept, errors = [], []
+        for row in rows:
+            problems = self.pipeline.check(row, catalog)
+            errors += problems
+            if not problems:
+                kept.append(row)
+        return kept, errors
+
     async def _plan(self, steps: Steps, row: Any, place: PlanPlace) -> Planned[Any]:
         try:
             return await steps.plan(self.pipeline, row, place)
@@ -224,8 +250,12 @@ class Kernel:
         started = time.perf_counter()
         pipeline = self.pipeline
         report = RunReport(pipeline.flow, row_errors=list(row_errors), budget_usd=max_cost_usd)
-        report.items = {pipeline.item_id(row): ItemResult(pipeline.item_id(row)) for row in rows}  # input order
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        rows, unfit = await self._checked(rows, ask=True)
+        for error in unfit:
+            self.logger.error("%s", error)
+        report.row_errors += unfit
+        report.items = {pipeline.item_id(row): ItemResult(pipeline.item_id(row)) for row in rows}  # input order
         budget = Budget(max_cost_usd) if max_cost_usd is not None else None
         async with open_run(
             self.spec,

@@ -42,6 +42,7 @@ class RunSpec:
     api_key_secret: str | None = None  # a Prefect Secret block holding the API key (else TOGETHER_API_KEY)
     limit_name: str | None = None  # the Prefect GCL that shares requests_per_minute across workers
     timeout_s: float | None = None  # every attempt's timeout (--timeout-s); None: it follows the work
+    check_catalog: bool = True  # rows checked against the provider's catalog before anything is planned or paid
     # Filled in when the run opens (RunSpec.opened), so that another process opens the same run:
     run_id: str | None = None
     flow: str | None = None  # "audiobook" | "transcripts"

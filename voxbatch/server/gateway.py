@@ -269,5 +269,6 @@ class Gateway:
                 characters=int(bill.get("characters", 0)) if billed else 0,
                 audio_seconds=float(bill.get("audio_seconds", 0.0)) if billed else 0.0,
                 fault=fault,
+                transport=bill.get("transport"),
             )
         )

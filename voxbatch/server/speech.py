@@ -109,6 +109,7 @@ async def create_speech(request: Request) -> Response:
         voice=req.voice_name,
         characters=len(req.text),
         input_sha256=req.input_sha256,
+        transport="sse" if req.stream else "rest",
     )
     if req.stream:
         return StreamingResponse(

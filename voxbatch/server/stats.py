@@ -25,6 +25,7 @@ class RequestRecord:
     characters: int = 0  # billed characters (successful TTS only)
     audio_seconds: float = 0.0  # billed audio seconds (successful STT only)
     fault: str = "none"
+    transport: str | None = None  # how speech was asked for: "rest", "sse" or "websocket" (None: not speech)
 
 
 class ServerStats:
@@ -122,6 +123,12 @@ class ServerStats:
         """Logged requests, optionally filtered by path and status."""
         with self._lock:
             return [r for r in self._log if (path is None or r.path == path) and (status is None or r.status == status)]
+
+    def transports(self, status: int | None = None) -> dict[str, int]:
+        """Speech requests per transport (``rest``, ``sse``, ``websocket``), from the request log."""
+        with self._lock:
+            kinds = [r.transport for r in self._log if r.transport and (status is None or r.status == status)]
+        return dict(Counter(kinds))
 
     def count(self, path: str | None = None, status: int | None = None) -> int:
         with self._lock:

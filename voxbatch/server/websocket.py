@@ -221,7 +221,7 @@ async def speech_websocket(websocket: WebSocket) -> None:
         await session.failed(exc)
         await websocket.close(WS_POLICY_VIOLATION)
         return
-    note_billing(websocket.scope, model=req.model.model_id, voice=req.voice_name)
+    note_billing(websocket.scope, model=req.model.model_id, voice=req.voice_name, transport="websocket")
     await session.send({"event_id": uuid.uuid4().hex, "type": "session.created", "session": session.session_body()})
     try:
         while True:

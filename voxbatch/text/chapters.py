@@ -26,8 +26,9 @@ Decisions:
 * Front matter (text before the first heading): up to ``MAX_MERGED_FRONT_MATTER_CHARS`` non-space characters (a
   title line, an author line) belongs to the first chapter, which then starts at 0 and speaks it before its heading;
   more becomes its own chapter 0 titled ``FRONT_MATTER_TITLE`` (a preface, a dedication and a table of contents).
-* No headings: one chapter over the whole text, titled from its first paragraph (or its first words), or
-  ``Chapter 1`` for an empty text.
+* No headings: one chapter over the whole text, titled with the book's title when the caller gives it (a book
+  without headings is named after itself, not after its first words); else from its first paragraph (or its
+  first words), or ``Chapter 1`` for an empty text.
 """
 
 from __future__ import annotations
@@ -182,15 +183,19 @@ def _fallback_title(text: str) -> str:
     return " ".join(words).rstrip(",;:. -") + "..."
 
 
-def layout_chapters(document: NormalizedText) -> list[ChapterLayout]:
-    """The chapters of an already normalized document, with the span of each chapter's heading."""
+def layout_chapters(document: NormalizedText, *, title: str | None = None) -> list[ChapterLayout]:
+    """The chapters of an already normalized document, with the span of each chapter's heading.
+
+    ``title`` (the book's title) names the one chapter of a document without headings.
+    """
     text = document.text
     if document.markdown_headings:
         headings = _drop_empty_chapters(text, _markdown_chapter_headings(document), MIN_MARKDOWN_CHAPTER_BODY_CHARS)
     else:
         headings = _drop_empty_chapters(text, _plain_headings(text), MIN_CHAPTER_BODY_CHARS)
     if not headings:
-        return [ChapterLayout(Chapter(index=0, title=_fallback_title(text), start=0, end=len(text)), None)]
+        only = Chapter(index=0, title=title or _fallback_title(text), start=0, end=len(text))
+        return [ChapterLayout(only, None)]
 
     layouts: list[ChapterLayout] = []
     first_start = headings[0].start
@@ -205,11 +210,13 @@ def layout_chapters(document: NormalizedText) -> list[ChapterLayout]:
     return layouts
 
 
-def detect_chapters(text: str, *, markdown: bool = False) -> list[Chapter]:
+def detect_chapters(text: str, *, markdown: bool = False, title: str | None = None) -> list[Chapter]:
     """Detect the chapters of a manuscript; offsets index ``normalize_text(text, markdown=markdown)``.
 
     For plain text, pass the normalized text (a fixed point of normalization, so offsets index ``text`` itself).
     For Markdown, pass the Markdown source: the heading levels exist only there, and normalization removes the
-    ``#`` markers. See the module docstring for the heading patterns and the front-matter and TOC rules.
+    ``#`` markers. See the module docstring for the heading patterns and the front-matter and TOC rules; ``title``
+    names the one chapter of a text without headings.
     """
-    return [layout.chapter for layout in layout_chapters(normalize_document(text, markdown=markdown))]
+    document = normalize_document(text, markdown=markdown)
+    return [layout.chapter for layout in layout_chapters(document, title=title)]

@@ -332,15 +332,16 @@ def chunk_text(
     min_chars: int = 40,
     language: str = "en",
     markdown: bool = False,
+    title: str | None = None,
     voicing: Voicing | None = None,
     rewrite: Callable[[str], str] | None = None,
 ) -> ChunkedText:
     """Normalize ``raw``, detect its chapters and cut it into chunks of at most ``max_chars`` spoken characters.
 
     ``language`` picks pysbd's sentence rules (an ISO 639-1 code; a region suffix like "en-GB" is ignored, unknown
-    languages use English rules). See the module docstring for how cuts are chosen, and for ``voicing`` (who
-    reads what; pause tags are always obeyed) and ``rewrite`` (a lexicon). A tag that cannot be obeyed raises
-    :class:`~voxbatch.text.markup.MarkupError`.
+    languages use English rules). ``title``, the book's title, names the one chapter of a text without headings.
+    See the module docstring for how cuts are chosen, and for ``voicing`` (who reads what; pause tags are always
+    obeyed) and ``rewrite`` (a lexicon). A tag that cannot be obeyed raises :class:`~voxbatch.text.markup.MarkupError`.
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")
@@ -348,7 +349,7 @@ def chunk_text(
         raise ValueError(f"min_chars must not be negative, got {min_chars}")
     document = normalize_document(raw, markdown=markdown)
     text = document.text
-    layouts = layout_chapters(document)
+    layouts = layout_chapters(document, title=title)
     segmenter = _segmenter(language)
     script = read_script(text, voicing or Voicing())
 

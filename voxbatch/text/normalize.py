@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 PARAGRAPH_SEPARATOR = "\n\n"
@@ -267,6 +267,13 @@ def _join_lines(lines: list[str], vocabulary: _Vocabulary) -> str:
             parts[-1] = parts[-1][:-1]  # the hyphen ends the last part: the previous line itself
         parts.append(line)
     return "".join(parts)
+
+
+def line_joiner(text: str) -> Callable[[list[str]], str]:
+    """Rejoin a wrapped paragraph's lines as normalization does, with ``text`` (the whole manuscript) as the dictionary
+    of the hyphenation rule (see the module docstring). For readers that find paragraphs themselves (PDF)."""
+    vocabulary = _Vocabulary(text)
+    return lambda lines: _join_lines(lines, vocabulary)
 
 
 def _parse_blocks(text: str, *, markdown: bool) -> list[_Block]:

@@ -117,3 +117,21 @@ def test_speaker_tags_are_checked_where_they_stand_after_normalization(folder: P
     )
     books, errors = load(folder, ["id,text_path,cast_path", "md,book.md,cast.json"])
     assert errors == {} and books["md"].cast is not None
+
+
+def test_a_manuscripts_tags_are_checked_in_the_text_as_it_will_be_read(folder: Path) -> None:
+    """A manuscript's paragraphs are escaped when rendered (nothing in them reads as Markdown) and read back as
+    written, so their tags are tags: checked like a plain text's, after the file is read."""
+    (folder / "good.html").write_text(
+        "<html><body><h1>One</h1><p>[Alice] Hello. [pause: 2s] Goodbye.</p>"
+        "<h1>Two</h1><p>[Hatter] Tea? Said the [sic] text.</p></body></html>",
+        encoding="utf-8",
+    )
+    (folder / "bad.html").write_text(
+        "<html><body><h1>One</h1><p>Fine.</p><h1>Two</h1><p>[Bob] Hello.</p></body></html>", encoding="utf-8"
+    )
+    books, errors = load(
+        folder, ["id,text_path,cast_path", "good,good.html,cast.json", "bad,bad.html,cast.json", "tagless,bad.html,"]
+    )
+    assert set(books) == {"good", "tagless"} and books["good"].cast is not None
+    assert "[Bob]" in errors[3, "text"] and "not in the cast (the cast has: Alice, Hatter)" in errors[3, "text"]

@@ -209,3 +209,10 @@ def test_markdown_heading_text_is_cleaned() -> None:
         "The Fall of Rome",
         "Two",
     ]
+
+
+def test_a_text_without_headings_is_named_after_the_book_when_its_title_is_given() -> None:
+    text = "It was a dark and stormy night; the rain fell in torrents, except at occasional intervals."
+    assert [c.title for c in detect_chapters(text, title="The Night")] == ["The Night"]
+    assert [c.title for c in detect_chapters(f"# Storm\n\n{text}", markdown=True, title="The Night")] == ["Storm"]
+    assert detect_chapters(text)[0].title.startswith("It was a dark and stormy night")  # no title: its first words

@@ -1,7 +1,8 @@
 """Assembling a finished book from its cached chunks: the audio file, chapters.json and the .srt.
 
 A book is skipped when its outputs exist and were built from the same chunks, metadata and options
-(recorded in ``<id>.build.json``, written last).
+(recorded in ``<id>.build.json``, written last). A manuscript's own cover (an EPUB's cover image), used when the
+row names no ``cover_path``, is written beside the book as ``<id>.cover.jpg`` (or ``.png``) and embedded from there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import cast
 
-from voxbatch.atomic import write_text_atomic
+from voxbatch.atomic import write_bytes_atomic, write_text_atomic
 from voxbatch.audio.stitch import (
     AudioFormat,
     BookMeta,
@@ -25,7 +26,7 @@ from voxbatch.audio.stitch import (
     write_srt,
 )
 from voxbatch.cache import chunk_key
-from voxbatch.pipelines.audiobook.plan import BOOK_SAMPLE_RATE_HZ, BookPlan
+from voxbatch.pipelines.audiobook.plan import BookPlan
 from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome
 
 BUILD_VERSION = 1
@@ -62,13 +63,14 @@ class AssembledBook:
 
 
 def stitch_options(plan: BookPlan) -> StitchOptions:
-    """The stitch of ``plan``: its format, and its own pauses (the book's options, a pause tag before its words)."""
+    """The stitch of ``plan``: its format and rate, and its own pauses (the book's options, a pause tag before its
+    words)."""
     default = StitchOptions()
     pauses = plan.row.markup.pauses
     lead_in_s = plan.chunked.pause_before_s
     return StitchOptions(
         audio_format=cast(AudioFormat, plan.row.audio_format),
-        sample_rate_hz=BOOK_SAMPLE_RATE_HZ,
+        sample_rate_hz=plan.sample_rate_hz,
         sentence_pause_s=default.sentence_pause_s if pauses.sentence_s is None else pauses.sentence_s,
         paragraph_pause_s=default.paragraph_pause_s if pauses.paragraph_s is None else pauses.paragraph_s,
         chapter_pause_s=default.chapter_pause_s if pauses.chapter_s is None else pauses.chapter_s,
@@ -83,6 +85,15 @@ def _file_sha256(path: Path) -> str | None:
         return None
 
 
+def _cover_sha256(plan: BookPlan) -> str | None:
+    row = plan.row
+    if row.cover_path is not None:
+        return _file_sha256(row.cover_path)  # a new image at the same path counts
+    if row.embedded_cover is not None:
+        return hashlib.sha256(row.embedded_cover.data).hexdigest()
+    return None
+
+
 def build_key(plan: BookPlan, opts: StitchOptions) -> str:
     """What the outputs depend on: every chunk's audio, the metadata and the stitching options."""
     row = plan.row
@@ -92,10 +103,19 @@ def build_key(plan: BookPlan, opts: StitchOptions) -> str:
         chunks=[job.key for job in plan.jobs],
         title=row.title,
         author=row.author,
-        cover=_file_sha256(row.cover_path) if row.cover_path else None,  # a new image at the same path counts
+        cover=_cover_sha256(plan),
         options=asdict(opts),
         **({"pauses": tagged} if tagged else {}),  # pause tags; absent without them, so older builds still match
     )
+
+
+def cover_file(plan: BookPlan, out_dir: Path) -> Path | None:
+    """The image to embed: the row's ``cover_path``, else the manuscript's own cover written beside the book."""
+    row = plan.row
+    if row.cover_path is not None or row.embedded_cover is None:
+        return row.cover_path
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return write_bytes_atomic(out_dir / f"{row.id}.cover{row.embedded_cover.suffix}", row.embedded_cover.data)
 
 
 def already_built(plan: BookPlan, out_dir: Path) -> AssembledBook | None:
@@ -129,11 +149,12 @@ def assemble_book(plan: BookPlan, outcomes: Sequence[ChunkOutcome], out_dir: Pat
                 text=job.chunk.caption,
                 chapter_title=chapters[job.chunk.chapter_index].title,
                 pause_s=job.chunk.pause_s,
+                sample_rate_hz=outcome.chunk.sample_rate_hz,
             )
         )
     opts = stitch_options(plan)
     outputs = BookOutputs.for_book(out_dir, plan.row.id, plan.row.audio_format)
-    meta = BookMeta(title=plan.row.title, author=plan.row.author, cover_path=plan.row.cover_path)
+    meta = BookMeta(title=plan.row.title, author=plan.row.author, cover_path=cover_file(plan, out_dir))
     result: StitchResult = stitch_book(pieces, outputs.audio, meta, opts)
     write_chapters_json(result, outputs.chapters)
     write_srt(result, outputs.srt)

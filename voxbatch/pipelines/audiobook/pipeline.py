@@ -1,6 +1,7 @@
 """The audiobook pipeline as the run kernel drives it: a manuscript row in, one finished audiobook out.
 
-What differs from transcripts, and only that: a book is planned by chunking its text (:mod:`.plan`), its unit of
+What differs from transcripts, and only that: a book is checked against the provider's catalog (model, voices,
+sample rate, language), planned by chunking its text (:mod:`.plan`), its unit of
 work is one chapter's chunks (synthesized concurrently, :mod:`.synthesize`), and it is assembled by stitching,
 normalizing and encoding (:mod:`.assemble`). Everything else (admission, budget, stop, failure isolation,
 records) is :mod:`voxbatch.run.kernel`'s.
@@ -15,15 +16,19 @@ from pathlib import Path
 
 from voxbatch.cache import ChunkCache
 from voxbatch.client.limits import Unit
+from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.tts import BookRow
 from voxbatch.pipelines.audiobook.assemble import AssembledBook, already_built, assemble_book
-from voxbatch.pipelines.audiobook.plan import BookPlan, ChunkJob, plan_book
+from voxbatch.pipelines.audiobook.plan import BookPlan, ChunkJob, plan_book, speech_options
+from voxbatch.pipelines.audiobook.speakers import book_voices
 from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome, synthesize_batch
 from voxbatch.pricing import PriceTable
+from voxbatch.run.catalog import Catalog
 from voxbatch.run.context import RunContext
 from voxbatch.run.estimate import ItemEstimate, item_estimate, tts_latency_s
 from voxbatch.run.kernel import Planned, PlanPlace
 from voxbatch.run.report import ItemResult
+from voxbatch.text.voicing import NARRATOR_VOICE
 
 Chapter = tuple[ChunkJob, ...]  # the unit of work: one chapter's chunks, one task run
 
@@ -60,6 +65,22 @@ class AudiobookPipeline:
 
     def describe(self, row: BookRow) -> tuple[str | None, str | None]:
         return row.model, row.voice
+
+    def check(self, row: BookRow, catalog: Catalog) -> list[str]:
+        """The row's model, voice, sample rate and language against the provider's catalog, and every other
+        (model, voice) its markup reads with: the dialogue voice and the cast's, each at the book's one rate."""
+        problems = catalog.tts_problems(row.model, row.voice, row.sample_rate_hz, row.language)
+        unknown_model = any(column == "model" for column, _ in problems)
+        voices = book_voices(row, speech_options(row))
+        for label, speech in voices.speech.items():
+            if label == NARRATOR_VOICE or (speech.model == row.model and unknown_model):
+                continue  # the narrator's, or a voice of a model already refused
+            # Every chunk is asked for at the book's rate: another model must answer at it too.
+            rate = None if speech.model == row.model else speech.sample_rate_hz
+            for column, reason in catalog.tts_problems(speech.model, speech.voice, rate, None):
+                said = f" must read at the book's rate, but {reason}" if column == "sample_rate" else f": {reason}"
+                problems += [(reader.column, reader.who + said) for reader in voices.readers[label]]
+        return [str(RowError(row.row, column, reason, row.id)) for column, reason in problems]
 
     def plan(self, row: BookRow, place: PlanPlace) -> Planned[BookPlan]:
         """Normalize, find chapters, chunk and key every chunk; a book already built is finished."""

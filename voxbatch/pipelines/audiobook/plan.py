@@ -1,16 +1,22 @@
-"""Planning a book: its chunks, and for each the cache key of the audio it will become."""
+"""Planning a book: its chunks, and for each the cache key of the audio it will become.
+
+Every chunk of a book is asked for at one rate, so they stitch directly: the row's ``sample_rate`` (``--sample-rate``)
+or else its model's own (:func:`voxbatch.client.models.native_sample_rate_hz`: 24 kHz for Orpheus and Kokoro,
+44.1 kHz for Cartesia), so nothing is resampled on the way.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from voxbatch.cache import chunk_key
-from voxbatch.client.call_options import SpeechOptions
+from voxbatch.client.call_options import SpeechOptions, Transport
+from voxbatch.client.models import native_sample_rate_hz
 from voxbatch.manifest.tts import BookRow
 from voxbatch.pipelines.audiobook.speakers import book_voices
 from voxbatch.text.chunking import Chunk, ChunkedText, chunk_budget, chunk_text
 
-BOOK_SAMPLE_RATE_HZ = 24000  # every chunk of every book is asked for at this rate, so they stitch directly
 BOOK_ENCODING = "pcm_s16le"
 
 
@@ -39,6 +45,16 @@ class BookPlan:
             batches.setdefault(job.chunk.chapter_index, []).append(job)
         return [tuple(batches[i]) for i in sorted(batches)]
 
+    @property
+    def sample_rate_hz(self) -> int:
+        """The rate every chunk of the book is asked for, and the book is stitched at."""
+        return book_sample_rate_hz(self.row)
+
+
+def book_sample_rate_hz(row: BookRow) -> int:
+    """The rate a book is asked for and stitched at: the row's, or its model's own."""
+    return row.sample_rate_hz or native_sample_rate_hz(row.model)
+
 
 def speech_options(row: BookRow) -> SpeechOptions:
     """How every chunk of ``row`` is synthesized."""
@@ -46,7 +62,8 @@ def speech_options(row: BookRow) -> SpeechOptions:
         model=row.model,
         voice=row.voice,
         language=row.language,
-        sample_rate_hz=BOOK_SAMPLE_RATE_HZ,
+        transport=cast(Transport, row.transport),
+        sample_rate_hz=book_sample_rate_hz(row),
         encoding=BOOK_ENCODING,
     )
 
@@ -77,6 +94,7 @@ def plan_book(row: BookRow, endpoint_id: str) -> BookPlan:
         max_chars=min(chunk_budget(model) for model in voices.models),
         language=row.language or "en",
         markdown=row.markdown,
+        title=row.title,
         voicing=voices.voicing,
         rewrite=None if lexicon is None else lexicon.apply,
     )

@@ -22,6 +22,7 @@ from voxbatch.pipelines.transcript.prepare import PROVIDER_UPLOAD_LIMIT_BYTES, F
 from voxbatch.pipelines.transcript.split import SplitOptions
 from voxbatch.pipelines.transcript.transcribe import TRANSCRIPTS_CACHE_DIR, ChunkOutcome, transcribe_plan
 from voxbatch.pricing import PriceTable
+from voxbatch.run.catalog import Catalog
 from voxbatch.run.context import RunContext
 from voxbatch.run.estimate import ItemEstimate, item_estimate, stt_latency_s
 from voxbatch.run.kernel import Planned, PlanPlace
@@ -66,6 +67,11 @@ class TranscriptPipeline:
 
     def describe(self, row: AudioRow) -> tuple[str | None, str | None]:
         return row.model, None
+
+    def check(self, row: AudioRow, catalog: Catalog) -> list[str]:
+        """The row's model against the provider's catalog (its language is checked when the manifest is read)."""
+        problem = catalog.stt_problem(row.model)
+        return [] if problem is None else [str(row.error("model", problem))]
 
     def plan(self, row: AudioRow, place: PlanPlace) -> Planned[FilePlan]:
         """Fetch (URLs), hash, find finished outputs, probe and split; a bad file is a row error."""

@@ -1,120 +1,122 @@
-"""Planning a book with markup: one voice per chunk job, keys that change only where the spoken text changes."""
+"""Planning books from every manuscript format: chapters as read, nothing but the book's words spoken, and an edit
+to one chapter of an EPUB changes only that chapter's chunk keys (so only they are paid for again)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from voxbatch.cache import chunk_key
-from voxbatch.manifest.markup import BookMarkup
-from voxbatch.manifest.tts import BookRow
-from voxbatch.pipelines.audiobook.plan import BOOK_ENCODING, BOOK_SAMPLE_RATE_HZ, BookPlan, plan_book
-from voxbatch.text.cast import parse_cast_json
-from voxbatch.text.chunking import chunk_budget
-from voxbatch.text.lexicon import parse_lexicon_json
+from tests.conftest import REPO_ROOT
+from tests.voxbatch.manuscript.factory import EpubDoc, TocEntry, epub_bytes
+from tests.voxbatch.manuscript.test_pdf import keeper_pdf
+from voxbatch.manifest.tts import BookRow, load_tts_manifest
+from voxbatch.pipelines.audiobook.plan import BookPlan, plan_book
 
-ALICE_PATH = Path(__file__).resolve().parents[3] / "data" / "carroll-alice.txt"
-ENDPOINT = "http://127.0.0.1:1/v1"
-KOKORO = "hexgrad/Kokoro-82M"
-ORPHEUS = "canopylabs/orpheus-3b-0.1-ft"
+DATA = REPO_ROOT / "tests" / "data"
+ENDPOINT = "test-endpoint"
+ALICE_TITLES = [
+    "CHAPTER I. Down the Rabbit-Hole",
+    "CHAPTER II. The Pool of Tears",
+    "CHAPTER III. A Caucus-Race and a Long Tale",
+    "CHAPTER IV. The Rabbit Sends in a Little Bill",
+    "CHAPTER V. Advice from a Caterpillar",
+    "CHAPTER VI. Pig and Pepper",
+    "CHAPTER VII. A Mad Tea-Party",
+    "CHAPTER VIII. The Queen's Croquet-Ground",
+    "CHAPTER IX. The Mock Turtle's Story",
+    "CHAPTER X. The Lobster Quadrille",
+    "CHAPTER XI. Who Stole the Tarts?",
+    "CHAPTER XII. Alice's Evidence",
+]
+# What must never be spoken: markup, escapes, boilerplate, running headers and footers, footnote and page markers.
+NEVER_SPOKEN = re.compile(
+    r"<|>|&[a-z]+;|\\|^#|epub:|xhtml|Gutenberg|START OF|END OF|LICEN[SC]E|KEEPER'S LOG|Page \d+ of|"
+    r"[a-z][.!?]\d|More\d|\[\d\]|text\d+ here",
+    re.MULTILINE,
+)
+
+
+def _row(folder: Path, name: str) -> BookRow:
+    (folder / "books.csv").write_text(f"id,text_path\nbook,{name}\n")
+    (row,), errors = load_tts_manifest(folder / "books.csv")
+    assert errors == []
+    return row
 
 
 @pytest.fixture(scope="module")
-def alice() -> str:
-    text = ALICE_PATH.read_text(encoding="utf-8")
-    return text[: text.index("CHAPTER IV.")]  # three chapters: enough, and quick
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BookPlan]:
+    folder = tmp_path_factory.mktemp("books")
+    shutil.copy(DATA / "carroll-alice.epub", folder / "alice.epub")
+    shutil.copy(DATA / "carroll-alice.docx", folder / "alice.docx")
+    shutil.copy(DATA / "defoe-robinson-crusoe-excerpt.pdf", folder / "crusoe.pdf")
+    (folder / "keeper.pdf").write_bytes(keeper_pdf())
+    (folder / "notes.epub").write_bytes(_epub(["First", "Second", "Third"]))
+    names = ["alice.epub", "alice.docx", "crusoe.pdf", "keeper.pdf", "notes.epub"]
+    return {name: plan_book(_row(folder, name), ENDPOINT) for name in names}
 
 
-def book(text: str, markup: BookMarkup = BookMarkup()) -> BookRow:
-    return BookRow(
-        row=2,
-        id="alice",
-        text=text,
-        markdown=False,
-        title="Alice",
-        author=None,
-        model=KOKORO,
-        voice="af_heart",
-        language=None,
-        audio_format="mp3",
-        cover_path=None,
-        markup=markup,
-    )
+@pytest.mark.parametrize(
+    ("name", "titles"),
+    [
+        ("alice.epub", ALICE_TITLES),
+        ("alice.docx", ALICE_TITLES),
+        ("crusoe.pdf", ["CHAPTER I. START IN LIFE", "CHAPTER XIII. WRECK OF A SPANISH SHIP"]),
+        ("keeper.pdf", ["Chapter 1: The Storm", "Chapter 2: The Rescue", "Chapter 3: The Letter"]),
+        ("notes.epub", ["Chapter 1", "Chapter 2", "Chapter 3"]),
+    ],
+)
+def test_chapters_are_the_books_chapters(plans: dict[str, BookPlan], name: str, titles: list[str]) -> None:
+    plan = plans[name]
+    assert [c.title for c in plan.chunked.chapters] == titles
+    assert len(plan.row.matter) == len(titles)
+    headings = [job.chunk.spoken for job in plan.jobs if job.chunk.is_heading]
+    assert headings == titles  # each chapter's title is spoken once, as its heading
 
 
-def keys(plan: BookPlan) -> list[str]:
-    return [job.key for job in plan.jobs]
-
-
-def test_without_markup_every_key_is_what_it_always_was(alice: str) -> None:
-    """The key of a chunk of a book without markup is unchanged, so nothing already cached is paid for again."""
-    plan = plan_book(book(alice), ENDPOINT)
+@pytest.mark.parametrize("name", ["alice.epub", "alice.docx", "crusoe.pdf", "keeper.pdf", "notes.epub"])
+def test_no_chunk_speaks_markup_boilerplate_headers_or_markers(plans: dict[str, BookPlan], name: str) -> None:
+    plan = plans[name]
     for job in plan.jobs:
-        assert job.speech.voice == "af_heart" and job.chunk.voice == ""
-        assert job.key == chunk_key(
-            endpoint=ENDPOINT,
-            model=KOKORO,
-            voice="af_heart",
-            language=None,
-            sample_rate_hz=BOOK_SAMPLE_RATE_HZ,
-            encoding=BOOK_ENCODING,
-            text=job.chunk.spoken,
+        found = NEVER_SPOKEN.search(job.chunk.spoken)
+        assert found is None, f"{name} chunk {job.chunk.index} speaks {found[0]!r}: {job.chunk.spoken[:200]!r}"
+        assert not job.chunk.spoken.strip().isdigit(), f"{name} chunk {job.chunk.index} is a page number"
+    spoken = " ".join(job.chunk.spoken for job in plan.jobs)
+    if name == "keeper.pdf":
+        assert "watching for the lighthouse beam" in spoken and "afternoon continued" in spoken
+    if name == "crusoe.pdf":
+        assert "I was born in the year 1632, in the city of York" in spoken and "Contents" not in spoken
+
+
+def _epub(texts: list[str]) -> bytes:
+    docs = [
+        EpubDoc(
+            f"c{n}.xhtml",
+            f"<h1>Chapter {n}</h1><p>{text} chapter begins here, and it has a sentence of its own."
+            f'<a epub:type="noteref" href="#fn{n}">{n}</a></p>'
+            f"<p>More<sup><a href='#x{n}'>[{n}]</a></sup> text<span epub:type='pagebreak'>{n}</span> here.</p>"
+            + "<p>The middle of the chapter goes on for a while, long enough to need a few chunks of its own. </p>"
+            * 12,
         )
+        for n, text in enumerate(texts, start=1)
+    ]
+    toc = [TocEntry(f"Chapter {n}", f"c{n}.xhtml") for n in range(1, len(texts) + 1)]
+    return epub_bytes(docs, toc, title="Notes")
 
 
-def test_a_lexicon_edit_changes_only_the_keys_of_the_chunks_it_touches(alice: str) -> None:
-    first = parse_lexicon_json('{"Dinah": "Dye-nah", "Rabbit": "Rab-bit"}')
-    edited = parse_lexicon_json('{"Dinah": "Dee-nah", "Rabbit": "Rab-bit"}')  # one entry's spoken form changed
-    before = plan_book(book(alice, BookMarkup(lexicon=first)), ENDPOINT)
-    after = plan_book(book(alice, BookMarkup(lexicon=edited)), ENDPOINT)
-    assert [j.chunk.caption for j in before.jobs] == [j.chunk.caption for j in after.jobs]  # the same cuts
-    changed = [b.chunk.caption for b, a in zip(before.jobs, after.jobs, strict=True) if b.key != a.key]
-    touched = [j.chunk.caption for j in before.jobs if "Dinah" in j.chunk.caption]
-    assert changed == touched and 0 < len(changed) < len(before.jobs) // 10
-    assert all("Dee-nah" in j.chunk.spoken for j in after.jobs if "Dinah" in j.chunk.caption)
+def test_editing_one_chapter_of_an_epub_changes_only_that_chapters_keys(tmp_path: Path) -> None:
+    (tmp_path / "notes.epub").write_bytes(_epub(["First", "Second", "Third"]))
+    before = plan_book(_row(tmp_path, "notes.epub"), ENDPOINT)
+    (tmp_path / "notes.epub").write_bytes(_epub(["First", "Edited second", "Third"]))
+    after = plan_book(_row(tmp_path, "notes.epub"), ENDPOINT)
 
+    def keys(plan: BookPlan) -> dict[int, list[str]]:
+        return {i: [job.key for job in batch] for i, batch in enumerate(plan.chapter_batches())}
 
-def test_adding_a_lexicon_changes_only_the_chunks_with_its_terms(alice: str) -> None:
-    plain = plan_book(book(alice), ENDPOINT)
-    lexicon = parse_lexicon_json('{"Dinah": "Dye-nah"}')
-    with_lexicon = plan_book(book(alice, BookMarkup(lexicon=lexicon)), ENDPOINT)
-    changed = {j.key for j in with_lexicon.jobs} - {j.key for j in plain.jobs}
-    assert changed == {j.key for j in with_lexicon.jobs if "Dinah" in j.chunk.caption}
-
-
-def test_each_chunk_job_carries_its_own_voice(alice: str) -> None:
-    plan = plan_book(book(alice, BookMarkup(dialogue_voice="am_adam")), ENDPOINT)
-    voices = {job.speech.voice for job in plan.jobs}
-    assert voices == {"af_heart", "am_adam"}
-    for job in plan.jobs:
-        assert job.speech.voice == ("am_adam" if job.chunk.voice else "af_heart")
-        assert job.speech.model == KOKORO and job.speech.sample_rate_hz == BOOK_SAMPLE_RATE_HZ
-    said = [j.chunk.spoken for j in plan.jobs if j.speech.voice == "am_adam"]
-    assert "'Curiouser and curiouser!'" in said
-    # The same text in another voice is another chunk: the voice is in the key.
-    narrated = plan_book(book(alice), ENDPOINT)
-    assert not {j.key for j in plan.jobs if j.speech.voice == "am_adam"} & set(keys(narrated))
-
-
-def test_a_dialogue_voice_that_is_the_narrators_cuts_nothing(alice: str) -> None:
-    same = plan_book(book(alice, BookMarkup(dialogue_voice="af_heart")), ENDPOINT)
-    assert keys(same) == keys(plan_book(book(alice), ENDPOINT))
-
-
-def test_a_cast_speaker_with_another_model_gets_it_and_the_tightest_budget() -> None:
-    cast = parse_cast_json(f'{{"Alice": "af_bella", "Bard": {{"voice": "leo", "model": "{ORPHEUS}"}}}}')
-    text = "[Alice] Hello there. [Bard] " + "A long song goes on and on. " * 40 + "\n\n[Narrator] The end."
-    plan = plan_book(replace(book(text), model="cartesia/sonic-2", voice="friendly sidekick"), ENDPOINT)
-    assert {j.speech.voice for j in plan.jobs} == {"friendly sidekick"}  # no cast: tags are text, one voice
-    voiced = plan_book(
-        replace(book(text, BookMarkup(cast=cast)), model="cartesia/sonic-2", voice="friendly sidekick"), ENDPOINT
-    )
-    speech = [(j.speech.model, j.speech.voice) for j in voiced.jobs]
-    assert speech[0] == ("cartesia/sonic-2", "af_bella") and speech[-1] == ("cartesia/sonic-2", "friendly sidekick")
-    assert (ORPHEUS, "leo") in speech
-    budget = chunk_budget(ORPHEUS)
-    assert budget < chunk_budget("cartesia/sonic-2")
-    assert all(len(j.chunk.spoken) <= budget for j in voiced.jobs)
-    assert sum(1 for model, _ in speech if model == ORPHEUS) >= 2  # the song is cut to Orpheus' budget
+    old, new = keys(before), keys(after)
+    assert old.keys() == new.keys() == {0, 1, 2}
+    assert old[0] == new[0] and old[2] == new[2]
+    changed = [k for k in new[1] if k not in old[1]]
+    assert len(changed) == 1 and len(new[1]) > 2  # only the edited chunk of chapter 2 is new

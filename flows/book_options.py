@@ -1,0 +1,80 @@
+"""The ``voxbatch tts`` options that every book gets unless its row says otherwise: whether a manuscript's front
+matter is read, how speech travels and at what rate, and its markup (:mod:`flows.markup_options`).
+
+Each is the default of the manifest column of the same meaning (:mod:`voxbatch.manifest.tts`), and a parameter of
+:func:`flows.audiobook.audiobook_flow` of the same name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from flows import run_command
+from flows.cli_checks import check_choice
+
+if TYPE_CHECKING:
+    from voxbatch.manifest.markup import MarkupDefaults
+
+TRANSPORT_CHOICES = ("rest", "sse", "websocket")
+
+KeepFrontMatterOption = Annotated[
+    bool, typer.Option("--keep-front-matter", help="Also read front and back matter (contents, copyright, licence...).")
+]
+TransportOption = Annotated[str, typer.Option(help="How speech travels: rest, sse or websocket.")]
+SampleRateOption = Annotated[int | None, typer.Option(help="Sample rate in Hz (default: the model's own).")]
+
+
+@dataclass(frozen=True)
+class BookOptions:
+    """The options, named as the flow's parameters and the manifest defaults' fields."""
+
+    keep_front_matter: bool
+    transport: str
+    sample_rate_hz: int | None  # None: each book's model's own rate
+    markup: MarkupDefaults
+
+    def parameters(self) -> dict[str, Any]:
+        """As keyword arguments (of the flow, of :class:`~voxbatch.manifest.tts.BookDefaults`)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+def book_options(
+    keep_front_matter: bool, transport: str, sample_rate_hz: int | None, markup: MarkupDefaults
+) -> BookOptions:
+    """The options, checked (a transport that does not exist: one line and exit 2)."""
+    check_choice("--transport", transport, TRANSPORT_CHOICES)
+    return BookOptions(keep_front_matter, transport, sample_rate_hz, markup)
+
+
+def dry_run(
+    manifest: Path,
+    out: Path,
+    allowed: list[str],
+    spec: Any,
+    book: BookOptions,
+    model: str,
+    voice: str | None,
+    language: str | None,
+    audio_format: str,
+    author: str | None,
+) -> None:
+    """``voxbatch tts --dry-run``: the chapters of every book that will run (body chapters numbered, with their size
+    and price), then the run's plan and price, in this process and calling nothing (it ends the command)."""
+    from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
+    from voxbatch.pipelines.audiobook.contents import contents_text
+    from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
+
+    defaults = BookDefaults(
+        model=model, voice=voice, language=language, audio_format=audio_format, author=author, **book.parameters()
+    )
+    rows, errors = load_tts_manifest(manifest, defaults, allowed)
+    report = run_command.dry_run(AudiobookPipeline(out), rows, errors, spec)
+    estimated = report.estimate.items if report.estimate is not None else {}
+    listed = [row for row in rows if row.id in estimated]  # not a row the catalog refused: it will not be paid
+    if listed:
+        typer.echo(contents_text(listed))
+    run_command.finish(report)
