@@ -27,6 +27,7 @@ from voxbatch.manuscript.book import Cover, Manuscript, ManuscriptError
 from voxbatch.manuscript.reader import read_manuscript
 from voxbatch.manuscript.render import render_manuscript
 from voxbatch.manuscript.repair import repair_text
+from voxbatch.text.chapter_selection import ChapterSelectionError, parse_selection
 
 AUDIO_FORMATS = ("mp3", "m4b", "wav", "flac", "opus")
 FRONT_MATTER_CHOICES = {"keep": True, "skip": False}
@@ -50,6 +51,7 @@ class BookDefaults:
     keep_front_matter: bool = False  # read a manuscript's front and back matter (cover, contents, licence...) too
     transport: str = "rest"
     sample_rate_hz: int | None = None  # None: each row's model's own rate
+    chapters: str = ""  # --chapters: which body chapters are read ("": all)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class BookRow:
     embedded_cover: Cover | None = None  # the manuscript's own cover, used when there is no cover_path
     transport: str = "rest"
     sample_rate_hz: int | None = None  # None: the model's own rate (voxbatch.client.models.native_sample_rate_hz)
+    chapters: str = ""  # which body chapters are read (1-3,7 or titles; voxbatch.text.chapter_selection); "": all
 
 
 def load_tts_manifest(
@@ -120,6 +123,11 @@ def _validate(
     if transport not in TRANSPORTS:
         problem("transport", f"must be one of {', '.join(TRANSPORTS)}; got {transport!r}")
     rate = _sample_rate(cell.get("sample_rate", ""), problem)
+    chapters = cell.get("chapters") or defaults.chapters
+    try:
+        parse_selection(chapters)
+    except ChapterSelectionError as exc:
+        problem("chapters", str(exc))
     if problems:
         return problems, None
     assert manuscript is not None
@@ -146,6 +154,7 @@ def _validate(
         embedded_cover=manuscript.cover if cover is None else None,
         transport=transport,
         sample_rate_hz=rate or defaults.sample_rate_hz,
+        chapters=chapters,
     )
 
 
