@@ -30,6 +30,7 @@ from voxbatch.manuscript.book import Cover, Manuscript, ManuscriptError
 from voxbatch.manuscript.reader import read_manuscript
 from voxbatch.manuscript.render import render_manuscript
 from voxbatch.manuscript.repair import repair_text
+from voxbatch.text.chapter_selection import ChapterSelectionError, parse_selection
 
 AUDIO_FORMATS = ("mp3", "m4b", "wav", "flac", "opus")
 FRONT_MATTER_CHOICES = {"keep": True, "skip": False}
@@ -54,6 +55,7 @@ class BookDefaults:
     transport: str = "rest"
     sample_rate_hz: int | None = None  # None: each row's model's own rate
     markup: MarkupDefaults = field(default_factory=MarkupDefaults)
+    chapters: str = ""  # --chapters: which body chapters are read ("": all)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class BookRow:
     transport: str = "rest"
     sample_rate_hz: int | None = None  # None: the model's own rate (voxbatch.client.models.native_sample_rate_hz)
     markup: BookMarkup = field(default_factory=BookMarkup)
+    chapters: str = ""  # which body chapters are read (1-3,7 or titles; voxbatch.text.chapter_selection); "": all
 
 
 def load_tts_manifest(
@@ -132,6 +135,11 @@ def _validate(
         problem("transport", f"must be one of {', '.join(TRANSPORTS)}; got {transport!r}")
     rate = _sample_rate(cell.get("sample_rate", ""), problem)
     book_markup = markup.read(cell, problem)
+    chapters = cell.get("chapters") or defaults.chapters
+    try:
+        parse_selection(chapters)
+    except ChapterSelectionError as exc:
+        problem("chapters", str(exc))
     if problems:
         return problems, None
     assert manuscript is not None
@@ -162,6 +170,7 @@ def _validate(
         transport=transport,
         sample_rate_hz=rate or defaults.sample_rate_hz,
         markup=book_markup,
+        chapters=chapters,
     )
 
 

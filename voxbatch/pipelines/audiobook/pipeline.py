@@ -28,6 +28,7 @@ from voxbatch.run.context import RunContext
 from voxbatch.run.estimate import ItemEstimate, item_estimate, tts_latency_s
 from voxbatch.run.kernel import Planned, PlanPlace
 from voxbatch.run.report import ItemResult
+from voxbatch.text.chapter_selection import ChapterSelectionError
 from voxbatch.text.voicing import NARRATOR_VOICE
 
 Chapter = tuple[ChunkJob, ...]  # the unit of work: one chapter's chunks, one task run
@@ -84,7 +85,10 @@ class AudiobookPipeline:
 
     def plan(self, row: BookRow, place: PlanPlace) -> Planned[BookPlan]:
         """Normalize, find chapters, chunk and key every chunk; a book already built is finished."""
-        book = plan_book(row, place.endpoint_id)
+        try:
+            book = plan_book(row, place.endpoint_id)
+        except ChapterSelectionError as exc:  # the selection names chapters this book does not have
+            return Planned(row_error=str(RowError(row.row, "chapters", str(exc), row.id)))
         built = already_built(book, self.out_dir)
         return Planned(book) if built is None else Planned(finished=_skipped(row.id, built))
 

@@ -7,6 +7,7 @@ or else its model's own (:func:`voxbatch.client.models.native_sample_rate_hz`: 2
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -14,7 +15,10 @@ from voxbatch.cache import chunk_key
 from voxbatch.client.call_options import SpeechOptions, Transport
 from voxbatch.client.models import native_sample_rate_hz
 from voxbatch.manifest.tts import BookRow
+from voxbatch.manuscript.book import Matter
+from voxbatch.manuscript.matter import chapter_numbers
 from voxbatch.pipelines.audiobook.speakers import book_voices
+from voxbatch.text.chapter_selection import parse_selection, select_chapters
 from voxbatch.text.chunking import Chunk, ChunkedText, chunk_budget, chunk_text
 
 BOOK_ENCODING = "pcm_s16le"
@@ -98,5 +102,17 @@ def plan_book(row: BookRow, endpoint_id: str) -> BookPlan:
         voicing=voices.voicing,
         rewrite=None if lexicon is None else lexicon.apply,
     )
-    jobs = tuple(_job(row.id, chunk, voices.speech[chunk.voice], endpoint_id) for chunk in chunked.chunks)
+    chosen = chosen_chapters(row, [chapter.title for chapter in chunked.chapters])
+    jobs = tuple(
+        _job(row.id, chunk, voices.speech[chunk.voice], endpoint_id)
+        for chunk in chunked.chunks
+        if chunk.chapter_index in chosen
+    )
     return BookPlan(row=row, chunked=chunked, jobs=jobs)
+
+
+def chosen_chapters(row: BookRow, titles: list[str]) -> frozenset[int]:
+    """The indices of the chapters ``row.chapters`` selects (all when empty); raises ChapterSelectionError."""
+    matter = row.matter if len(row.matter) == len(titles) else ()
+    numbers = chapter_numbers(titles, cast(Sequence[Matter], matter))
+    return select_chapters(parse_selection(row.chapters), titles, numbers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,33 @@ def test_editing_one_chapter_of_an_epub_changes_only_that_chapters_keys(tmp_path
     assert old[0] == new[0] and old[2] == new[2]
     changed = [k for k in new[1] if k not in old[1]]
     assert len(changed) == 1 and len(new[1]) > 2  # only the edited chunk of chapter 2 is new
+
+
+def test_a_chapter_selection_plans_only_those_body_chapters(tmp_path: Path) -> None:
+    """``1-3,7`` counts Alice's body chapters in the EPUB (its title page and licence are not chapters)."""
+    shutil.copy(DATA / "carroll-alice.epub", tmp_path / "alice.epub")
+    (tmp_path / "books.csv").write_text('id,text_path,chapters\nbook,alice.epub,"1-3,7"\npart,alice.epub,Tarts\n')
+    (book, part), errors = load_tts_manifest(tmp_path / "books.csv")
+    assert errors == []
+    whole = plan_book(replace(book, chapters=""), ENDPOINT)
+    chosen = plan_book(book, ENDPOINT)
+    titles = [chosen.chunked.chapters[j.chunk.chapter_index].title for j in chosen.jobs]
+    assert sorted(set(titles), key=ALICE_TITLES.index) == [ALICE_TITLES[i] for i in (0, 1, 2, 6)]
+    assert {j.key for j in chosen.jobs} < {j.key for j in whole.jobs}  # the same chunks, the same keys: no re-pay
+    only = plan_book(part, ENDPOINT)
+    assert {only.chunked.chapters[j.chunk.chapter_index].title for j in only.jobs} == {ALICE_TITLES[10]}
+
+
+def test_a_selection_the_book_cannot_meet_is_a_row_error(tmp_path: Path) -> None:
+    from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
+    from voxbatch.run.kernel import PlanPlace
+
+    shutil.copy(DATA / "carroll-alice.epub", tmp_path / "alice.epub")
+    (tmp_path / "books.csv").write_text("id,text_path,chapters\nbook,alice.epub,13\nbad,alice.epub,2-1\n")
+    (row,), errors = load_tts_manifest(tmp_path / "books.csv")
+    assert [str(e) for e in errors] == [
+        "row 3 (id 'bad'), column 'chapters': '2-1' is not a chapter range (chapters count from 1, as in 1-3)"
+    ]
+    planned = AudiobookPipeline(tmp_path / "out").plan(row, PlanPlace(ENDPOINT, tmp_path, tmp_path))
+    assert planned.plan is None
+    assert planned.row_error == "row 2 (id 'book'), column 'chapters': chapter 13 is past the book's 12 chapters"
