@@ -43,6 +43,7 @@ async def audiobook_flow(
     transport: str = "rest",  # rest, sse or websocket (a row's transport column wins)
     sample_rate_hz: int | None = None,  # None: each book's model's own rate (a row's sample_rate column wins)
     markup: MarkupDefaults | None = None,
+    chapters: str = "",  # only these body chapters (1-3,7 or titles) of rows without a chapters column
 ) -> RunReport:
     """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt.
 
@@ -60,6 +61,7 @@ async def audiobook_flow(
         sample_rate_hz=sample_rate_hz,
         keep_front_matter=keep_front_matter,
         markup=markup or MarkupDefaults(),
+        chapters=chapters,
     )
     rows, row_errors = load_tts_rows(manifest, defaults, allow_paths)
     return await run_pipeline(

@@ -26,6 +26,9 @@ KeepFrontMatterOption = Annotated[
 ]
 TransportOption = Annotated[str, typer.Option(help="How speech travels: rest, sse or websocket.")]
 SampleRateOption = Annotated[int | None, typer.Option(help="Sample rate in Hz (default: the model's own).")]
+ChaptersOption = Annotated[
+    str, typer.Option(help="Only these body chapters: numbers and ranges (1-3,7) or titles; the dry run lists them.")
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class BookOptions:
     transport: str
     sample_rate_hz: int | None  # None: each book's model's own rate
     markup: MarkupDefaults
+    chapters: str = ""  # "": every chapter
 
     def parameters(self) -> dict[str, Any]:
         """As keyword arguments (of the flow, of :class:`~voxbatch.manifest.tts.BookDefaults`)."""
@@ -43,11 +47,17 @@ class BookOptions:
 
 
 def book_options(
-    keep_front_matter: bool, transport: str, sample_rate_hz: int | None, markup: MarkupDefaults
+    keep_front_matter: bool, transport: str, sample_rate_hz: int | None, markup: MarkupDefaults, chapters: str = ""
 ) -> BookOptions:
-    """The options, checked (a transport that does not exist: one line and exit 2)."""
+    """The options, checked (a transport that does not exist, a selection that cannot be read: exit 2)."""
+    from voxbatch.text.chapter_selection import ChapterSelectionError, parse_selection
+
     check_choice("--transport", transport, TRANSPORT_CHOICES)
-    return BookOptions(keep_front_matter, transport, sample_rate_hz, markup)
+    try:
+        parse_selection(chapters)
+    except ChapterSelectionError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--chapters") from exc
+    return BookOptions(keep_front_matter, transport, sample_rate_hz, markup, chapters)
 
 
 def dry_run(

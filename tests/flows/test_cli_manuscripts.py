@@ -46,6 +46,32 @@ def test_the_demo_manifest_dry_run_lists_the_epubs_chapters(tmp_path: Path, monk
     assert "alice-epub: 3 chapters" in kept.output  # front matter is not counted among the chapters
 
 
+def test_chapters_chooses_what_is_read_and_priced(tmp_path: Path) -> None:
+    """``--chapters`` (numbers, ranges or titles) prices only those chapters; a selection the book cannot meet is
+    that row's error, and one that cannot be read is a usage error."""
+    shutil.copy(DEMO / "texts" / "alice-three-chapters.epub", tmp_path / "alice.epub")
+    (tmp_path / "books.csv").write_text("id,text_path\nalice,alice.epub\n")
+    argv = ["tts", str(tmp_path / "books.csv"), "--out", str(tmp_path / "out"), "--dry-run"]
+
+    def chunks(output: str) -> int:
+        match = re.search(r"\nalice\s+(\d+)\s+0\s+([\d,]+) chars", output)
+        assert match is not None, output
+        return int(match.group(1))
+
+    whole = CliRunner().invoke(app, argv)
+    first = CliRunner().invoke(app, [*argv, "--chapters", "1"])
+    titled = CliRunner().invoke(app, [*argv, "--chapters", "pool of tears; 3"])
+    assert whole.exit_code == first.exit_code == titled.exit_code == 0, titled.output
+    assert 0 < chunks(first.output) < chunks(titled.output) < chunks(whole.output)
+    assert "alice: 3 chapters" in first.output  # the contents still list every chapter, to choose from
+
+    missing = CliRunner().invoke(app, [*argv, "--chapters", "4"])
+    assert missing.exit_code == 1, missing.output
+    assert "bad row: row 2 (id 'alice'), column 'chapters': chapter 4 is past the book's 3 chapters" in missing.output
+    unreadable = CliRunner().invoke(app, [*argv, "--chapters", "3-1"])
+    assert unreadable.exit_code == 2 and "'3-1' is not a chapter range" in unreadable.output
+
+
 def test_an_epub_becomes_an_audiobook_with_its_chapters_and_cover(
     prefect_harness: str, tmp_path: Path, make_server: Callable[..., LocalServer]
 ) -> None:
