@@ -70,7 +70,7 @@ BOOKS = {
 def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backoff after a 5xx or a broken connection in tens of milliseconds, not seconds (429s ask for 50 ms)."""
     quick = functools.partial(RetryPolicy, backoff_base_s=0.02, backoff_cap_s=0.2)
-    monkeypatch.setattr("tasks.run_resources.RetryPolicy", quick)
+    monkeypatch.setattr("voxbatch.run.endpoint.RetryPolicy", quick)
 
 
 class _Records(logging.Handler):

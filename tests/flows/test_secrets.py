@@ -134,7 +134,7 @@ def every_log() -> Iterator[_Records]:
 def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries of a failing server in milliseconds (the 500 run retries every call)."""
     monkeypatch.setattr(
-        "tasks.run_resources.RetryPolicy", functools.partial(RetryPolicy, backoff_base_s=0.01, backoff_cap_s=0.05)
+        "voxbatch.run.endpoint.RetryPolicy", functools.partial(RetryPolicy, backoff_base_s=0.01, backoff_cap_s=0.05)
     )
 
 

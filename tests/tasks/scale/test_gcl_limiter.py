@@ -19,7 +19,7 @@ from tasks.scale import gcl_limiter
 from tasks.scale.gcl_limiter import PrefectGCLLimiter, default_lease_size, setup_gcl
 from voxbatch.client.limits import Limiter, RateLimits
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 class FakeTime:
@@ -198,7 +198,7 @@ async def _record(limiter: PrefectGCLLimiter, until: float) -> list[float]:
 CHILD = """
 import asyncio, json, sys, time
 from tasks.scale.gcl_limiter import PrefectGCLLimiter
-from tests.tasks.test_gcl_limiter import _record
+from tests.tasks.scale.test_gcl_limiter import _record
 
 limiter = PrefectGCLLimiter(sys.argv[1])
 print("ready", flush=True)  # imports done: the parent opens the shared window only now
