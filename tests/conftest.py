@@ -38,6 +38,15 @@ def jfk_flac() -> bytes:
 JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 
 
+def heard_by_fake(audio: bytes) -> list[str]:
+    """The words a ``recognizer="fake"`` server hears in an audio file (:mod:`voxbatch.server.fake_recognizer`)."""
+    from voxbatch.audio.ffmpeg import decode_to_pcm
+    from voxbatch.engines.sphinx import SPHINX_SAMPLE_RATE_HZ
+    from voxbatch.server.fake_recognizer import recognize_stand_in
+
+    return [w.word for w in recognize_stand_in(decode_to_pcm(audio, SPHINX_SAMPLE_RATE_HZ)).words]
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[LocalServer]:
     """One keyed local server for the whole session; tests must not change its faults (use make_server)."""
