@@ -54,6 +54,14 @@ def server() -> Iterator[LocalServer]:
         yield srv
 
 
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[LocalServer]:
+    """Like ``server``, but hearing with the stand-in recognizer (:mod:`voxbatch.server.fake_recognizer`): for tests
+    about requests and answers rather than recognition. Tests must not change its faults either."""
+    with LocalServer(ServerOptions(port=0, api_key=TEST_API_KEY, recognizer="fake")) as srv:
+        yield srv
+
+
 @pytest.fixture
 def make_server() -> Iterator[object]:
     """A factory for servers with special options, stopped after the test."""
