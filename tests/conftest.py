@@ -22,6 +22,34 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_API_KEY = "test-key-0123456789"
 
 
+# Heavy first: files with a `slow` test, then the rest of tests/flows and tests/tasks (flow runs, Prefect), then the
+# quick unit tests, the biggest files first. ``make test`` hands whole files to its workers in this order
+# (--dist loadfile --no-loadscope-reorder), so the long ones start at once and the many short ones even out the end.
+HEAVY_FOLDERS = (REPO_ROOT / "tests" / "flows", REPO_ROOT / "tests" / "tasks")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order test files slowest-first (see HEAVY_FOLDERS); the tests of a file keep their order."""
+    first: dict[Path, int] = {}
+    size: dict[Path, int] = {}
+    slow: set[Path] = set()
+    for index, item in enumerate(items):
+        first.setdefault(item.path, index)
+        size[item.path] = size.get(item.path, 0) + 1
+        if item.get_closest_marker("slow"):
+            slow.add(item.path)
+
+    def rank(path: Path) -> tuple[int, int, int]:
+        if path in slow:
+            return (0, 0, first[path])
+        if any(path.is_relative_to(folder) for folder in HEAVY_FOLDERS):
+            return (1, 0, first[path])
+        return (2, -size[path], first[path])
+
+    order = {item: (rank(item.path), index) for index, item in enumerate(items)}
+    items.sort(key=order.__getitem__)
+
+
 @pytest.fixture(autouse=True)
 def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real provider settings leak into a test."""

@@ -41,6 +41,8 @@ from voxbatch.run.summary import summary_text
 from voxbatch.server.faults import FaultInjector, FaultSpec
 from voxbatch.server.runner import LocalServer
 
+pytestmark = pytest.mark.slow
+
 SPEECH = "/v1/audio/speech"
 TRANSCRIBE = "/v1/audio/transcriptions"
 RATE_HZ = 16000

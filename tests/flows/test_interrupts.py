@@ -39,6 +39,8 @@ from voxbatch.server.faults import FaultSpec
 from voxbatch.server.options import ServerOptions
 from voxbatch.server.runner import LocalServer
 
+pytestmark = pytest.mark.slow
+
 SPEECH = "/v1/audio/speech"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
 MAX_IN_FLIGHT = 2

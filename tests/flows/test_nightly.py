@@ -1,5 +1,5 @@
-"""Nightly runs against a real ``prefect server start``: prefect.yaml deployments and the ``voxbatch schedule``
-process (scale-out on Dask: ``test_scale_out.py``).
+"""Nightly runs against a real Prefect server: prefect.yaml deployments and the ``voxbatch schedule`` process
+(scale-out on Dask: ``test_scale_out.py``).
 
 Everything that talks to the Prefect server runs as a real process with ``PREFECT_API_URL`` pointing at it,
 exactly as a user's would; the test process reads the server's REST API over HTTP.
@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from typer.testing import CliRunner
 from flows.cli import app
 from tests.conftest import REPO_ROOT
 from tests.flows.commands import book, command_env
-from voxbatch.run.prefect_server import start_local_prefect_server
 from voxbatch.server.runner import LocalServer
 
 RUN_TIMEOUT_S = 180.0
@@ -37,13 +36,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `prefect server start` (SQLite in its own PREFECT_HOME) for this module; yields its API URL."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    url = start_local_prefect_server(port=_free_port(), home=home)
-    yield url
+def prefect_api(prefect_harness: str) -> str:
+    """The session's Prefect server (its own process and SQLite database, as `prefect server start` runs it, less
+    the UI and the background services these tests do not use); `voxbatch schedule --start-server` starts one of
+    its own in test_schedule_starts_a_prefect_server_when_asked."""
+    return prefect_harness
 
 
+@pytest.mark.slow
 def test_prefect_yaml_deploys_both_flows_with_the_nightly_schedule(prefect_api: str) -> None:
     env = command_env(prefect_api, PWD=str(REPO_ROOT))
     prefect = [sys.executable, "-m", "prefect"]
@@ -110,6 +110,7 @@ def _run_night(api: str, *deployment_ids: str) -> list[str]:
     return run_ids
 
 
+@pytest.mark.slow
 def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
     prefect_api: str, make_server: Callable[..., LocalServer], tmp_path: Path, jfk_flac: bytes
 ) -> None:
@@ -166,6 +167,7 @@ def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
         print(output)  # shown when the test fails
 
 
+@pytest.mark.slow
 def test_schedule_starts_a_prefect_server_when_asked(tmp_path: Path) -> None:
     (tmp_path / "m.csv").write_text('id,text\nbook,"A short book."\n')
     port = _free_port()

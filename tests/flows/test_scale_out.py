@@ -11,9 +11,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import heard_by_fake
 from tests.flows.commands import book, voxbatch
 from voxbatch.server.runner import LocalServer
+
+pytestmark = pytest.mark.slow
 
 SPEECH = "/v1/audio/speech"
 SHARED_RPM = 120.0  # 2 requests a second across all workers

@@ -107,6 +107,7 @@ def _reference_words(jfk_flac: bytes) -> list[tuple[str, float]]:
     return [(w.word, round(w.start_s, 3)) for w in recognize_stand_in(decode_to_pcm(jfk_flac, RATE_HZ)).words]
 
 
+@pytest.mark.slow
 def test_jfk_is_transcribed_within_the_calibrated_error_rate(
     prefect_harness: str, sphinx_server: LocalServer, tmp_path: Path, jfk_flac: bytes
 ) -> None:
@@ -136,6 +137,7 @@ def test_jfk_is_transcribed_within_the_calibrated_error_rate(
     assert item.audio_seconds == pytest.approx(11.0, abs=0.05) and item.cost_usd == calls["cost_usd"].sum()
 
 
+@pytest.mark.slow
 def test_a_long_archive_is_split_in_the_quiet_and_every_word_lands_where_it_is(
     prefect_harness: str,
     plain_server: LocalServer,

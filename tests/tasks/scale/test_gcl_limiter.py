@@ -242,6 +242,7 @@ def _most_granted_inside(grants: list[list[float]]) -> list[tuple[float, int, fl
     return windows
 
 
+@pytest.mark.slow
 def test_processes_sharing_one_limit_stay_within_it(prefect_api_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Counted, never timed: how many permits the GCL granted inside windows bounded by the participants' own
     observations (asked before, answered after), and how many each participant spent and leased. How fast a

@@ -25,6 +25,8 @@ from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.server import recognizer
 from voxbatch.server.runner import LocalServer
 
+pytestmark = pytest.mark.slow
+
 HANG_GUARD_S = 300.0  # only reached if cancellation is broken
 REPEATS = 30  # ~5.5 minutes of speech: ~160 CPU-s to decode in full; a cancelled decode costs a few
 ATTEMPTS = 2

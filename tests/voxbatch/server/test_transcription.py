@@ -77,6 +77,7 @@ def jfk_verbose(server: LocalServer, jfk_flac: bytes) -> dict[str, Any]:
     return dict(answer.json())
 
 
+@pytest.mark.slow
 def test_jfk_word_error_rate_is_under_the_calibrated_threshold(jfk_verbose: dict[str, Any]) -> None:
     assert _wer(JFK_TEXT, jfk_verbose["text"]) <= JFK_MAX_WER
 
@@ -147,6 +148,7 @@ def test_words_appear_only_with_word_granularity(fake_server: LocalServer, short
     assert scalar["words"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("voice", ["leo", "tara"])
 def test_round_trip_recovers_most_words(server: LocalServer, voice: str) -> None:
     wav = _speech(server, ROUND_TRIP_TEXT, voice=voice)
@@ -222,6 +224,7 @@ def test_translation_answers_in_english_without_speaker_segments(fake_server: Lo
     assert "speaker_segments" not in body
 
 
+@pytest.mark.slow
 def test_concurrent_transcriptions_match_sequential(server: LocalServer, short_wav: bytes) -> None:
     sequential = _post(server, {}, short_wav, name="a.wav").json()["text"]
     with ThreadPoolExecutor(3) as pool:
@@ -354,6 +357,7 @@ def test_url_errors(make_server: Callable[..., LocalServer], file_host: str) -> 
     _error(_post(srv, {}, "ftp://example.invalid/a.wav"), 400, "invalid_params", "file")
 
 
+@pytest.mark.slow
 def test_recognition_does_not_stall_other_requests(make_server: Callable[..., LocalServer], jfk_flac: bytes) -> None:
     # pocketsphinx holds the GIL while decoding; in a worker process it cannot freeze the event loop. Counted, not
     # timed: requests answered while the decode is still in progress (a decode on a thread let ~4 through); once
