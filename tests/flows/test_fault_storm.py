@@ -49,6 +49,10 @@ RATE_HZ = 16000
 # 30 % 5xx, 429s that come in storms of 4 (asking for 50 ms), drops and cut answers: about half of all requests fail.
 STORM = FaultSpec(seed=20261652, p500=0.15, p503=0.15, p429=0.04, storm429=4, drop=0.08, cut=0.08, retry_after_s=0.05)
 MANY_ATTEMPTS = 12  # at one fault in two, a call fails for good once in 4,096
+# The server states its limit (x-ratelimit-limit) on every 429, as Together does, far above what these runs send:
+# the client paces under it instead of halving its rate per storm down to ~40 requests a minute (which made the
+# audiobook storm wait ~40 s and tested nothing more). Its own bucket never refuses these runs.
+STATED_RPM = 6000
 DURATION_TOLERANCE_S = 0.05  # the same chunks stitched and encoded again: equal up to a codec frame
 STT_STORM_SKIP = 2
 # Seconds of jfk.flac; the server hears them with the stand-in recognizer, whose words for them are known
@@ -179,7 +183,7 @@ def test_the_audiobook_flow_through_a_fault_storm(
     logs: _Records,
 ) -> None:
     books, _ = _inputs(tmp_path / "in", jfk_flac)
-    stormy = make_server(api_key=None, faults=STORM)
+    stormy = make_server(api_key=None, faults=STORM, requests_per_minute=STATED_RPM)
 
     # 1. Many attempts: everything completes or fails cleanly.
     first = _tts(books, tmp_path / "storm", stormy, MANY_ATTEMPTS)
@@ -225,7 +229,7 @@ def test_the_transcript_flow_through_a_fault_storm(
     logs: _Records,
 ) -> None:
     _, recordings = _inputs(tmp_path / "in", jfk_flac)
-    stormy = make_server(api_key=None, faults=STORM, recognizer="fake")
+    stormy = make_server(api_key=None, faults=STORM, requests_per_minute=STATED_RPM, recognizer="fake")
 
     # The seeded sequence from its third draw on: 500, 503, cut, drop, then a 429 storm (the first two draws pass).
     _storm_from(stormy, STT_STORM_SKIP)
