@@ -30,7 +30,8 @@ pytestmark = pytest.mark.slow
 HANG_GUARD_S = 300.0  # only reached if cancellation is broken
 REPEATS = 30  # ~5.5 minutes of speech: ~160 CPU-s to decode in full; a cancelled decode costs a few
 ATTEMPTS = 2
-TOO_SHORT_S = 5.0  # far too short for minutes of speech; long enough that the decode has usually begun
+TOO_SHORT_S = 2.0  # far too short for minutes of speech; long enough that the decode has usually begun
+ENDING_S = 8.4  # jfk.flac from here on: "... what you can do for your country" (2.6 s, a fraction of the decode)
 CLIENT_REPEATS = 12  # ~2 minutes of speech (4 MB): ~65 CPU-s to decode in full
 
 
@@ -53,11 +54,12 @@ def test_a_caller_who_leaves_stops_its_decode(make_server, jfk_flac: bytes) -> N
     assert srv.stats.snapshot()["audio_seconds_billed"] == 0.0
     assert recognizer.shared_pool().busy == 0  # the worker stopped and went back to the pool
 
-    # The stopped worker is still in step with the server: the next request is answered normally.
+    # The stopped worker is still in step with the server: the next request is answered normally, with its own words.
+    ending = pcm.to_wav(speech[round(ENDING_S * 16000) :], 16000)
     answer = httpx.post(
         f"{srv.base_url}/audio/transcriptions",
         headers={"Authorization": f"Bearer {TEST_API_KEY}"},
-        files={"file": ("jfk.flac", jfk_flac)},
+        files={"file": ("ending.wav", ending)},
         data={"model": "openai/whisper-large-v3"},
         timeout=HANG_GUARD_S,
     )
