@@ -7,7 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8765
 FAULTS ?=
 PYTEST_ARGS ?=
-# pytest-xdist processes: most tests wait on servers and subprocesses, so two share 2 cores well.
+# pytest-xdist processes: most tests wait on servers and subprocesses, so two share 2 cores well. Each takes whole
+# files in collection order (--no-loadscope-reorder), which tests/conftest.py makes slowest-first.
 TEST_WORKERS ?= 2
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
@@ -34,7 +35,7 @@ run: $(STAMP) ## Run the demo manifests end to end on the embedded local server 
 	@$(VENV)/bin/voxbatch stt manifests/transcripts-demo.csv --out out/transcripts
 
 test: $(STAMP) ## Run the whole test suite (TEST_WORKERS processes, one test file each at a time).
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 check: $(STAMP) ## Lint and type-check (ruff + mypy).
 	@$(VENV)/bin/ruff check voxbatch flows tasks tests bench

@@ -22,6 +22,34 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_API_KEY = "test-key-0123456789"
 
 
+# Heavy first: files with a `slow` test, then the rest of tests/flows and tests/tasks (flow runs, Prefect), then the
+# quick unit tests, the biggest files first. ``make test`` hands whole files to its workers in this order
+# (--dist loadfile --no-loadscope-reorder), so the long ones start at once and the many short ones even out the end.
+HEAVY_FOLDERS = (REPO_ROOT / "tests" / "flows", REPO_ROOT / "tests" / "tasks")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order test files slowest-first (see HEAVY_FOLDERS); the tests of a file keep their order."""
+    first: dict[Path, int] = {}
+    size: dict[Path, int] = {}
+    slow: set[Path] = set()
+    for index, item in enumerate(items):
+        first.setdefault(item.path, index)
+        size[item.path] = size.get(item.path, 0) + 1
+        if item.get_closest_marker("slow"):
+            slow.add(item.path)
+
+    def rank(path: Path) -> tuple[int, int, int]:
+        if path in slow:
+            return (0, 0, first[path])
+        if any(path.is_relative_to(folder) for folder in HEAVY_FOLDERS):
+            return (1, 0, first[path])
+        return (2, -size[path], first[path])
+
+    order = {item: (rank(item.path), index) for index, item in enumerate(items)}
+    items.sort(key=order.__getitem__)
+
+
 @pytest.fixture(autouse=True)
 def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real provider settings leak into a test."""
@@ -38,10 +66,27 @@ def jfk_flac() -> bytes:
 JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 
 
+def heard_by_fake(audio: bytes) -> list[str]:
+    """The words a ``recognizer="fake"`` server hears in an audio file (:mod:`voxbatch.server.fake_recognizer`)."""
+    from voxbatch.audio.ffmpeg import decode_to_pcm
+    from voxbatch.engines.sphinx import SPHINX_SAMPLE_RATE_HZ
+    from voxbatch.server.fake_recognizer import recognize_stand_in
+
+    return [w.word for w in recognize_stand_in(decode_to_pcm(audio, SPHINX_SAMPLE_RATE_HZ)).words]
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[LocalServer]:
     """One keyed local server for the whole session; tests must not change its faults (use make_server)."""
     with LocalServer(ServerOptions(port=0, api_key=TEST_API_KEY)) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[LocalServer]:
+    """Like ``server``, but hearing with the stand-in recognizer (:mod:`voxbatch.server.fake_recognizer`): for tests
+    about requests and answers rather than recognition. Tests must not change its faults either."""
+    with LocalServer(ServerOptions(port=0, api_key=TEST_API_KEY, recognizer="fake")) as srv:
         yield srv
 
 

@@ -100,7 +100,7 @@ def test_tts_runs_the_good_rows_of_the_bad_manifest_and_names_every_bad_one(
 def test_stt_runs_the_good_rows_of_the_bad_manifest_and_names_every_bad_one(
     prefect_harness: str, make_server: Callable[..., LocalServer], sandbox: Path, tmp_path: Path
 ) -> None:
-    server = make_server(api_key=None)
+    server = make_server(api_key=None, recognizer="fake")
     out = tmp_path / "out"
     before = _snapshot(tmp_path, skip=(out,))
     argv = ["stt", str(sandbox / "stt" / "recordings.csv"), "--out", str(out), "--base-url", server.origin]

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, heard_by_fake
 from voxbatch.server.runner import LocalServer
 
 STARTUP_TIMEOUT_S = 60.0
@@ -97,7 +97,7 @@ def test_serve_runs_as_a_process_with_key_faults_and_limits() -> None:
 def test_stt_prints_each_file_and_exits_non_zero_when_one_failed(
     prefect_harness: str, tmp_path: Path, make_server: Callable[..., LocalServer]
 ) -> None:
-    server = make_server(api_key=None)
+    server = make_server(api_key=None, recognizer="fake")
     out = tmp_path / "out"
     argv = ["stt", str(REPO_ROOT / "manifests" / "transcripts-demo.csv"), "--out", str(out)]
     result = CliRunner().invoke(app, [*argv, "--base-url", server.origin])
@@ -105,7 +105,8 @@ def test_stt_prints_each_file_and_exits_non_zero_when_one_failed(
     assert re.search(
         r"ok jfk-inaugural: .*jfk-inaugural\.txt.*\(11\.0 s, 1 chunks, 1 requests, \$0\.0003\)", result.output
     )
-    assert "country" in (out / "jfk-inaugural.txt").read_text()
+    heard = re.findall(r"[a-z']+", (out / "jfk-inaugural.txt").read_text())
+    assert heard == heard_by_fake((REPO_ROOT / "manifests" / "audio" / "jfk.flac").read_bytes())
     again = CliRunner().invoke(app, [*argv, "--base-url", server.origin])
     assert again.exit_code == 0 and "skipped jfk-inaugural" in again.output
 

@@ -22,6 +22,8 @@ from voxbatch.run.spec import CACHE_DIR_NAME
 from voxbatch.server.faults import FaultSpec
 from voxbatch.server.runner import LocalServer
 
+pytestmark = pytest.mark.slow
+
 HANG_GUARD_S = 300.0  # only a guard against a hang; nothing here waits for a clock
 SLOW_ANSWER_MS = 300_000  # answers that stay in flight for the whole test, however loaded the machine
 POLL_S = 0.01

@@ -32,7 +32,7 @@ LONG = " ".join(f"Sentence number {n} of the long book goes on for a while." for
 
 @pytest.fixture
 def plain_server(make_server: Callable[..., LocalServer]) -> LocalServer:
-    return make_server(api_key=None)
+    return make_server(api_key=None, recognizer="fake")
 
 
 def _books(folder: Path) -> Path:

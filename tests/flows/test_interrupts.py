@@ -38,6 +38,8 @@ from voxbatch.server.faults import FaultSpec
 from voxbatch.server.options import ServerOptions
 from voxbatch.server.runner import LocalServer
 
+pytestmark = pytest.mark.slow
+
 SPEECH = "/v1/audio/speech"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
 MAX_IN_FLIGHT = 2
@@ -159,7 +161,9 @@ class Chain:
 def _make_chain(flow: str, folder: Path, prefect_api_url: str) -> Chain:
     inputs = _tts_inputs(folder) if flow == "tts" else _stt_inputs(folder)
     faults = FaultSpec(latency_ms=LATENCY_MS)
-    server = LocalServer(ServerOptions(port=0, faults=faults, max_concurrency=1000)).start()  # counts in flight
+    # counts in flight; hears with the stand-in recognizer (the chain is about stops, not recognition)
+    options = ServerOptions(port=0, faults=faults, max_concurrency=1000, recognizer="fake")
+    server = LocalServer(options).start()
     out = folder / "out"
     argv = [sys.executable, "-m", "flows.cli", *inputs, "--out", str(out), "--base-url", server.origin]
     argv += ["--max-in-flight", str(MAX_IN_FLIGHT)]
@@ -213,7 +217,7 @@ def chains(prefect_harness: str, tmp_path_factory: pytest.TempPathFactory) -> It
 def reference(chains: dict[str, Chain], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Uninterrupted runs of the same inputs (in this process, on a server of their own): the outputs to match."""
     outs = {}
-    with LocalServer(ServerOptions(port=0)) as server:
+    with LocalServer(ServerOptions(port=0, recognizer="fake")) as server:
         settings = RunSpec(base_url=server.origin)
         for flow, chain in chains.items():
             out = tmp_path_factory.mktemp(f"{flow}-reference")

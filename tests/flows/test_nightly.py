@@ -1,5 +1,5 @@
-"""Nightly runs and scale-out against a real ``prefect server start``: prefect.yaml deployments, the
-``voxbatch schedule`` process, and a two-process Dask cluster sharing one provider limit.
+"""Nightly runs against a real Prefect server: prefect.yaml deployments and the ``voxbatch schedule`` process
+(scale-out on Dask: ``test_scale_out.py``).
 
 Everything that talks to the Prefect server runs as a real process with ``PREFECT_API_URL`` pointing at it,
 exactly as a user's would; the test process reads the server's REST API over HTTP.
@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,10 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.conftest import REPO_ROOT
-from voxbatch.run.prefect_server import start_local_prefect_server
+from tests.flows.commands import book, command_env
 from voxbatch.server.runner import LocalServer
 
-SPEECH = "/v1/audio/speech"
 RUN_TIMEOUT_S = 180.0
-SHARED_RPM = 120.0  # 2 requests a second across all workers
-SHARED_BURST = 4  # what the GCL allows back to back (two leases of two permits)
 
 
 def _free_port() -> int:
@@ -39,50 +36,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `prefect server start` (SQLite in its own PREFECT_HOME) for this module; yields its API URL."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    url = start_local_prefect_server(port=_free_port(), home=home)
-    yield url
+def prefect_api(prefect_harness: str) -> str:
+    """The session's Prefect server (its own process and SQLite database, as `prefect server start` runs it, less
+    the UI and the background services these tests do not use); `voxbatch schedule --start-server` starts one of
+    its own in test_schedule_starts_a_prefect_server_when_asked."""
+    return prefect_harness
 
 
-def _env(api: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        PREFECT_API_URL=api,
-        PREFECT_HOME=os.environ["PREFECT_HOME"],
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-        **extra,
-    )
-    return env
-
-
-def _voxbatch(api: str, *args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
-        cwd=REPO_ROOT,
-        env=_env(api),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def _book(folder: Path) -> Path:
-    """Three chapters, about a dozen chunks: enough calls for the shared rate to show."""
-    chapters = []
-    for n in ("I", "II", "III"):
-        body = " ".join(f"Line {k} of chapter {n} is spoken here, at an even pace." for k in range(12))
-        chapters.append(f"CHAPTER {n}.\nPart {n}\n\n{body}\n\n{body.replace('Line', 'Verse')}\n")
-    (folder / "book.txt").write_text("\n".join(chapters), encoding="utf-8")
-    manifest = folder / "books.csv"
-    manifest.write_text("id,text_path,format\nbook,book.txt,mp3\n", encoding="utf-8")
-    return manifest
-
-
+@pytest.mark.slow
 def test_prefect_yaml_deploys_both_flows_with_the_nightly_schedule(prefect_api: str) -> None:
-    env = _env(prefect_api, PWD=str(REPO_ROOT))
+    env = command_env(prefect_api, PWD=str(REPO_ROOT))
     prefect = [sys.executable, "-m", "prefect"]
     pool = subprocess.run([*prefect, "work-pool", "create", "--type", "process", "voxbatch"], env=env, cwd=REPO_ROOT)
     assert pool.returncode == 0
@@ -125,29 +88,34 @@ def _wait_for(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _run_now(api: str, deployment_id: str) -> str:
-    """What the scheduler does at 02:00: a flow run of the deployment, due now."""
+def _run_night(api: str, *deployment_ids: str) -> list[str]:
+    """What the scheduler does at 02:00: a flow run of each deployment, all due now; waits until all ended."""
 
-    def created() -> dict[str, Any] | None:
+    def created(deployment_id: str) -> dict[str, Any] | None:
         # A busy SQLite-backed server may answer an error (database locked) instead: ask again, as a scheduler would.
         answer = httpx.post(f"{api}/deployments/{deployment_id}/create_flow_run", json={}, timeout=60)
         return answer.json() if answer.status_code in (200, 201) else None
 
-    run_id = str(_wait_for(created, RUN_TIMEOUT_S, "a flow run of the deployment")["id"])
+    run_ids = [
+        str(_wait_for(lambda d=d: created(d), RUN_TIMEOUT_S, "a flow run of the deployment")["id"])
+        for d in deployment_ids
+    ]
 
-    def finished() -> str | None:
+    def finished(run_id: str) -> str | None:
         state = httpx.get(f"{api}/flow_runs/{run_id}").json()["state"]["type"]
         return state if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
 
-    assert _wait_for(finished, RUN_TIMEOUT_S, f"flow run {run_id}") == "COMPLETED"
-    return run_id
+    for run_id in run_ids:
+        assert _wait_for(lambda r=run_id: finished(r), RUN_TIMEOUT_S, f"flow run {run_id}") == "COMPLETED"
+    return run_ids
 
 
+@pytest.mark.slow
 def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
     prefect_api: str, make_server: Callable[..., LocalServer], tmp_path: Path, jfk_flac: bytes
 ) -> None:
-    provider = make_server(api_key=None)
-    manifest = _book(tmp_path)
+    provider = make_server(api_key=None, recognizer="fake")
+    manifest = book(tmp_path)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "speech.flac").write_bytes(jfk_flac)
@@ -157,7 +125,7 @@ def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
     serving = subprocess.Popen(
         argv,
         cwd=REPO_ROOT,
-        env=_env(prefect_api, PREFECT_RUNNER_POLL_FREQUENCY="1"),
+        env=command_env(prefect_api, PREFECT_RUNNER_POLL_FREQUENCY="1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -181,15 +149,13 @@ def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
         books, transcripts = deployed["audiobook/nightly-audiobooks"], deployed["transcripts/nightly-transcripts"]
         assert books["parameters"]["spec"]["base_url"] == provider.origin
 
-        _run_now(prefect_api, books["id"])
-        _run_now(prefect_api, transcripts["id"])
+        _run_night(prefect_api, books["id"], transcripts["id"])  # both at 02:00, side by side
         assert (tmp_path / "books" / "book.mp3").is_file() and (tmp_path / "transcripts" / "speech.srt").is_file()
         first_night = provider.stats.count()
         assert first_night > 0
 
         provider.stats.reset()  # the next night: nothing changed
-        _run_now(prefect_api, books["id"])
-        _run_now(prefect_api, transcripts["id"])
+        _run_night(prefect_api, books["id"], transcripts["id"])
         assert provider.stats.count() == 0
     finally:
         os.killpg(serving.pid, signal.SIGINT)
@@ -201,60 +167,7 @@ def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
         print(output)  # shown when the test fails
 
 
-def test_two_dask_workers_make_the_same_book_and_share_the_limit(
-    prefect_api: str, make_server: Callable[..., LocalServer], tmp_path: Path
-) -> None:
-    manifest = _book(tmp_path)
-    single_server = make_server(api_key=None)
-    single = _voxbatch(
-        prefect_api, "tts", str(manifest), "--out", str(tmp_path / "single"), "--base-url", single_server.origin
-    )
-    assert single.returncode == 0, single.stdout + single.stderr
-
-    strict = make_server(api_key=None, requests_per_minute=SHARED_RPM, burst_requests=SHARED_BURST)
-    args = ["tts", str(manifest), "--out", str(tmp_path / "dask"), "--base-url", strict.origin]
-    args += ["--dask-workers", "2", "--rpm", str(SHARED_RPM), "--limit-name", "voxbatch-test-shared"]
-    scaled = _voxbatch(prefect_api, *args)
-    assert scaled.returncode == 0, scaled.stdout + scaled.stderr
-    assert "task runs ran on 2 Dask worker processes" in scaled.stdout
-
-    for name in ("book.mp3", "book.chapters.json", "book.srt"):
-        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "single" / name).read_bytes(), name
-
-    # The provider's own counters: every request answered, none refused, and the pace held across workers.
-    requests = strict.stats.requests(SPEECH)
-    assert len(requests) == single_server.stats.count(SPEECH, 200) >= 6
-    assert strict.stats.count(SPEECH, 429) == 0
-    starts = sorted(r.at for r in requests)
-    rate_per_s = SHARED_RPM / 60
-    for i, first in enumerate(starts):
-        for j in range(i, len(starts)):
-            window = starts[j] - first
-            assert j - i + 1 <= SHARED_BURST + rate_per_s * window + 1, (i, j, window)
-
-
-def test_transcripts_run_on_an_existing_dask_cluster_given_its_address(
-    prefect_api: str, make_server: Callable[..., LocalServer], tmp_path: Path, jfk_flac: bytes
-) -> None:
-    from distributed import LocalCluster
-
-    provider = make_server(api_key=None)
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "a.flac").write_bytes(jfk_flac)
-    (inbox / "b.flac").write_bytes(jfk_flac[:-1000] + bytes(1000))  # other bytes: paid for separately
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
-        result = _voxbatch(
-            prefect_api,
-            *("stt", str(inbox), "--out", str(tmp_path / "out"), "--base-url", provider.origin),
-            *("--dask-address", cluster.scheduler_address),
-        )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "task runs ran on 1 Dask worker processes" in result.stdout
-    assert "country" in (tmp_path / "out" / "a.txt").read_text()
-    assert provider.stats.count("/v1/audio/transcriptions", 200) == 2
-
-
+@pytest.mark.slow
 def test_schedule_starts_a_prefect_server_when_asked(tmp_path: Path) -> None:
     (tmp_path / "m.csv").write_text('id,text\nbook,"A short book."\n')
     port = _free_port()

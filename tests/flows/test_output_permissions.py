@@ -33,7 +33,7 @@ def test_outputs_of_both_flows_get_the_usual_permissions(
     mask: int,
     expected: int,
 ) -> None:
-    server = make_server(api_key=None)
+    server = make_server(api_key=None, recognizer="fake")
     settings = RunSpec(base_url=server.origin)
     (tmp_path / "books.csv").write_text('id,text,format\nbook,"A short book. It has two sentences.",m4b\n')
     clip = decode_to_pcm(jfk_flac, RATE_HZ)[: int(CLIP_S * RATE_HZ)]

@@ -254,7 +254,9 @@ def test_a_recognisable_key_shows_nowhere(
 ) -> None:
     since = datetime.now(UTC)
     books, recordings = _inputs(tmp_path / "in", jfk_flac)
-    keyed = make_server(api_key=CANARY)  # answers 401 to anything but the canary: the key is really sent
+    keyed = make_server(
+        api_key=CANARY, recognizer="fake"
+    )  # answers 401 to anything but the canary: the key is really sent
     monkeypatch.setenv("TOGETHER_API_KEY", CANARY)
     monkeypatch.setenv("TOGETHER_BASE_URL", keyed.origin)
     outputs: list[str] = []
@@ -280,11 +282,11 @@ def test_a_recognisable_key_shows_nowhere(
     monkeypatch.setenv("TOGETHER_BASE_URL", refusing.origin)
     refused = run("tts", str(books), "--out", str(tmp_path / "refused"), code=1)
     assert "401" in refused.output and "Invalid API key" in refused.output
-    failing = make_server(api_key=CANARY, faults=FaultSpec(p500=1.0))
+    failing = make_server(api_key=CANARY, faults=FaultSpec(p500=1.0), recognizer="fake")
     monkeypatch.setenv("TOGETHER_BASE_URL", failing.origin)
     failed = run("stt", str(recordings), "--out", str(tmp_path / "failed"), code=1)
     assert "500" in failed.output
-    cutting = make_server(api_key=CANARY, faults=FaultSpec(cut=1.0))
+    cutting = make_server(api_key=CANARY, faults=FaultSpec(cut=1.0), recognizer="fake")
     gone = f"http://127.0.0.1:{_closed_port()}"
     errors = asyncio.run(_client_errors(keyed, refusing, failing, cutting, gone))
 

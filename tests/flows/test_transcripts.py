@@ -1,4 +1,11 @@
-"""The transcript flow end to end on a local server over real sockets, with a real Prefect API."""
+"""The transcript flow end to end on a local server over real sockets, with a real Prefect API.
+
+Recognition quality is checked once, on the real recognizer (``test_jfk_is_transcribed_within_the_calibrated_
+error_rate``); every other test is about what the flow does with the server's answers (splitting, merging,
+times, resuming, row errors, URLs), so its server hears with the stand-in of
+:mod:`voxbatch.server.fake_recognizer`, whose words and times for a file are known in advance
+(:func:`tests.conftest.heard_by_fake`).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ import numpy.typing as npt
 import pytest
 
 from flows.transcripts import transcript_flow
-from tests.conftest import JFK_TEXT
+from tests.conftest import JFK_TEXT, heard_by_fake
 from voxbatch.audio.ffmpeg import decode_to_pcm, encode_pcm
 from voxbatch.audio.silence import SilenceOptions
 from voxbatch.ledger.writer import read_ledger
@@ -25,6 +32,7 @@ from voxbatch.manifest.stt import SttDefaults
 from voxbatch.pipelines.transcript.split import SplitOptions
 from voxbatch.run.report import RunReport
 from voxbatch.run.spec import RunSpec
+from voxbatch.server.fake_recognizer import recognize_stand_in
 from voxbatch.server.faults import FaultSpec
 from voxbatch.server.runner import LocalServer
 
@@ -50,6 +58,13 @@ def _words(text: str) -> list[str]:
 
 @pytest.fixture
 def plain_server(make_server: Callable[..., LocalServer]) -> LocalServer:
+    """A keyless server hearing with the stand-in recognizer."""
+    return make_server(api_key=None, recognizer="fake")
+
+
+@pytest.fixture
+def sphinx_server(make_server: Callable[..., LocalServer]) -> LocalServer:
+    """A keyless server hearing with the real recognizer."""
     return make_server(api_key=None)
 
 
@@ -87,21 +102,18 @@ def archive(tmp_path_factory: pytest.TempPathFactory, jfk_flac: bytes) -> tuple[
     return path, offsets
 
 
-def _reference_words(server: LocalServer, jfk_flac: bytes, folder: Path) -> list[tuple[str, float]]:
-    """Where each word of the speech really is: the speech transcribed alone, at the archive's rate."""
-    clip = folder / "alone.flac"
-    clip.write_bytes(encode_pcm(decode_to_pcm(jfk_flac, RATE_HZ), RATE_HZ, ["-f", "flac"]))
-    report = _run(clip, folder / "alone-out", server, formats="json")
-    data = json.loads(Path(report.items["alone"].paths["json"]).read_text())
-    return [(w["word"], w["start"]) for w in data["words"]]
+def _reference_words(jfk_flac: bytes) -> list[tuple[str, float]]:
+    """Where each word of the speech really is: what the server hears in the speech alone, at the archive's rate."""
+    return [(w.word, round(w.start_s, 3)) for w in recognize_stand_in(decode_to_pcm(jfk_flac, RATE_HZ)).words]
 
 
+@pytest.mark.slow
 def test_jfk_is_transcribed_within_the_calibrated_error_rate(
-    prefect_harness: str, plain_server: LocalServer, tmp_path: Path, jfk_flac: bytes
+    prefect_harness: str, sphinx_server: LocalServer, tmp_path: Path, jfk_flac: bytes
 ) -> None:
     (tmp_path / "jfk.flac").write_bytes(jfk_flac)
     (tmp_path / "m.csv").write_text("id,audio_path,language\nspeech,jfk.flac,en\n")
-    report = _run(tmp_path / "m.csv", tmp_path / "out", plain_server)
+    report = _run(tmp_path / "m.csv", tmp_path / "out", sphinx_server)
     entry = report.items["speech"]
     assert entry.status == "ok" and entry.chunks == 1
     out = tmp_path / "out"
@@ -115,7 +127,7 @@ def test_jfk_is_transcribed_within_the_calibrated_error_rate(
     srt = (out / "speech.srt").read_text()
     vtt = (out / "speech.vtt").read_text()
     assert srt.startswith("1\n00:00:0") and vtt.startswith("WEBVTT")
-    assert plain_server.stats.count(TRANSCRIBE, 200) == 1
+    assert sphinx_server.stats.count(TRANSCRIBE, 200) == 1
 
     ledger = read_ledger(out / "ledger", run_id=report.run_id)
     calls = ledger[ledger["kind"] == "call"]
@@ -125,6 +137,7 @@ def test_jfk_is_transcribed_within_the_calibrated_error_rate(
     assert item.audio_seconds == pytest.approx(11.0, abs=0.05) and item.cost_usd == calls["cost_usd"].sum()
 
 
+@pytest.mark.slow
 def test_a_long_archive_is_split_in_the_quiet_and_every_word_lands_where_it_is(
     prefect_harness: str,
     plain_server: LocalServer,
@@ -133,8 +146,7 @@ def test_a_long_archive_is_split_in_the_quiet_and_every_word_lands_where_it_is(
     archive: tuple[Path, list[float]],
 ) -> None:
     path, offsets = archive
-    reference = _reference_words(plain_server, jfk_flac, tmp_path)
-    plain_server.stats.reset()
+    reference = _reference_words(jfk_flac)
     (tmp_path / "m.csv").write_text(f"id,audio_path\nlong,{path}\n")  # outside the manifest's folder: allowed
     report = _run(tmp_path / "m.csv", tmp_path / "out", plain_server, allow_paths=[str(path.parent)])
     entry = report.items["long"]
@@ -191,7 +203,11 @@ def test_hard_cuts_overlap_and_the_repeated_words_are_dropped(
     assert len(merged) <= len(baseline["words"]) + 2
     for a, b in itertools.pairwise(merged):
         assert not (a == b and a not in ("and",)), merged
-    assert jiwer.wer(" ".join(_words(JFK_TEXT)), " ".join(merged)) < JFK_WER_MAX + 0.25
+    # Nothing lost either: the merged words are the unsplit run's, at the same times (the stand-in hears a word the
+    # same in any chunk that holds it whole; with a real recognizer this was a word error rate against JFK_TEXT).
+    assert merged == [w["word"] for w in baseline["words"]] == heard_by_fake(jfk_flac)
+    starts = [w["start"] for w in data["words"]]
+    assert starts == pytest.approx([w["start"] for w in baseline["words"]], abs=0.002)
 
 
 def test_translate_and_diarize_reach_the_server(
@@ -308,4 +324,4 @@ def test_recordings_given_by_url_are_fetched_and_transcribed(
     assert report.items["speech"].status == "ok"
     data = json.loads((tmp_path / "out" / "speech.json").read_text())
     assert data["source"].endswith("/speech.flac") and "SEKRIT" not in json.dumps(data)
-    assert "country" in (tmp_path / "out" / "speech.txt").read_text()
+    assert _words((tmp_path / "out" / "speech.txt").read_text()) == heard_by_fake(jfk_flac)  # the fetched speech

@@ -17,6 +17,7 @@ DEFAULT_WS_MAX_PARTIAL_CHARS = 250
 STREAM_CHUNK_S = 0.25  # audio per SSE/WebSocket delta
 
 StreamShape = Literal["conversation", "legacy"]
+RecognizerName = Literal["sphinx", "fake"]
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,5 @@ class ServerOptions:
     stream_shape: StreamShape = "conversation"  # "legacy": {"object":"audio.tts.chunk","b64":...}
     faults: FaultSpec = field(default_factory=FaultSpec)
     recent_requests_kept: int = 10000  # entries in the stats request log
+    # "fake": transcriptions come from voxbatch.server.fake_recognizer (tests whose point is not recognition)
+    recognizer: RecognizerName = "sphinx"

@@ -1,4 +1,5 @@
-"""``POST /v1/audio/transcriptions`` and ``/v1/audio/translations`` on pocketsphinx.
+"""``POST /v1/audio/transcriptions`` and ``/v1/audio/translations`` on pocketsphinx (or, for tests, on the
+stand-in of :mod:`voxbatch.server.fake_recognizer` when ``ServerOptions.recognizer`` is ``"fake"``).
 
 Uploads are multipart (``file`` as a binary part or a public http(s) URL string). Whatever ffmpeg
 decodes is accepted. Recognition runs in worker processes (:mod:`voxbatch.server.recognizer`) on
@@ -22,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from voxbatch.audio.ffmpeg import AudioDecodeError, decode_to_pcm
 from voxbatch.engines.sphinx import SPHINX_SAMPLE_RATE_HZ, Recognition
-from voxbatch.server import recognizer
+from voxbatch.server import fake_recognizer, recognizer
 from voxbatch.server.catalog import STT_MODELS, WHISPER, SttModel
 from voxbatch.server.disconnect import unless_caller_leaves
 from voxbatch.server.errors import ApiError, bad_request
@@ -271,11 +272,12 @@ async def _handle(request: Request, task: str) -> Response:
             param="file",
             code="audio_too_long",
         )
+    recognize = fake_recognizer.recognize if state.options.recognizer == "fake" else recognizer.recognize
     try:
         recognition = await unless_caller_leaves(
             request,
             state.stats,
-            lambda cancel: recognizer.recognize(audio, SPHINX_SAMPLE_RATE_HZ, cancel),
+            lambda cancel: recognize(audio, SPHINX_SAMPLE_RATE_HZ, cancel),
             (recognizer.RecognitionCancelled,),
         )
     except recognizer.RecognizerError as exc:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_API_KEY
+from tests.conftest import TEST_API_KEY, heard_by_fake
 from tests.voxbatch.client.conftest import options_for
 from voxbatch.client.client import SpeechClient, SpeechOptions, TranscriptionOptions
 from voxbatch.client.errors import AuthenticationError
@@ -110,12 +110,13 @@ def test_cut_answers_are_retried_never_returned_short(
     assert any(r.info.attempts > 1 for r in results)
 
 
-def test_transcription_and_translation(server: LocalServer, jfk_flac: bytes, tmp_path: Path) -> None:
+def test_transcription_and_translation(fake_server: LocalServer, jfk_flac: bytes, tmp_path: Path) -> None:
+    # The server hears with the stand-in recognizer: these are the wire paths, recognition is the server's tests'.
     path = tmp_path / "jfk.flac"
     path.write_bytes(jfk_flac)
 
     async def go() -> tuple[object, object, object]:
-        async with SpeechClient(options_for(server, TEST_API_KEY)) as client:
+        async with SpeechClient(options_for(fake_server, TEST_API_KEY)) as client:
             verbose = await client.transcribe(
                 path, TranscriptionOptions(timestamp_granularities=("segment", "word"), diarize=True)
             )
@@ -128,7 +129,7 @@ def test_transcription_and_translation(server: LocalServer, jfk_flac: bytes, tmp
     assert verbose.segments and verbose.words and verbose.speaker_segments
     assert verbose.words[0].speaker_id == "SPEAKER_00"
     assert plain.text == verbose.text and plain.duration_s is None and plain.words == ()
-    assert translated.task == "translate" and "country" in translated.text
+    assert translated.task == "translate" and translated.text == " ".join(heard_by_fake(jfk_flac)) == verbose.text
 
 
 def test_voices(server: LocalServer) -> None:

@@ -8,14 +8,13 @@ hang guards on events, never timing asserts.
 from __future__ import annotations
 
 import asyncio
-import socket
-import uuid
 
 import httpx
 import numpy as np
 import pytest
 
 from tests.conftest import TEST_API_KEY
+from tests.voxbatch.server.raw_upload import TRANSCRIPTIONS, send_transcription
 from voxbatch.audio import ffmpeg, pcm
 from voxbatch.client.call_options import TranscriptionOptions
 from voxbatch.client.client import SpeechClient
@@ -26,45 +25,23 @@ from voxbatch.client.timeouts import CallTimeouts
 from voxbatch.server import recognizer
 from voxbatch.server.runner import LocalServer
 
-TRANSCRIPTIONS = "/v1/audio/transcriptions"
+pytestmark = pytest.mark.slow
+
 HANG_GUARD_S = 300.0  # only reached if cancellation is broken
 REPEATS = 30  # ~5.5 minutes of speech: ~160 CPU-s to decode in full; a cancelled decode costs a few
 ATTEMPTS = 2
-TOO_SHORT_S = 5.0  # far too short for minutes of speech; long enough that the decode has usually begun
+TOO_SHORT_S = 2.0  # far too short for minutes of speech; long enough that the decode has usually begun
+ENDING_S = 8.4  # jfk.flac from here on: "... what you can do for your country" (2.6 s, a fraction of the decode)
 CLIENT_REPEATS = 12  # ~2 minutes of speech (4 MB): ~65 CPU-s to decode in full
-
-
-def _multipart(audio: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nopenai/whisper-large-v3\r\n'.encode(),
-        f'--{boundary}\r\nContent-Disposition: form-data; name="response_format"\r\n\r\njson\r\n'.encode(),
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="long.wav"\r\n'
-            "Content-Type: audio/wav\r\n\r\n"
-        ).encode()
-        + audio
-        + b"\r\n",
-        f"--{boundary}--\r\n".encode(),
-    ]
-    return b"".join(parts), boundary
 
 
 def test_a_caller_who_leaves_stops_its_decode(make_server, jfk_flac: bytes) -> None:  # type: ignore[no-untyped-def]
     srv: LocalServer = make_server()
     speech = ffmpeg.decode_to_pcm(jfk_flac, 16000)
     long_wav = pcm.to_wav(np.concatenate([speech] * REPEATS), 16000)
-    body, boundary = _multipart(long_wav)
-    head = (
-        f"POST {TRANSCRIPTIONS} HTTP/1.1\r\nHost: {srv.options.host}\r\n"
-        f"Authorization: Bearer {TEST_API_KEY}\r\n"
-        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode()
 
-    sock = socket.create_connection((srv.options.host, srv.port))
+    sock = send_transcription(srv, long_wav, "long.wav")
     try:
-        sock.sendall(head + body)
         assert srv.stats.wait_until(lambda s: s.in_progress(TRANSCRIPTIONS) == 1, HANG_GUARD_S), "decode never began"
     finally:
         sock.close()  # the caller leaves without its answer
@@ -77,11 +54,12 @@ def test_a_caller_who_leaves_stops_its_decode(make_server, jfk_flac: bytes) -> N
     assert srv.stats.snapshot()["audio_seconds_billed"] == 0.0
     assert recognizer.shared_pool().busy == 0  # the worker stopped and went back to the pool
 
-    # The stopped worker is still in step with the server: the next request is answered normally.
+    # The stopped worker is still in step with the server: the next request is answered normally, with its own words.
+    ending = pcm.to_wav(speech[round(ENDING_S * 16000) :], 16000)
     answer = httpx.post(
         f"{srv.base_url}/audio/transcriptions",
         headers={"Authorization": f"Bearer {TEST_API_KEY}"},
-        files={"file": ("jfk.flac", jfk_flac)},
+        files={"file": ("ending.wav", ending)},
         data={"model": "openai/whisper-large-v3"},
         timeout=HANG_GUARD_S,
     )

@@ -1,0 +1,49 @@
+"""The ``voxbatch`` command as a real process against a given Prefect API, and a small book to give it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+RUN_TIMEOUT_S = 180.0
+
+
+def command_env(api: str, **extra: str) -> dict[str, str]:
+    """This environment without Prefect settings, pointed at ``api`` (quiet logs, no analytics)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_API_URL=api,
+        PREFECT_HOME=os.environ["PREFECT_HOME"],
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+def voxbatch(api: str, *args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    """``python -m flows.cli *args`` run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=REPO_ROOT,
+        env=command_env(api),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def book(folder: Path) -> Path:
+    """Three chapters, about a dozen chunks: enough calls for a shared rate to show. Returns its manifest."""
+    chapters = []
+    for n in ("I", "II", "III"):
+        body = " ".join(f"Line {k} of chapter {n} is spoken here, at an even pace." for k in range(12))
+        chapters.append(f"CHAPTER {n}.\nPart {n}\n\n{body}\n\n{body.replace('Line', 'Verse')}\n")
+    (folder / "book.txt").write_text("\n".join(chapters), encoding="utf-8")
+    manifest = folder / "books.csv"
+    manifest.write_text("id,text_path,format\nbook,book.txt,mp3\n", encoding="utf-8")
+    return manifest
