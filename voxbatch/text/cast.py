@@ -28,11 +28,11 @@ from typing import Any
 
 from voxbatch.text.dialogue import BRACKET_MARKS, DOUBLE_MARKS, SINGLE_MARKS
 from voxbatch.text.markup import TAG_RE, MarkupError, where
+from voxbatch.text.side_files import read_side_file
 
 MAX_NAME_CHARS = 40
 NARRATOR = "narrator"  # the key of the built-in speaker who reads with the book's own voice
 MAX_CAST_FILE_BYTES = 1024 * 1024
-CAST_SUFFIXES = (".json", ".csv")
 
 _NAME_RE = re.compile(rf"[^\W\d_][\w .'\u2019-]{{0,{MAX_NAME_CHARS - 1}}}")
 _SENTENCE_END = frozenset(".!?\u2026:;]") | DOUBLE_MARKS | SINGLE_MARKS | frozenset(BRACKET_MARKS.values())
@@ -139,21 +139,7 @@ def parse_cast_csv(text: str) -> Cast:
 
 def read_cast(path: Path) -> Cast:
     """The cast in ``path`` (``.json`` or ``.csv``); every problem is a :class:`CastError`."""
-    suffix = path.suffix.lower()
-    if suffix not in CAST_SUFFIXES:
-        raise CastError(f"must be a .json or .csv file; got {path.name}")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CastError(f"file {path} does not exist") from None
-    except OSError as exc:
-        raise CastError(f"file {path} could not be read: {exc.strerror or exc}") from None
-    if len(data) > MAX_CAST_FILE_BYTES:
-        raise CastError(f"file {path.name} is larger than {MAX_CAST_FILE_BYTES} bytes")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CastError(f"file {path.name} is not UTF-8 text") from None
+    text, suffix = read_side_file(path, CastError, MAX_CAST_FILE_BYTES)
     try:
         return parse_cast_json(text) if suffix == ".json" else parse_cast_csv(text)
     except CastError as exc:

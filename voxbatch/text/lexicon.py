@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from voxbatch.text.normalize import normalize_text
+from voxbatch.text.side_files import read_side_file
 
 MAX_LEXICON_FILE_BYTES = 4 * 1024 * 1024
-LEXICON_SUFFIXES = (".json", ".csv")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", ""})
 
@@ -176,21 +176,7 @@ def parse_lexicon_csv(text: str) -> Lexicon:
 
 def read_lexicon(path: Path) -> Lexicon:
     """The lexicon in ``path`` (``.json`` or ``.csv``); every problem is a :class:`LexiconError`."""
-    suffix = path.suffix.lower()
-    if suffix not in LEXICON_SUFFIXES:
-        raise LexiconError(f"must be a .json or .csv file; got {path.name}")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LexiconError(f"file {path} does not exist") from None
-    except OSError as exc:
-        raise LexiconError(f"file {path} could not be read: {exc.strerror or exc}") from None
-    if len(data) > MAX_LEXICON_FILE_BYTES:
-        raise LexiconError(f"file {path.name} is larger than {MAX_LEXICON_FILE_BYTES} bytes")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise LexiconError(f"file {path.name} is not UTF-8 text") from None
+    text, suffix = read_side_file(path, LexiconError, MAX_LEXICON_FILE_BYTES)
     try:
         return parse_lexicon_json(text) if suffix == ".json" else parse_lexicon_csv(text)
     except LexiconError as exc:
