@@ -87,7 +87,14 @@ def start_local_prefect_server(port: int = DEFAULT_PORT, home: Path | None = Non
     env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
     argv = [*_prefect_exe(), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    process = subprocess.Popen(
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent(),  # stops with this process even when it is killed, not only at exit
+    )
     atexit.register(_stop, process)
     url = f"http://127.0.0.1:{port}/api"
     try:
