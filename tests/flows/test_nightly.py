@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,23 +21,17 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.conftest import REPO_ROOT
-from tests.flows.commands import book, command_env
+from tests.flows.commands import book, command_env, wait_for
 from voxbatch.server.runner import LocalServer
 
 RUN_TIMEOUT_S = 180.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def prefect_api(prefect_harness: str) -> str:
     """The session's Prefect server (its own process and SQLite database, as `prefect server start` runs it, less
     the UI and the background services these tests do not use); `voxbatch schedule --start-server` starts one of
-    its own in test_schedule_starts_a_prefect_server_when_asked."""
+    its own in test_schedule_server.py."""
     return prefect_harness
 
 
@@ -78,16 +70,6 @@ def test_schedule_says_plainly_when_there_is_no_server(monkeypatch: pytest.Monke
     assert "needs a real Prefect server" in result.output and "--start-server" in result.output
 
 
-def _wait_for(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _run_night(api: str, *deployment_ids: str) -> list[str]:
     """What the scheduler does at 02:00: a flow run of each deployment, all due now; waits until all ended."""
 
@@ -97,7 +79,7 @@ def _run_night(api: str, *deployment_ids: str) -> list[str]:
         return answer.json() if answer.status_code in (200, 201) else None
 
     run_ids = [
-        str(_wait_for(lambda d=d: created(d), RUN_TIMEOUT_S, "a flow run of the deployment")["id"])
+        str(wait_for(lambda d=d: created(d), RUN_TIMEOUT_S, "a flow run of the deployment")["id"])
         for d in deployment_ids
     ]
 
@@ -106,7 +88,7 @@ def _run_night(api: str, *deployment_ids: str) -> list[str]:
         return state if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
 
     for run_id in run_ids:
-        assert _wait_for(lambda r=run_id: finished(r), RUN_TIMEOUT_S, f"flow run {run_id}") == "COMPLETED"
+        assert wait_for(lambda r=run_id: finished(r), RUN_TIMEOUT_S, f"flow run {run_id}") == "COMPLETED"
     return run_ids
 
 
@@ -142,7 +124,7 @@ def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
                 found[name] = answer.json()
             return found
 
-        deployed = _wait_for(deployments, 60, "the served deployments")
+        deployed = wait_for(deployments, 60, "the served deployments")
         for deployment in deployed.values():
             (schedule,) = deployment["schedules"]
             assert schedule["schedule"] == {"cron": "0 2 * * *", "timezone": "Europe/Berlin", "day_or": True}
@@ -165,34 +147,3 @@ def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
             os.killpg(serving.pid, signal.SIGKILL)
             output, _ = serving.communicate()
         print(output)  # shown when the test fails
-
-
-@pytest.mark.slow
-def test_schedule_starts_a_prefect_server_when_asked(tmp_path: Path) -> None:
-    (tmp_path / "m.csv").write_text('id,text\nbook,"A short book."\n')
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(tmp_path / "home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    argv = [sys.executable, "-m", "flows.cli", "schedule", "--tts-manifest", str(tmp_path / "m.csv")]
-    argv += ["--start-server", "--server-port", str(port)]
-    serving = subprocess.Popen(
-        argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-
-        def registered() -> bool:
-            try:
-                return httpx.get(f"{api}/deployments/name/audiobook/nightly-audiobooks").status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        _wait_for(registered, 90, "the started server and the served deployment")
-        assert (tmp_path / "home" / "voxbatch-server.log").is_file()
-    finally:
-        os.killpg(serving.pid, signal.SIGINT)
-        try:
-            serving.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(serving.pid, signal.SIGKILL)
-    _wait_for(lambda: not registered(), 30, "the started server to stop with the process")
