@@ -16,44 +16,8 @@ It owns the decision *when* this process may start its next HTTP attempt to the 
 Waiters are served strictly first-in, first-out: one queue whose head waits for room, for any server-requested
 pause and for its pacing time, so nobody overtakes and nobody starves.
 
-**Adaptive** (``RateLimits.adaptive``): the configured rates are a ceiling, not a promise. A 429 multiplies the
-current rate by ``backoff_factor`` (never below ``min_rate_fraction`` of the configured rate);
-``recovery_successes`` consecutive 2xx answers raise it by ``recovery_factor`` (never above the configured rate).
-``retry-after`` / ``retry-after-ms`` on a 429 or 503, and ``x-ratelimit-reset`` on a 429 or on any answer with
-``x-ratelimit-remaining: 0``, pause every new slot until that time (read by
-:func:`voxbatch.client.rate_headers.server_wait_s`, at most ``MAX_SERVER_WAIT_S``; counted from when the answer
-is read: later than the server meant, never earlier). Only a 429 for a request
-sent *after* the last decrease lowers the rate again: a burst of refusals for requests already on their way is
-one signal, not sixteen. With ``adaptive=False`` answers are ignored and only the configured pacing applies.
-
-**Learning** (``RateLimits(learn=True)`` with no ``requests_per_minute``): the limit nobody told us. The limiter
-starts with ``LEARN_INITIAL_IN_FLIGHT`` calls in flight and no pace, and learns from every answer:
-
-- ``x-ratelimit-limit`` (requests per ``limit_header_window_s``; the latest value wins, limits change) is the
-  server's limit; the pace is set ``learned_headroom`` under it at once. Starts are spaced by the pace, and a late
-  wake-up is made up only within that headroom, so two starts are never closer than the limit allows. A
-  ``remaining: 0`` pause still counts from when the answer is read: on a loaded machine that margin is what
-  keeps a strict server's 429s rare (measured: BENCHMARKS.md).
-- The window of ``x-ratelimit-limit`` is assumed, not known (Together does not document it and measures per
-  second), so the stated limit stays the ceiling only while ``x-ratelimit-remaining`` agrees: once at least
-  ``RELEASE_STREAK_ANSWERS`` 2xx answers in a row (and more than the limit's count) each say at least
-  ``RELEASE_REMAINING_SHARE`` of the limit remains, although ``RELEASE_USED_SHARE`` of it was started within the
-  assumed window before each (a per-window count would have drained it), the window must be shorter: the limit
-  is released for good (``stated_limit_released``) and the pace probes past the rate the server kept accepting as
-  with no limit stated. A strict token bucket (``remaining`` 0 or 1), a per-window count that drains, and answers
-  without ``remaining`` never release it.
-- A 429 for a request sent before any pace was known only teaches the limit its headers state. A 429 (for a
-  request sent after the last decrease) while pacing under that limit means arrivals bunched on their way (or
-  someone shares the budget): the pace steps down by ``UNDER_LIMIT_BACKOFF`` and the headroom grows by
-  ``HEADROOM_STEP`` (it gives back ``HEADROOM_DECAY`` per round of successes): the headroom is learned too.
-  With no limit stated, a 429 multiplies the pace (before any pace: the rate requests were starting at) by
-  ``backoff_factor`` and remembers where trouble began.
-- Each 429 also narrows the calls in flight by ``backoff_factor`` (never below one, nor below what the pace keeps
-  in flight at the calls' usual duration); each 2xx widens them, by one per answer until the first 429 (slow
-  start), then by one per window of answers, up to ``max_in_flight``.
-- ``recovery_successes`` 2xx answers in a row raise the pace by ``recovery_factor``: up to the stated limit less
-  the headroom, or, with none stated, up to just under where trouble began and then past it by ``PROBE_STEP`` per
-  round, until the next 429.
+**Adaptive** (429s, server-requested waits) and **learning** (``learn=True``, no ``requests_per_minute``): how the
+limiter answers the server, and its tuning, are in :mod:`voxbatch.client.learning`.
 
 Retries of 429s are meant to queue here (``holds_rate_limited_retries``): the shared pause and FIFO pacing
 space callers refused at the same instant one interval apart, where private sleeps would wake them together.
@@ -74,28 +38,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from voxbatch.client import learning as tuning
 from voxbatch.client.limits import RateLimits, Unit
 from voxbatch.client.rate_headers import MAX_SERVER_WAIT_S, header_number, server_wait_s
 
 SECONDS_PER_MINUTE = 60.0
 PACING_SLACK_S = 0.005  # how much of a late wake-up the next start may make up (see _record_start)
-LEARN_INITIAL_IN_FLIGHT = 4  # learning starts with this many calls in flight until answers say more
-PROBE_STEP = 0.05  # past the pace that drew the last 429, the pace rises by this share per recovery round
-OBSERVED_RATE_WINDOW_S = 5.0  # before any pace, a 429 halves the start rate measured over this window
-OBSERVED_RATE_MIN_SPAN_S = 1.0  # ... counted over at least this long (a burst at one instant is not infinitely fast)
-RECENT_STARTS_KEPT = 64
-UNDER_LIMIT_BACKOFF = 0.8  # a 429 while pacing under the server's stated limit: bunched arrivals, not a wrong rate
-HEADROOM_STEP = 0.02  # ... and the headroom under the limit grows by this (arrivals jitter more than we allowed for)
-MAX_HEADROOM = 0.25
-HEADROOM_DECAY = 0.002  # each recovery round without a 429 gives this much headroom back (down to the configured)
-LATENCY_SMOOTHING = 0.2  # weight of the newest answer in the running mean of how long a call takes
-WINDOW_LATENCY_MARGIN = 1.5  # the window never shrinks below this many times the calls the pace keeps in flight
-# The safety valve on a stated limit whose window we only assume (limit_header_window_s): it stops being the ceiling
-# after this many 2xx answers in a row (and more than the stated limit's count), each saying at least
-# RELEASE_REMAINING_SHARE of the limit remains although we had started RELEASE_USED_SHARE of it within the window.
-RELEASE_STREAK_ANSWERS = 20
-RELEASE_REMAINING_SHARE = 0.5
-RELEASE_USED_SHARE = 0.75
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
@@ -171,14 +119,14 @@ class AsyncRateLimiter:
         self._in_flight = 0
         self._starts = 0  # requests started so far (a ticket's seq)
         self._fresh_from = 0  # a 429 lowers the rate only for a request started at or after this seq
-        self._recent_starts: deque[float] = deque(maxlen=RECENT_STARTS_KEPT)
+        self._recent_starts: deque[float] = deque(maxlen=tuning.RECENT_STARTS_KEPT)
         # Learning (limits.learn and no configured rpm).
         self._learning = limits.learn and limits.requests_per_minute is None and limits.adaptive
         self._limit_rpm: float | None = None  # the server's x-ratelimit-limit, per minute
         self._pace_rpm: float | None = None  # the pace in force; None: not paced (nothing learned yet)
         self._trouble_rpm: float | None = None  # the pace that drew the last 429
         self._best_rpm = 0.0  # the fastest pace or start rate seen: learning never slows below a share of it
-        self._window = float(LEARN_INITIAL_IN_FLIGHT) if self._learning else math.inf  # calls in flight allowed
+        self._window = float(tuning.LEARN_INITIAL_IN_FLIGHT) if self._learning else math.inf  # calls in flight allowed
         self._window_threshold = math.inf  # slow start below this (until the first 429)
         self._latency_s: float | None = None  # running mean from start to a 2xx answer
         self._headroom = limits.learned_headroom  # under the stated limit; grows with 429s there, decays without
@@ -280,7 +228,7 @@ class AsyncRateLimiter:
         if self._learning and ok and ticket is not None:
             sample = max(0.0, now - ticket.started_at)
             prior = self._latency_s
-            self._latency_s = sample if prior is None else prior + LATENCY_SMOOTHING * (sample - prior)
+            self._latency_s = sample if prior is None else prior + tuning.LATENCY_SMOOTHING * (sample - prior)
         if status == 429:
             if ticket is None or ticket.seq >= self._fresh_from:
                 self._back_off(now, ticket)
@@ -342,13 +290,13 @@ class AsyncRateLimiter:
             and limit is not None
             and limit > 0
             and remaining is not None
-            and remaining >= RELEASE_REMAINING_SHARE * limit
-            and ticket.window_starts >= RELEASE_USED_SHARE * limit
+            and remaining >= tuning.RELEASE_REMAINING_SHARE * limit
+            and ticket.window_starts >= tuning.RELEASE_USED_SHARE * limit
         ):
             self._roomy_streak = 0
             return
         self._roomy_streak += 1
-        if self._roomy_streak < max(RELEASE_STREAK_ANSWERS, limit + 1):
+        if self._roomy_streak < max(tuning.RELEASE_STREAK_ANSWERS, limit + 1):
             return
         # The window is shorter than assumed: fall back to probing as with no stated limit, from the pace that
         # the server just kept answering with room to spare (it is where trouble did not begin).
@@ -358,10 +306,10 @@ class AsyncRateLimiter:
             self._trouble_rpm = self._pace_rpm / (1 - self.limits.learned_headroom)
 
     def _observed_rpm(self, now: float) -> float | None:
-        recent = [t for t in self._recent_starts if t > now - OBSERVED_RATE_WINDOW_S]
+        recent = [t for t in self._recent_starts if t > now - tuning.OBSERVED_RATE_WINDOW_S]
         if len(recent) < 2:
             return None
-        return len(recent) * SECONDS_PER_MINUTE / max(now - recent[0], OBSERVED_RATE_MIN_SPAN_S)
+        return len(recent) * SECONDS_PER_MINUTE / max(now - recent[0], tuning.OBSERVED_RATE_MIN_SPAN_S)
 
     def _back_off(self, now: float, ticket: _Ticket | None) -> None:
         self._fresh_from = self._starts  # answers to requests already sent are the same signal
@@ -378,9 +326,9 @@ class AsyncRateLimiter:
         if pace is not None and stated is not None and pace <= stated:
             # Refused while pacing under the server's own stated limit: arrivals bunched (or someone shares the
             # budget). Step down a little; recovery aims back at the limit, which the server keeps telling us.
-            self._headroom = min(MAX_HEADROOM, self._headroom + HEADROOM_STEP)
+            self._headroom = min(tuning.MAX_HEADROOM, self._headroom + tuning.HEADROOM_STEP)
             floor = self.limits.min_rate_fraction * stated
-            self._pace_rpm = max(floor, pace * max(factor, UNDER_LIMIT_BACKOFF))
+            self._pace_rpm = max(floor, pace * max(factor, tuning.UNDER_LIMIT_BACKOFF))
         elif pace is not None:
             self._trouble_rpm = pace  # no limit stated: remember where trouble began, climb back to just under it
             # Halve, but never below min_rate_fraction of the best rate seen: a storm of 429s must not slow the run
@@ -390,7 +338,7 @@ class AsyncRateLimiter:
         # paced, the pace is what keeps requests apart, and a window below it would only slow long calls.
         needed = 1.0
         if self._pace_rpm is not None and self._latency_s is not None:
-            needed = math.ceil(self._pace_rpm / SECONDS_PER_MINUTE * self._latency_s * WINDOW_LATENCY_MARGIN)
+            needed = math.ceil(self._pace_rpm / SECONDS_PER_MINUTE * self._latency_s * tuning.WINDOW_LATENCY_MARGIN)
         self._window = max(1.0, float(needed), min(self._window, self._in_flight) * factor)
         if self.limits.max_in_flight is not None:
             self._window = min(self._window, float(self.limits.max_in_flight))
@@ -399,12 +347,12 @@ class AsyncRateLimiter:
     def _speed_up(self) -> None:
         if self._pace_rpm is None:
             return  # not paced: only the window limits us
-        self._headroom = max(self.limits.learned_headroom, self._headroom - HEADROOM_DECAY)
+        self._headroom = max(self.limits.learned_headroom, self._headroom - tuning.HEADROOM_DECAY)
         target = self._pace_rpm * self.limits.recovery_factor
         if self._trouble_rpm is not None and self._stated_rpm() is None:
             near = self._trouble_rpm * (1 - self.limits.learned_headroom)
             if self._pace_rpm >= near * (1 - 1e-9):
-                self._trouble_rpm *= 1 + PROBE_STEP  # a round without trouble just under it: probe past it
+                self._trouble_rpm *= 1 + tuning.PROBE_STEP  # a round without trouble just under it: probe past it
                 near = self._trouble_rpm * (1 - self.limits.learned_headroom)
             target = min(target, near)
         ceiling = self._ceiling_rpm()

@@ -19,7 +19,8 @@ from tests.voxbatch.client.fake_server import FakeServer, VirtualTime
 from voxbatch.client.client import SpeechClient, SpeechOptions
 from voxbatch.client.errors import RateLimitError
 from voxbatch.client.fake_transport import FakeTransport
-from voxbatch.client.limiter import LEARN_INITIAL_IN_FLIGHT, AsyncRateLimiter
+from voxbatch.client.learning import LEARN_INITIAL_IN_FLIGHT
+from voxbatch.client.limiter import AsyncRateLimiter
 from voxbatch.client.limits import Limiter, NoLimit, RateLimits, Unit
 from voxbatch.client.options import ClientOptions
 from voxbatch.client.rate_headers import MAX_SERVER_WAIT_S
