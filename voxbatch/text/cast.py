@@ -17,9 +17,6 @@ tag gives its speaker is :mod:`voxbatch.text.voicing`'s decision.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
@@ -28,7 +25,7 @@ from typing import Any
 
 from voxbatch.text.dialogue import BRACKET_MARKS, DOUBLE_MARKS, SINGLE_MARKS
 from voxbatch.text.markup import TAG_RE, MarkupError, where
-from voxbatch.text.side_files import read_side_file
+from voxbatch.text.side_files import csv_rows, json_object, read_side_file
 
 MAX_NAME_CHARS = 40
 NARRATOR = "narrator"  # the key of the built-in speaker who reads with the book's own voice
@@ -112,26 +109,15 @@ def _build(entries: list[tuple[str, CastVoice]]) -> Cast:
 
 def parse_cast_json(text: str) -> Cast:
     """A cast from JSON: ``{"speaker": "voice"}`` or ``{"speaker": {"voice": ..., "model": ...}}``."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise CastError(f"is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise CastError('must be a JSON object of speaker names, e.g. {"Alice": "af_bella"}')
+    data = json_object(text, CastError, 'must be a JSON object of speaker names, e.g. {"Alice": "af_bella"}')
     return _build([_entry(name, value, "the cast") for name, value in data.items()])
 
 
 def parse_cast_csv(text: str) -> Cast:
     """A cast from CSV with the columns ``speaker``, ``voice`` and optionally ``model``."""
-    reader = csv.DictReader(io.StringIO(text))
-    columns = {(c or "").strip().lower() for c in reader.fieldnames or ()}
-    if not {"speaker", "voice"} <= columns:
-        raise CastError(f"needs the columns speaker and voice (and optionally model); found {sorted(columns)}")
     entries = []
-    for number, record in enumerate(reader, start=2):
-        cells = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items() if isinstance(v, str)}
-        if not any(cells.values()):
-            continue
+    for number, raw in csv_rows(text, CastError, ("speaker", "voice"), "model"):
+        cells = {k: v.strip() for k, v in raw.items()}
         value = {"voice": cells.get("voice", "")} | ({"model": cells["model"]} if cells.get("model") else {})
         entries.append(_entry(cells.get("speaker", ""), value, f"row {number}"))
     return _build(entries)

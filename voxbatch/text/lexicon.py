@@ -21,9 +21,6 @@ Lexicons combine (:meth:`Lexicon.merged`): a book's entries override the manifes
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from voxbatch.text.normalize import normalize_text
-from voxbatch.text.side_files import read_side_file
+from voxbatch.text.side_files import csv_rows, json_object, read_side_file
 
 MAX_LEXICON_FILE_BYTES = 4 * 1024 * 1024
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
@@ -149,26 +146,14 @@ def _build(entries: list[LexiconEntry]) -> Lexicon:
 
 def parse_lexicon_json(text: str) -> Lexicon:
     """A lexicon from JSON: ``{"term": "spoken"}`` or ``{"term": {"spoken": ..., "ignore_case": true}}``."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise LexiconError(f"is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise LexiconError('must be a JSON object of terms, e.g. {"Hermione": "Her-my-oh-nee"}')
+    data = json_object(text, LexiconError, 'must be a JSON object of terms, e.g. {"Hermione": "Her-my-oh-nee"}')
     return _build([_entry(term, value, "the lexicon") for term, value in data.items()])
 
 
 def parse_lexicon_csv(text: str) -> Lexicon:
     """A lexicon from CSV with the columns ``term``, ``spoken`` and optionally ``ignore_case``."""
-    reader = csv.DictReader(io.StringIO(text))
-    columns = {(c or "").strip().lower() for c in reader.fieldnames or ()}
-    if not {"term", "spoken"} <= columns:
-        raise LexiconError(f"needs the columns term and spoken (and optionally ignore_case); found {sorted(columns)}")
     entries = []
-    for number, record in enumerate(reader, start=2):
-        cells = {(k or "").strip().lower(): v or "" for k, v in record.items() if isinstance(v, str)}
-        if not any(v.strip() for v in cells.values()):
-            continue
+    for number, cells in csv_rows(text, LexiconError, ("term", "spoken"), "ignore_case"):
         value = {"spoken": cells.get("spoken", ""), "ignore_case": cells.get("ignore_case", "")}
         entries.append(_entry(cells.get("term", ""), value, f"row {number}"))
     return _build(entries)

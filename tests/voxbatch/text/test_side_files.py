@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from voxbatch.text.side_files import read_side_file
+from voxbatch.text.side_files import csv_rows, json_object, read_side_file
 
 
 class Problem(ValueError):
@@ -34,3 +34,21 @@ def test_every_problem_is_one_line_naming_the_file(
         (tmp_path / name).write_bytes(content)
     with pytest.raises(Problem, match=reason):
         read_side_file(tmp_path / name, Problem, 100)
+
+
+def test_csv_rows_skip_blank_rows_and_name_missing_columns() -> None:
+    text = "Term, Spoken ,note\nNaïve, nah-eev ,x\n , ,\nb,bee,\n"
+    assert list(csv_rows(text, Problem, ("term", "spoken"), "note")) == [
+        (2, {"term": "Naïve", "spoken": " nah-eev ", "note": "x"}),
+        (4, {"term": "b", "spoken": "bee", "note": ""}),
+    ]
+    with pytest.raises(Problem, match=r"needs the columns term and spoken \(and optionally note\); found \['term'\]"):
+        list(csv_rows("term\nx\n", Problem, ("term", "spoken"), "note"))
+
+
+def test_json_object_is_an_object_or_says_what_it_must_be() -> None:
+    assert json_object('{"a": 1}', Problem, "must be an object") == {"a": 1}
+    with pytest.raises(Problem, match="must be an object"):
+        json_object("[1]", Problem, "must be an object")
+    with pytest.raises(Problem, match="is not valid JSON"):
+        json_object("{", Problem, "must be an object")
