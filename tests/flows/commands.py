@@ -60,6 +60,7 @@ def free_port() -> int:
 
 
 def wait_for(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """Poll ``check`` until it is true; ``timeout_s`` is a hang guard (a stuck process), never a speed bound."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = check()

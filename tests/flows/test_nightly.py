@@ -21,10 +21,8 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.conftest import REPO_ROOT
-from tests.flows.commands import book, command_env, wait_for
+from tests.flows.commands import RUN_TIMEOUT_S, book, command_env, wait_for
 from voxbatch.server.runner import LocalServer
-
-RUN_TIMEOUT_S = 180.0
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +122,7 @@ def test_voxbatch_schedule_serves_both_flows_and_a_second_night_costs_nothing(
                 found[name] = answer.json()
             return found
 
-        deployed = wait_for(deployments, 60, "the served deployments")
+        deployed = wait_for(deployments, RUN_TIMEOUT_S, "the served deployments")
         for deployment in deployed.values():
             (schedule,) = deployment["schedules"]
             assert schedule["schedule"] == {"cron": "0 2 * * *", "timezone": "Europe/Berlin", "day_or": True}

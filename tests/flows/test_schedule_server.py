@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.flows.commands import free_port, wait_for
+from tests.flows.commands import RUN_TIMEOUT_S, free_port, wait_for
 
 
 @pytest.mark.slow
@@ -36,7 +36,7 @@ def test_schedule_starts_a_prefect_server_when_asked(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 return False
 
-        wait_for(registered, 90, "the started server and the served deployment")
+        wait_for(registered, RUN_TIMEOUT_S, "the started server and the served deployment")
         assert (tmp_path / "home" / "voxbatch-server.log").is_file()
     finally:
         os.killpg(serving.pid, signal.SIGINT)
@@ -44,4 +44,4 @@ def test_schedule_starts_a_prefect_server_when_asked(tmp_path: Path) -> None:
             serving.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(serving.pid, signal.SIGKILL)
-    wait_for(lambda: not registered(), 30, "the started server to stop with the process")
+    wait_for(lambda: not registered(), RUN_TIMEOUT_S, "the started server to stop with the process")
