@@ -37,6 +37,23 @@ def png_bytes(width: int = 4, height: int = 4) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+# The twelve chapter titles of the real Alice in tests/data (EPUB, DOCX), as the book writes them (straight quotes).
+ALICE_CHAPTER_TITLES = [
+    "CHAPTER I. Down the Rabbit-Hole",
+    "CHAPTER II. The Pool of Tears",
+    "CHAPTER III. A Caucus-Race and a Long Tale",
+    "CHAPTER IV. The Rabbit Sends in a Little Bill",
+    "CHAPTER V. Advice from a Caterpillar",
+    "CHAPTER VI. Pig and Pepper",
+    "CHAPTER VII. A Mad Tea-Party",
+    "CHAPTER VIII. The Queen's Croquet-Ground",
+    "CHAPTER IX. The Mock Turtle's Story",
+    "CHAPTER X. The Lobster Quadrille",
+    "CHAPTER XI. Who Stole the Tarts?",
+    "CHAPTER XII. Alice's Evidence",
+]
+
+
 @dataclass
 class TocEntry:
     """One table-of-contents entry: its label, its target (``file.xhtml#id``) and nested entries."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.voxbatch.manuscript.factory import write_docx
+from tests.voxbatch.manuscript.factory import ALICE_CHAPTER_TITLES, write_docx
 from voxbatch.manuscript.book import ManuscriptError
 from voxbatch.manuscript.docx import read_docx
 
@@ -18,20 +18,7 @@ PROSE = "The wind rose over the hill, and the old house creaked in every beam as
 def test_alice_chapters_come_from_the_text_rules_when_styles_say_nothing() -> None:
     book = read_docx(ALICE_DOCX)
     body = [s for s in book.sections if s.matter == "body"]
-    assert [s.title for s in body] == [
-        "CHAPTER I. Down the Rabbit-Hole",
-        "CHAPTER II. The Pool of Tears",
-        "CHAPTER III. A Caucus-Race and a Long Tale",
-        "CHAPTER IV. The Rabbit Sends in a Little Bill",
-        "CHAPTER V. Advice from a Caterpillar",
-        "CHAPTER VI. Pig and Pepper",
-        "CHAPTER VII. A Mad Tea-Party",
-        "CHAPTER VIII. The Queen's Croquet-Ground",
-        "CHAPTER IX. The Mock Turtle's Story",
-        "CHAPTER X. The Lobster Quadrille",
-        "CHAPTER XI. Who Stole the Tarts?",
-        "CHAPTER XII. Alice's Evidence",
-    ]
+    assert [s.title for s in body] == ALICE_CHAPTER_TITLES
     assert (book.title, book.author) == ("Alice’s Adventures in Wonderland", "Lewis Carroll")
     # The PG header (its marker has no asterisks here), the title page and contents list, and the licence.
     assert [(s.matter, s.title) for s in book.sections if s.matter != "body"] == [

@@ -7,25 +7,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.voxbatch.manuscript.factory import EpubDoc, TocEntry, epub_bytes, png_bytes
+from tests.voxbatch.manuscript.factory import ALICE_CHAPTER_TITLES, EpubDoc, TocEntry, epub_bytes, png_bytes
 from voxbatch.manuscript.book import ManuscriptError, Section
 from voxbatch.manuscript.epub import read_epub
 
 ALICE_EPUB = REPO_ROOT / "tests" / "data" / "carroll-alice.epub"
-ALICE_CHAPTERS = [
-    "CHAPTER I. Down the Rabbit-Hole",
-    "CHAPTER II. The Pool of Tears",
-    "CHAPTER III. A Caucus-Race and a Long Tale",
-    "CHAPTER IV. The Rabbit Sends in a Little Bill",
-    "CHAPTER V. Advice from a Caterpillar",
-    "CHAPTER VI. Pig and Pepper",
-    "CHAPTER VII. A Mad Tea-Party",
-    "CHAPTER VIII. The Queen’s Croquet-Ground",
-    "CHAPTER IX. The Mock Turtle’s Story",
-    "CHAPTER X. The Lobster Quadrille",
-    "CHAPTER XI. Who Stole the Tarts?",
-    "CHAPTER XII. Alice’s Evidence",
-]
+ALICE_CHAPTERS = [title.replace("'", "\u2019") for title in ALICE_CHAPTER_TITLES]  # the EPUB's own curly quotes
 
 
 def _body(sections: tuple[Section, ...]) -> list[Section]:

@@ -11,27 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.voxbatch.manuscript.factory import EpubDoc, TocEntry, epub_bytes
+from tests.voxbatch.manuscript.factory import ALICE_CHAPTER_TITLES, EpubDoc, TocEntry, epub_bytes
 from tests.voxbatch.manuscript.test_pdf import keeper_pdf
 from voxbatch.manifest.tts import BookRow, load_tts_manifest
 from voxbatch.pipelines.audiobook.plan import BookPlan, plan_book
 
 DATA = REPO_ROOT / "tests" / "data"
 ENDPOINT = "test-endpoint"
-ALICE_TITLES = [
-    "CHAPTER I. Down the Rabbit-Hole",
-    "CHAPTER II. The Pool of Tears",
-    "CHAPTER III. A Caucus-Race and a Long Tale",
-    "CHAPTER IV. The Rabbit Sends in a Little Bill",
-    "CHAPTER V. Advice from a Caterpillar",
-    "CHAPTER VI. Pig and Pepper",
-    "CHAPTER VII. A Mad Tea-Party",
-    "CHAPTER VIII. The Queen's Croquet-Ground",
-    "CHAPTER IX. The Mock Turtle's Story",
-    "CHAPTER X. The Lobster Quadrille",
-    "CHAPTER XI. Who Stole the Tarts?",
-    "CHAPTER XII. Alice's Evidence",
-]
+ALICE_TITLES = ALICE_CHAPTER_TITLES
 # What must never be spoken: markup, escapes, boilerplate, running headers and footers, footnote and page markers.
 NEVER_SPOKEN = re.compile(
     r"<|>|&[a-z]+;|\\|^#|epub:|xhtml|Gutenberg|START OF|END OF|LICEN[SC]E|KEEPER'S LOG|Page \d+ of|"
