@@ -13,11 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.conftest import REPO_ROOT, heard_by_fake
+from voxbatch.audio.pcm import to_wav
 from voxbatch.server.runner import LocalServer
 
 STARTUP_TIMEOUT_S = 60.0
@@ -171,13 +173,4 @@ def test_dry_runs_start_no_server_of_any_kind(tmp_path: Path, monkeypatch: pytes
 
 
 def _wav_of_silence(seconds: float, rate_hz: int = 16000) -> bytes:
-    import io
-    import wave
-
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate_hz)
-        w.writeframes(b"\0\0" * int(seconds * rate_hz))
-    return buffer.getvalue()
+    return to_wav(np.zeros(int(seconds * rate_hz), dtype=np.int16), rate_hz)

@@ -8,10 +8,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
+from voxbatch.audio.pcm import to_wav
 from voxbatch.server.catalog import KOKORO_VOICES
 from voxbatch.server.runner import LocalServer
 
@@ -106,16 +108,7 @@ def test_voices_lists_the_embedded_servers_models_and_voices() -> None:
 
 
 def _silence_wav(seconds: float = 1.0, rate_hz: int = 16000) -> bytes:
-    import io
-    import wave
-
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate_hz)
-        w.writeframes(b"\0\0" * int(seconds * rate_hz))
-    return buffer.getvalue()
+    return to_wav(np.zeros(int(seconds * rate_hz), dtype=np.int16), rate_hz)
 
 
 def test_voices_asks_the_server_given_by_url(make_server: Callable[..., LocalServer]) -> None:
