@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +50,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     order = {item: (rank(item.path), index) for index, item in enumerate(items)}
     items.sort(key=order.__getitem__)
+
+
+@pytest.fixture(autouse=True)
+def _no_log_handler_on_a_closed_stream() -> Iterator[None]:
+    """A log handler that kept a finished CliRunner's captured stream (Prefect's console handler is set up once,
+    on whatever stderr is current) is pointed at the real stderr, so a later command's output holds no
+    "--- Logging error ---" from writing to a closed file. What any test captures is unchanged."""
+    yield
+    loggers = [
+        logging.getLogger(),
+        *(lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)),
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            console = getattr(handler, "console", None)
+            if console is not None and getattr(console.file, "closed", False):
+                console.file = sys.__stderr__
+            stream = getattr(handler, "stream", None)
+            if isinstance(handler, logging.StreamHandler) and getattr(stream, "closed", False):
+                handler.stream = sys.__stderr__  # (setStream would flush the closed one first)
 
 
 @pytest.fixture(autouse=True)
