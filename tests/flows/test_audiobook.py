@@ -151,7 +151,10 @@ def test_a_rerun_after_a_broken_run_requests_only_what_is_missing(
     plain_server.set_faults("")
     plain_server.stats.reset()
     second = _run(manifest, out, plain_server)
-    assert all(b.status == "ok" for b in second.items.values())
+    # Which chunks the injected faults hit depends on the order concurrent requests reach the
+    # server, so either book may have finished the first time; the rerun finishes the rest.
+    expected = {item: ("ok" if b.status == "failed" else "skipped") for item, b in first.items.items()}
+    assert second.statuses() == expected
     asked_again = {r.input_sha256 for r in plain_server.stats.requests(SPEECH)}
     assert asked_again and not (asked_again & done_first)  # nothing already paid for was requested again
 
