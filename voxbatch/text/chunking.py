@@ -50,9 +50,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-import pysbd
-from pysbd.languages import LANGUAGE_CODES
-
+from voxbatch.text import sentence_rules
 from voxbatch.text.chapters import Chapter, layout_chapters, paragraph_spans
 from voxbatch.text.normalize import normalize_document
 from voxbatch.text.voicing import NARRATOR_VOICE, Voicing, read_script
@@ -80,7 +78,6 @@ MODEL_FAMILY_MAX_CHARS: Mapping[str, int] = MappingProxyType(
         "minimax": 2000,
     }
 )
-FALLBACK_LANGUAGE = "en"  # pysbd rules used for languages pysbd lacks
 
 CHUNK_COST = 1.0
 SENTENCE_END_PENALTY = 1.25
@@ -170,14 +167,6 @@ def chunk_budget(model: str) -> int:
         if family in model_id:
             return min(budget, SERVER_MAX_INPUT_CHARS)
     return min(DEFAULT_MAX_CHARS, SERVER_MAX_INPUT_CHARS)
-
-
-def _segmenter(language: str) -> Any:
-    """A fresh pysbd segmenter (it keeps per-call state, so it is not shared between concurrent callers)."""
-    code = language.strip().lower().replace("_", "-").split("-")[0]
-    if code not in LANGUAGE_CODES:
-        code = FALLBACK_LANGUAGE
-    return pysbd.Segmenter(language=code, clean=False, char_span=True)
 
 
 def _sentence_spans(text: str, start: int, end: int, segmenter: Any) -> list[tuple[int, int]]:
@@ -350,7 +339,7 @@ def chunk_text(
     document = normalize_document(raw, markdown=markdown)
     text = document.text
     layouts = layout_chapters(document, title=title)
-    segmenter = _segmenter(language)
+    segmenter = sentence_rules.segmenter(language)
     script = read_script(text, voicing or Voicing())
 
     pieces: list[_Piece] = []
