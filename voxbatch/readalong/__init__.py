@@ -4,6 +4,6 @@ The map: :mod:`.timing` reads the book's ``words.json`` and ``chapters.json``; :
 in each chunk's text; :mod:`.layout` cuts the text into headings, paragraphs, sentences and words; :mod:`.clips`
 gives each sentence (or word) its audio clip; :mod:`.pages`, :mod:`.overlay` and :mod:`.package` write the XHTML,
 SMIL and OPF; :mod:`.epub` puts it all, with the audio, into ``<id>.readalong.epub``; :mod:`.validate` checks
-the result's structure. No Prefect here: the audiobook pipeline calls :func:`voxbatch.readalong.epub.write_readalong_epub`
-(:mod:`voxbatch.pipelines.audiobook.readalong`).
+the result's structure. No Prefect here: the audiobook pipeline calls
+:func:`~voxbatch.readalong.epub.write_readalong_epub` (:mod:`voxbatch.pipelines.audiobook.readalong`).
 """

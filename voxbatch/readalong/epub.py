@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import subprocess
 import uuid
 import zipfile
@@ -39,8 +40,14 @@ from voxbatch.audio.probe import AudioProbeError, probe_audio
 from voxbatch.readalong.clips import GRANULARITIES, Granularity, targets, tile
 from voxbatch.readalong.layout import ChunkHints, lay_out
 from voxbatch.readalong.overlay import overlay
-from voxbatch.readalong.package import CONTAINER_XML, EPUB_MIMETYPE, OPF_PATH, PackageItem, PackageMeta
-from voxbatch.readalong.package import package_document
+from voxbatch.readalong.package import (
+    CONTAINER_XML,
+    EPUB_MIMETYPE,
+    OPF_PATH,
+    PackageItem,
+    PackageMeta,
+    package_document,
+)
 from voxbatch.readalong.pages import ACTIVE_CLASS, STYLESHEET, STYLESHEET_HREF, chapter_page, navigation
 from voxbatch.readalong.timing import BookTiming, ReadalongError
 from voxbatch.readalong.validate import epub_problems
@@ -131,9 +138,8 @@ def _epub_audio(source: Path, out_path: Path, bitrate_kbps: int) -> Iterator[_Au
         yield _Audio(source, kept[0], f"audio/book{kept[1]}", transcoded=False)
         return
     fd, temp = create_temp_beside(out_path, ".m4a")
+    os.close(fd)  # ffmpeg writes it by name
     try:
-        with open(fd, "wb"):
-            pass
         _transcode(source, temp, bitrate_kbps)
         yield _Audio(temp, "audio/mp4", "audio/book.m4a", transcoded=True)
     finally:
@@ -169,7 +175,7 @@ def _self_check(entries: _Entries, modified: datetime) -> None:
     written."""
     draft = io.BytesIO()
     stand_ins = _Entries(dict(entries.documents), {})
-    stand_ins.documents.update({name: b"" for name in entries.files})
+    stand_ins.documents.update(dict.fromkeys(entries.files, b""))
     _zip(draft, stand_ins, modified)
     draft.seek(0)
     problems = epub_problems(draft)

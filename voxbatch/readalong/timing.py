@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 WORDS_VERSION = 1
+END_SLACK_S = 0.001  # a chunk may end this far past the book (rounding)
 
 
 class ReadalongError(ValueError):
@@ -119,8 +120,8 @@ def parse_book_timing(data: object, name: str = "words.json") -> BookTiming:
             raise ReadalongError(f"{name}: chunk {number}: index {chunk.index} does not follow {chunks[-1].index}")
         if chunk.chapter in chapters_seen and chunks[-1].chapter != chunk.chapter:
             raise ReadalongError(f"{name}: chunk {number}: chapter {chunk.chapter} resumes after another chapter")
-        if chunk.end_s > duration_s + 1e-3:
-            raise ReadalongError(f"{name}: chunk {number}: ends at {chunk.end_s:g} s, after the book ({duration_s:g} s)")
+        if chunk.end_s > duration_s + END_SLACK_S:
+            raise ReadalongError(f"{name}: chunk {number}: ends at {chunk.end_s:g} s, after the book's end")
         chapters_seen.add(chunk.chapter)
         chunks.append(chunk)
     if not chunks:

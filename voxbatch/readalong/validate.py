@@ -229,7 +229,8 @@ def _check_overlay(check: _Check, page_item: _Item, overlay: _Item, book: _Clock
         targets.append(fragment)
         begin, end = clock_seconds(audio.get("clipBegin", "0")), clock_seconds(audio.get("clipEnd", ""))
         if begin is None or end is None or not begin < end:
-            check.fail(f"{overlay.path}: clip of #{fragment} is not a clip ({audio.get('clipBegin')}, {audio.get('clipEnd')})")
+            span = f"{audio.get('clipBegin')} to {audio.get('clipEnd')}"
+            check.fail(f"{overlay.path}: clip of #{fragment} ({span}) does not start before it ends")
             continue
         if begin < book.position_s - 1e-9:
             check.fail(f"{overlay.path}: clip of #{fragment} starts at {begin:.3f} s, before the previous one ends")
@@ -322,4 +323,3 @@ def check_epub(source: Path | BinaryIO, name: str, audio_duration_s: float | Non
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ReadalongError(f"{name} is not a valid read-along EPUB: {problems[0]}{more}")
-
