@@ -52,6 +52,7 @@ class Sentence:
     parts: tuple[str | Word, ...]
     start_s: float
     word_timed: bool
+    new_line: bool = False  # a line break (verse) separates it from the sentence before it in its paragraph
 
     @property
     def words(self) -> tuple[Word, ...]:
@@ -60,7 +61,7 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Block:
-    """A heading or a paragraph: sentences, shown one after the other with a space between."""
+    """A heading or a paragraph: sentences, shown one after the other with a space (or a line break) between."""
 
     heading: bool
     sentences: tuple[Sentence, ...]
@@ -110,7 +111,9 @@ class _Chapter:
             self.blocks.append(Block(heading, tuple(self.open)))
             self.open = []
 
-    def sentence(self, text: str, start: int, end: int, tokens: Sequence[Token], clock: ChunkClock) -> None:
+    def sentence(
+        self, text: str, start: int, end: int, tokens: Sequence[Token], clock: ChunkClock, new_line: bool
+    ) -> None:
         self.count += 1
         sentence_id = f"c{self.number}s{self.count}"
         parts: list[str | Word] = []
@@ -128,7 +131,7 @@ class _Chapter:
             parts.append(text[cursor:end])
         words = [token for token in inside if token.is_word(text)]
         timed = bool(words) and all(token.start_s is not None for token in words)
-        self.open.append(Sentence(sentence_id, tuple(parts), clock.time_at(start), timed))
+        self.open.append(Sentence(sentence_id, tuple(parts), clock.time_at(start), timed, new_line and bool(self.open)))
 
 
 def _lay_out_chunk(chapter: _Chapter, chunk: TimedChunk, hints: ChunkHints, split: SentenceSplitter) -> None:
@@ -142,8 +145,11 @@ def _lay_out_chunk(chapter: _Chapter, chunk: TimedChunk, hints: ChunkHints, spli
             chapter.close()
         # A heading is no prose: each of its paragraphs ("CHAPTER I." and its title) is one sentence.
         spans = [(0, len(text[first:last].rstrip()))] if hints.heading else split(text[first:last])
+        previous = 0
         for start, end in spans:
-            chapter.sentence(text, first + start, first + end, tokens, clock)
+            new_line = "\n" in text[first + previous : first + start]
+            chapter.sentence(text, first + start, first + end, tokens, clock, new_line)
+            previous = end
     if hints.heading:
         chapter.close(heading=True)
     elif hints.paragraph_after:

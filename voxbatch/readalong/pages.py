@@ -88,7 +88,7 @@ def chapter_page(chapter: ChapterText, language: str) -> bytes:
         element = _add(section, "h1" if block.heading else "p")
         for number, sentence in enumerate(block.sentences):
             if number:
-                _append_text(element, " ")
+                _append_text(element, "\n" if sentence.new_line else " ")
             _sentence(element, sentence)
     return _serialize(root)
 
