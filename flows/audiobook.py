@@ -44,12 +44,14 @@ async def audiobook_flow(
     sample_rate_hz: int | None = None,  # None: each book's model's own rate (a row's sample_rate column wins)
     markup: MarkupDefaults | None = None,
     chapters: str = "",  # only these body chapters (1-3,7 or titles) of rows without a chapters column
+    readalong: bool | None = None,  # write <id>.readalong.epub too (None: for EPUB manuscripts); a row's column wins
 ) -> RunReport:
     """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt.
 
     The manifest's paths must stay inside its folder or inside one of ``allow_paths`` (``--allow-path``);
     ``keep_front_matter`` reads manuscripts' front and back matter for rows without a ``front_matter`` column;
-    ``markup``: the dialogue voice, cast, lexicon and pauses of rows that do not name their own.
+    ``markup``: the dialogue voice, cast, lexicon and pauses of rows that do not name their own; ``readalong``: also
+    write the book's read-along EPUB once its words.json exists (:mod:`voxbatch.pipelines.audiobook.readalong`).
     """
     defaults = BookDefaults(
         model=model,
@@ -62,6 +64,7 @@ async def audiobook_flow(
         keep_front_matter=keep_front_matter,
         markup=markup or MarkupDefaults(),
         chapters=chapters,
+        readalong=readalong,
     )
     rows, row_errors = load_tts_rows(manifest, defaults, allow_paths)
     return await run_pipeline(

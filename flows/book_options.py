@@ -1,5 +1,6 @@
 """The ``voxbatch tts`` options that every book gets unless its row says otherwise: whether a manuscript's front
-matter is read, how speech travels and at what rate, and its markup (:mod:`flows.markup_options`).
+matter is read, how speech travels and at what rate, its markup (:mod:`flows.markup_options`), and whether a
+read-along EPUB is written beside it.
 
 Each is the default of the manifest column of the same meaning (:mod:`voxbatch.manifest.tts`), and a parameter of
 :func:`flows.audiobook.audiobook_flow` of the same name.
@@ -26,6 +27,13 @@ KeepFrontMatterOption = Annotated[
 ]
 TransportOption = Annotated[str, typer.Option(help="How speech travels: rest, sse or websocket.")]
 SampleRateOption = Annotated[int | None, typer.Option(help="Sample rate in Hz (default: the model's own).")]
+ReadalongOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--readalong/--no-readalong",
+        help="Also write <id>.readalong.epub, the text highlighted as the audio plays (default: for EPUB manuscripts).",
+    ),
+]
 ChaptersOption = Annotated[
     str, typer.Option(help="Only these body chapters: numbers and ranges (1-3,7) or titles; the dry run lists them.")
 ]
@@ -40,6 +48,7 @@ class BookOptions:
     sample_rate_hz: int | None  # None: each book's model's own rate
     markup: MarkupDefaults
     chapters: str = ""  # "": every chapter
+    readalong: bool | None = None  # None: for EPUB manuscripts only
 
     def parameters(self) -> dict[str, Any]:
         """As keyword arguments (of the flow, of :class:`~voxbatch.manifest.tts.BookDefaults`)."""
@@ -47,7 +56,12 @@ class BookOptions:
 
 
 def book_options(
-    keep_front_matter: bool, transport: str, sample_rate_hz: int | None, markup: MarkupDefaults, chapters: str = ""
+    keep_front_matter: bool,
+    transport: str,
+    sample_rate_hz: int | None,
+    markup: MarkupDefaults,
+    chapters: str = "",
+    readalong: bool | None = None,
 ) -> BookOptions:
     """The options, checked (a transport that does not exist, a selection that cannot be read: exit 2)."""
     from voxbatch.text.chapter_selection import ChapterSelectionError, parse_selection
@@ -57,7 +71,7 @@ def book_options(
         parse_selection(chapters)
     except ChapterSelectionError as exc:
         raise typer.BadParameter(str(exc), param_hint="--chapters") from exc
-    return BookOptions(keep_front_matter, transport, sample_rate_hz, markup, chapters)
+    return BookOptions(keep_front_matter, transport, sample_rate_hz, markup, chapters, readalong)
 
 
 def dry_run(

@@ -158,6 +158,7 @@ def tts(
     transport: book_options.TransportOption = "rest",
     sample_rate: book_options.SampleRateOption = None,
     chapters: book_options.ChaptersOption = "",
+    readalong: book_options.ReadalongOption = None,
     dialogue_voice: markup_options.DialogueVoiceOption = None,
     cast: markup_options.CastOption = None,
     lexicon: markup_options.LexiconOption = None,
@@ -190,7 +191,7 @@ def tts(
     markup = markup_options.markup_defaults(
         dialogue_voice, cast, lexicon, pause_sentence_s, pause_paragraph_s, pause_chapter_s
     )
-    book = book_options.book_options(keep_front_matter, transport, sample_rate, markup, chapters)
+    book = book_options.book_options(keep_front_matter, transport, sample_rate, markup, chapters, readalong)
 
     spec = run_command.run_spec(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s

@@ -3,8 +3,9 @@
 Columns: ``id`` (required, unique, see :mod:`voxbatch.manifest.ids`), ``text`` or ``text_path`` (an EPUB, DOCX,
 PDF, HTML, plain-text or Markdown file, recognised by its bytes: :mod:`voxbatch.manuscript`), and optional
 ``title``, ``author``, ``model``, ``voice``, ``language``, ``format`` (mp3, m4b, wav, flac, opus), ``cover_path``
-and ``front_matter`` (``keep`` or ``skip``: whether a manuscript's front and back matter is read). A manuscript's
-own title, author, language and cover fill the columns left empty, before the run's defaults do.
+and ``front_matter`` (``keep`` or ``skip``: whether a manuscript's front and back matter is read) and ``readalong``
+(``yes`` or ``no``: whether ``<id>.readalong.epub`` is written too; by default only for an EPUB manuscript).
+A manuscript's own title, author, language and cover fill the columns left empty, before the run's defaults do.
 ``transport`` (rest, sse, websocket) and ``sample_rate`` (Hz; empty: the model's own rate) say how speech is asked for.
 The markup columns of :mod:`voxbatch.manifest.markup` (dialogue voice, cast, lexicon, pauses) say who reads what
 and how; their tags are checked in the text as it will be read (a manuscript's too).
@@ -34,6 +35,7 @@ from voxbatch.text.chapter_selection import ChapterSelectionError, parse_selecti
 
 AUDIO_FORMATS = ("mp3", "m4b", "wav", "flac", "opus")
 FRONT_MATTER_CHOICES = {"keep": True, "skip": False}
+READALONG_CHOICES = {"yes": True, "no": False, "true": True, "false": False, "1": True, "0": False}
 TRANSPORTS = ("rest", "sse", "websocket")  # how each chunk's speech travels (voxbatch.client.wire)
 COVER_SUFFIXES = (".jpg", ".jpeg", ".png")
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -56,6 +58,7 @@ class BookDefaults:
     sample_rate_hz: int | None = None  # None: each row's model's own rate
     markup: MarkupDefaults = field(default_factory=MarkupDefaults)
     chapters: str = ""  # --chapters: which body chapters are read ("": all)
+    readalong: bool | None = None  # --readalong: write <id>.readalong.epub (None: for EPUB manuscripts only)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class BookRow:
     sample_rate_hz: int | None = None  # None: the model's own rate (voxbatch.client.models.native_sample_rate_hz)
     markup: BookMarkup = field(default_factory=BookMarkup)
     chapters: str = ""  # which body chapters are read (1-3,7 or titles; voxbatch.text.chapter_selection); "": all
+    readalong: bool = False  # also write <id>.readalong.epub (voxbatch.readalong), once the book's words.json exists
 
 
 def load_tts_manifest(
@@ -130,6 +134,7 @@ def _validate(
         problem("format", f"must be one of {', '.join(AUDIO_FORMATS)}; got {audio_format!r}")
     cover = _cover(cell.get("cover_path", ""), policy, problem)
     keep = _keep_front_matter(cell.get("front_matter", ""), defaults, problem)
+    readalong = _readalong(cell.get("readalong", ""), defaults, problem)
     transport = (cell.get("transport") or defaults.transport).lower()
     if transport not in TRANSPORTS:
         problem("transport", f"must be one of {', '.join(TRANSPORTS)}; got {transport!r}")
@@ -171,6 +176,7 @@ def _validate(
         sample_rate_hz=rate or defaults.sample_rate_hz,
         markup=book_markup,
         chapters=chapters,
+        readalong=manuscript.format == "epub" if readalong is None else readalong,
     )
 
 
@@ -182,6 +188,16 @@ def _keep_front_matter(value: str, defaults: BookDefaults, problem: Report) -> b
         problem("front_matter", f"must be keep or skip; got {value!r}")
         return False
     return keep
+
+
+def _readalong(value: str, defaults: BookDefaults, problem: Report) -> bool | None:
+    """The ``readalong`` cell (yes or no), else the run's default; None: the manuscript's format decides."""
+    if not value.strip():
+        return defaults.readalong
+    wanted = READALONG_CHOICES.get(value.strip().lower())
+    if wanted is None:
+        problem("readalong", f"must be yes or no; got {value!r}")
+    return wanted
 
 
 def _sample_rate(value: str, problem: Report) -> int | None:

@@ -27,6 +27,7 @@ from voxbatch.audio.stitch import (
 )
 from voxbatch.cache import chunk_key
 from voxbatch.pipelines.audiobook.plan import BookPlan
+from voxbatch.pipelines.audiobook.readalong import readalong_missing, write_book_readalong
 from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome
 
 BUILD_VERSION = 1
@@ -130,6 +131,8 @@ def already_built(plan: BookPlan, out_dir: Path) -> AssembledBook | None:
         p.is_file() for p in (outputs.audio, outputs.chapters, outputs.srt)
     ):
         return None
+    if readalong_missing(plan, out_dir):  # asked for after the book was made: make it again, from the cache
+        return None
     return AssembledBook(plan.row.id, outputs, float(build["duration_s"]), int(build["chapters"]), skipped=True)
 
 
@@ -158,6 +161,7 @@ def assemble_book(plan: BookPlan, outcomes: Sequence[ChunkOutcome], out_dir: Pat
     result: StitchResult = stitch_book(pieces, outputs.audio, meta, opts)
     write_chapters_json(result, outputs.chapters)
     write_srt(result, outputs.srt)
+    write_book_readalong(plan, outputs.audio, outputs.chapters, meta.cover_path)  # after words.json, if any
     build = {"key": build_key(plan, opts), "duration_s": result.duration_s, "chapters": len(result.chapters)}
     write_text_atomic(outputs.build, json.dumps(build))
     return AssembledBook(plan.row.id, outputs, result.duration_s, len(result.chapters), skipped=False)
