@@ -42,7 +42,6 @@ again between its sentences (only a single sentence stretched beyond the budget 
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
@@ -169,33 +168,6 @@ def chunk_budget(model: str) -> int:
     return min(DEFAULT_MAX_CHARS, SERVER_MAX_INPUT_CHARS)
 
 
-def _sentence_spans(text: str, start: int, end: int, segmenter: Any) -> list[tuple[int, int]]:
-    """Sentences of the paragraph ``text[start:end]``; pysbd only proposes cut points, so nothing can go missing."""
-    try:
-        spans = segmenter.segment(text[start:end])
-    except Exception:  # a heuristic splitter must not fail a book: the paragraph is then one "sentence"
-        spans = []
-    cuts = [start]
-    for span in spans:
-        cut = start + int(span.end)
-        while cut < end and text[cut].isspace():
-            cut += 1
-        if cut <= cuts[-1] or cut >= end:
-            continue
-        previous = text[cut - 1]
-        # Only at a space, or after a wide (CJK) character, which has no spaces: never inside a word.
-        if previous.isspace() or unicodedata.east_asian_width(previous) in ("W", "F"):
-            cuts.append(cut)
-    cuts.append(end)
-    sentences = []
-    for first, last in itertools.pairwise(cuts):
-        stop = last
-        while stop > first and text[stop - 1].isspace():
-            stop -= 1
-        sentences.append((first, stop))
-    return sentences
-
-
 def _ends_clause(token: str) -> bool:
     stripped = token.rstrip(_TRAILING_QUOTES)
     return bool(stripped) and stripped[-1] in _CLAUSE_END_CHARS
@@ -255,7 +227,7 @@ def _units(text: str, start: int, end: int, final: _Break, max_chars: int, segme
     paragraphs = paragraph_spans(text, start, end)
     for number, (paragraph_start, paragraph_end) in enumerate(paragraphs):
         paragraph_after: _Break = final if number == len(paragraphs) - 1 else "paragraph"
-        sentences = _sentence_spans(text, paragraph_start, paragraph_end, segmenter)
+        sentences = sentence_rules.sentence_spans(text, paragraph_start, paragraph_end, segmenter)
         for position, (sentence_start, sentence_end) in enumerate(sentences):
             after: _Break = paragraph_after if position == len(sentences) - 1 else "sentence"
             if sentence_end - sentence_start <= max_chars:

@@ -9,6 +9,8 @@ the same order, with the same trailing whitespace (``\\s`` is ``str.isspace`` fo
 
 from __future__ import annotations
 
+import itertools
+import unicodedata
 from typing import Any
 
 import pysbd
@@ -46,3 +48,30 @@ def segmenter(language: str) -> FastSpanSegmenter:
     if code not in LANGUAGE_CODES:
         code = FALLBACK_LANGUAGE
     return FastSpanSegmenter(language=code, clean=False, char_span=True)
+
+
+def sentence_spans(text: str, start: int, end: int, segmenter: FastSpanSegmenter) -> list[tuple[int, int]]:
+    """Sentences of the paragraph ``text[start:end]``; pysbd only proposes cut points, so nothing can go missing."""
+    try:
+        spans = segmenter.segment(text[start:end])
+    except Exception:  # a heuristic splitter must not fail a book: the paragraph is then one "sentence"
+        spans = []
+    cuts = [start]
+    for span in spans:
+        cut = start + int(span.end)
+        while cut < end and text[cut].isspace():
+            cut += 1
+        if cut <= cuts[-1] or cut >= end:
+            continue
+        previous = text[cut - 1]
+        # Only at a space, or after a wide (CJK) character, which has no spaces: never inside a word.
+        if previous.isspace() or unicodedata.east_asian_width(previous) in ("W", "F"):
+            cuts.append(cut)
+    cuts.append(end)
+    sentences = []
+    for first, last in itertools.pairwise(cuts):
+        stop = last
+        while stop > first and text[stop - 1].isspace():
+            stop -= 1
+        sentences.append((first, stop))
+    return sentences

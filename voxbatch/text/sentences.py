@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from voxbatch.text.chunking import _segmenter, _sentence_spans
+from voxbatch.text.sentence_rules import segmenter, sentence_spans
 
 SentenceSplitter = Callable[[str], list[tuple[int, int]]]
 
@@ -17,13 +17,13 @@ def sentence_splitter(language: str) -> SentenceSplitter:
     """A function from one paragraph to its sentences, ``[start, end)`` pairs without surrounding whitespace, that
     tile its non-space text in order; ``language`` picks pysbd's rules as :func:`~voxbatch.text.chunking.chunk_text`
     does. One splitter is not shared between threads (pysbd keeps per-call state)."""
-    segmenter = _segmenter(language)
+    rules = segmenter(language)
 
     def split(paragraph: str) -> list[tuple[int, int]]:
         if not paragraph.strip():
             return []
         spans = []
-        for start, end in _sentence_spans(paragraph, 0, len(paragraph), segmenter):
+        for start, end in sentence_spans(paragraph, 0, len(paragraph), rules):
             while start < end and paragraph[start].isspace():
                 start += 1
             if end > start:
