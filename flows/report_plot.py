@@ -26,11 +26,11 @@ def check_plot_path(path: Path) -> None:
 def write_plot(ledger_dir: Path, since: date | None, path: Path) -> None:
     """Draw the ledger's charts into ``path`` (atomically) and say so on stderr; a ledger with no calls in the period
     gives a chart that says so. A file that cannot be written: one line, exit 1."""
+    import pyarrow as pa
+
     from voxbatch.charts.canvas import write_png
     from voxbatch.charts.ledger_chart import ledger_figure, ledger_title
     from voxbatch.ledger.trends import load_trends
-
-    import pyarrow as pa
 
     try:
         trends = load_trends(ledger_dir, since)
@@ -44,6 +44,8 @@ def write_plot(ledger_dir: Path, since: date | None, path: Path) -> None:
         raise typer.Exit(code=1) from exc
     if trends.empty:
         typer.echo(f"chart: {path} (no calls in the period: the chart says so)", err=True)
+    elif len(trends.periods) == 1:
+        typer.echo(f"chart: {path} (one {trends.period}: {trends.periods[0]} UTC)", err=True)
     else:
-        periods = f"{len(trends.periods)} {trends.period}{'s' if len(trends.periods) != 1 else ''}"
-        typer.echo(f"chart: {path} ({periods}, {trends.periods[0]} to {trends.periods[-1]} UTC)", err=True)
+        span = f"{len(trends.periods)} {trends.period}s, {trends.periods[0]} to {trends.periods[-1]} UTC"
+        typer.echo(f"chart: {path} ({span})", err=True)

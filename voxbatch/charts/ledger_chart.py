@@ -109,5 +109,7 @@ def _footnote(trends: LedgerTrends) -> str:
     if trends.cost_unknown_calls:
         notes.append(f"{trends.cost_unknown_calls:,} successful call(s) had no known price: spend is a lower bound")
     if trends.possibly_billed_usd:
-        notes.append(f"possibly billed besides (timed out or cut off after sending): ${trends.possibly_billed_usd:,.4f}")
+        notes.append(
+            f"possibly billed besides (timed out or cut off after sending): ${trends.possibly_billed_usd:,.4f}"
+        )
     return "; ".join(notes)

@@ -24,6 +24,7 @@ FLOOR_DBFS = -60.0  # anything quieter (silence is -inf) is drawn here
 HOURS_AFTER_S = 2 * 3600.0  # a longer book's axis is in hours, a shorter one's in minutes
 MAX_CHAPTER_LABELS = 60  # more chapters: their lines are drawn, not their numbers
 SECONDS_PER = {"minutes": 60.0, "hours": 3600.0}
+CHAPTER_LABEL = "_chapter start"  # a leading underscore keeps it out of the legend
 
 
 def loudness_figure(series: LoudnessSeries, title: str) -> Figure:
@@ -49,7 +50,7 @@ def loudness_figure(series: LoudnessSeries, title: str) -> Figure:
         axes.axhline(series.peak_ceiling_dbfs, linestyle=":", linewidth=0.8, color="tab:red", label="peak ceiling")
     for number, (_, start_s) in enumerate(series.chapters, start=1):
         if number > 1:
-            axes.axvline(start_s / scale, color="0.75", linewidth=0.6, zorder=0)
+            axes.axvline(start_s / scale, color="0.75", linewidth=0.6, zorder=0, label=CHAPTER_LABEL)
         if len(series.chapters) <= MAX_CHAPTER_LABELS:
             axes.text(
                 start_s / scale,

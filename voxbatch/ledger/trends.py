@@ -122,8 +122,7 @@ def _spend(calls: pd.DataFrame, keys: pd.Series, labels: pd.Index) -> tuple[Mode
     model = calls["model"].astype(object).where(calls["model"].notna(), NO_MODEL)
     frame = pd.DataFrame({"period": keys.to_numpy(dtype=object), "model": model.to_numpy(dtype=object)})
     frame["usd"] = calls["cost_usd"].astype("float64").to_numpy(na_value=math.nan)
-    table = frame.groupby(["period", "model"])["usd"].sum().unstack(fill_value=0.0)
-    table = table.reindex(index=labels, fill_value=0.0).fillna(0.0)
+    table = frame.groupby(["period", "model"])["usd"].sum().unstack().reindex(index=labels).fillna(0.0)
     totals = table.sum()
     order = sorted((name for name in table.columns if totals[name] > 0), key=lambda name: (-totals[name], name))
     if len(order) > MAX_MODELS:

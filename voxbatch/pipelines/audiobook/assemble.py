@@ -168,9 +168,7 @@ def assemble_book(
     outputs = BookOutputs.for_book(out_dir, plan.row.id, plan.row.audio_format)
     meta = BookMeta(title=plan.row.title, author=plan.row.author, cover_path=cover_file(plan, out_dir))
     levels = LoudnessCollector(opts.sample_rate_hz) if loudness_chart else None
-    result: StitchResult = stitch_book(
-        pieces, outputs.audio, meta, opts, on_pcm=None if levels is None else levels.add
-    )
+    result: StitchResult = stitch_book(pieces, outputs.audio, meta, opts, on_pcm=None if levels is None else levels.add)
     write_chapters_json(result, outputs.chapters)
     write_srt(result, outputs.srt)
     chart = None if levels is None else _draw_loudness(levels, result, opts, plan, outputs.loudness)

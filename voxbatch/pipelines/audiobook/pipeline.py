@@ -120,9 +120,7 @@ class AudiobookPipeline:
 
     async def assemble(self, plan: BookPlan, outcomes: list[ChunkOutcome]) -> ItemResult:
         """Stitch, normalize and encode the book, with its chapters.json and .srt (off the event loop)."""
-        built = await asyncio.to_thread(
-            assemble_book, plan, outcomes, self.out_dir, loudness_chart=self.loudness_chart
-        )
+        built = await asyncio.to_thread(assemble_book, plan, outcomes, self.out_dir, loudness_chart=self.loudness_chart)
         return ItemResult(
             plan.row.id,
             "ok",
