@@ -82,20 +82,19 @@ class LoudnessCollector:
 
     def add(self, block: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> None:
         """The next samples of the stream."""
-        magnitude = np.abs(block.astype(np.float64))
         start = 0
         if self._open_n:
-            start = min(self.window - self._open_n, len(magnitude))
-            self._fill(magnitude[:start])
+            start = min(self.window - self._open_n, len(block))
+            self._fill(block[:start])
             if self._open_n == self.window:
                 self._close()
-        whole = (len(magnitude) - start) // self.window * self.window
+        whole = (len(block) - start) // self.window * self.window
         if whole:
-            windows = magnitude[start : start + whole].reshape(-1, self.window)
-            self._squares.append(np.square(windows).sum(axis=1))
-            self._peaks.append(windows.max(axis=1))
-        if start + whole < len(magnitude):
-            self._fill(magnitude[start + whole :])
+            windows = block[start : start + whole].reshape(-1, self.window)
+            self._squares.append(_sums_of_squares(windows))
+            self._peaks.append(_peaks(windows))
+        if start + whole < len(block):
+            self._fill(block[start + whole :])
 
     def series(
         self,
@@ -113,13 +112,25 @@ class LoudnessCollector:
             self.window_s, tuple(squares), tuple(peaks), tuple(chapters), target_rms_dbfs, peak_ceiling_dbfs
         )
 
-    def _fill(self, magnitude: npt.NDArray[np.float64]) -> None:
-        if len(magnitude):
-            self._open_sum += float(np.square(magnitude).sum())
-            self._open_peak = max(self._open_peak, float(magnitude.max()))
-            self._open_n += len(magnitude)
+    def _fill(self, samples: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> None:
+        if len(samples):
+            row = samples.reshape(1, -1)
+            self._open_sum += float(_sums_of_squares(row)[0])
+            self._open_peak = max(self._open_peak, float(_peaks(row)[0]))
+            self._open_n += len(samples)
 
     def _close(self) -> None:
         self._squares.append(np.array([self._open_sum]))
         self._peaks.append(np.array([self._open_peak]))
         self._open_sum, self._open_peak, self._open_n = 0.0, 0.0, 0
+
+
+def _sums_of_squares(windows: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per row. einsum: one pass, no squared temporary (and not np.dot, which goes to a threaded BLAS)."""
+    as_float = windows.astype(np.float64, copy=False)
+    return np.einsum("ij,ij->i", as_float, as_float)
+
+
+def _peaks(windows: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per row: the largest |sample|, from max and min (no abs temporary; -(-32768) does not fit in int16)."""
+    return np.maximum(windows.max(axis=1).astype(np.float64), -windows.min(axis=1).astype(np.float64))

@@ -2,6 +2,10 @@
 
 Only matplotlib's object API is used (no ``pyplot``): no global backend switch, no global figure list, so charts
 can be drawn from worker threads. matplotlib is imported inside these functions, on first use.
+
+A chart is saved as a palette PNG of :data:`PALETTE_COLORS` colours (Pillow's quantizer): a chart has a handful of
+colours and their anti-aliased edges, so it looks the same as full colour at a third of the bytes (a 30-day ledger
+chart: about 40 KB instead of 120 KB), which matters for the images carried inline in Prefect artifacts.
 """
 
 from __future__ import annotations
@@ -9,15 +13,19 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
 
 from voxbatch.atomic import write_bytes_atomic
 
 if TYPE_CHECKING:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
 DPI = 100  # 10 inches wide: 1000 px, readable in the Prefect UI and small as PNG (tens of KB)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PALETTE_COLORS = 128
 FONT_SIZE_PT = 9
 
 
@@ -43,9 +51,14 @@ def message_figure(message: str, width_in: float, height_in: float, title: str |
 
 
 def png_bytes(figure: Figure) -> bytes:
-    """The figure as PNG (no timestamp in its metadata, so the same chart gives the same bytes)."""
+    """The figure as a palette PNG (no timestamp or software in it: the same chart gives the same bytes)."""
+    from PIL import Image
+
+    canvas = cast("FigureCanvasAgg", figure.canvas)
+    canvas.draw()
+    pixels = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
+    pixels.quantize(colors=PALETTE_COLORS).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
