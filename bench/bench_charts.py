@@ -94,7 +94,8 @@ def run() -> list[str]:
         f"| the encode pass's LevelMeter on the same audio (for scale) | {meter:.2f} s | |",
         f"| importing matplotlib (fresh process) | {imported:.2f} s | |",
         f"| ledger chart, {DAYS} days, 3 models | {ledger_s:.2f} s | {len(ledger_chart) / KIB:.0f} KiB |",
-        f"| loudness chart, {BOOK_HOURS} h book, 40 chapters | {loudness_s:.2f} s | {len(loudness_chart) / KIB:.0f} KiB |",
+        f"| loudness chart, {BOOK_HOURS} h book, 40 chapters | {loudness_s:.2f} s | {len(loudness_chart) / KIB:.0f} KiB"
+        " |",
         "",
     ]
     return ["\n".join(rows)]
