@@ -1,8 +1,9 @@
 """A book's loudness along its length: RMS and peak per window (dBFS), the levels it was normalized to, and its
 chapter starts, drawn from a :class:`~voxbatch.audio.loudness_series.LoudnessSeries`.
 
-A long book is binned to at most :data:`MAX_POINTS` points (a 10-hour book: one point per 30 s); silence is drawn
-at :data:`FLOOR_DBFS`, so the pauses between chapters show as dips to the floor. Chapters are numbered along the top.
+A long book is binned to at most :data:`MAX_POINTS` points (a 10-hour book: one point per 30 s) and its axis is in
+hours (minutes, or seconds for a very short one); silence is drawn at :data:`FLOOR_DBFS`, so the pauses between
+chapters show as dips to the floor. Chapters are numbered along the top.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ if TYPE_CHECKING:
 WIDTH_IN, HEIGHT_IN = 10.0, 3.4
 MAX_POINTS = 1200
 FLOOR_DBFS = -60.0  # anything quieter (silence is -inf) is drawn here
-HOURS_AFTER_S = 2 * 3600.0  # a longer book's axis is in hours, a shorter one's in minutes
+HOURS_AFTER_S = 2 * 3600.0  # a longer book's axis is in hours
+MINUTES_AFTER_S = 120.0  # a longer one's in minutes, a shorter one's in seconds
 MAX_CHAPTER_LABELS = 60  # more chapters: their lines are drawn, not their numbers
-SECONDS_PER = {"minutes": 60.0, "hours": 3600.0}
+SECONDS_PER = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0}
 CHAPTER_LABEL = "_chapter start"  # a leading underscore keeps it out of the legend
 
 
@@ -33,7 +35,7 @@ def loudness_figure(series: LoudnessSeries, title: str) -> Figure:
         return message_figure("no audio", WIDTH_IN, HEIGHT_IN, title)
     shown = series.binned(MAX_POINTS)
     duration_s = len(series.mean_square) * series.window_s
-    unit = "hours" if duration_s > HOURS_AFTER_S else "minutes"
+    unit = "hours" if duration_s > HOURS_AFTER_S else "minutes" if duration_s > MINUTES_AFTER_S else "seconds"
     scale = SECONDS_PER[unit]
     centres = (np.asarray(shown.starts_s) + shown.window_s / 2) / scale
     window = f"{shown.window_s:g} s"

@@ -43,6 +43,13 @@ def test_windows_match_a_direct_computation_whatever_the_block_sizes() -> None:
     assert series.starts_s == (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
 
 
+def test_the_lowest_int16_sample_is_a_full_scale_peak() -> None:
+    collector = LoudnessCollector(RATE_HZ)
+    collector.add(np.array([5, -32768, 7], dtype=np.int16))
+    collector.add(np.full(RATE_HZ, -32768, dtype=np.int16))  # completes the first window, opens a second
+    assert collector.series().peak == (32768.0, 32768.0)
+
+
 def test_binning_averages_energy_and_keeps_the_highest_peak() -> None:
     series = LoudnessSeries(1.0, (1.0, 3.0, 5.0, 7.0, 9.0), (1.0, 4.0, 2.0, 8.0, 3.0))
     binned = series.binned(2)

@@ -36,16 +36,16 @@ def test_the_lines_are_the_series() -> None:
     expected = [max(to_dbfs(v**0.5), FLOOR_DBFS) for v in SQUARES]
     assert np.allclose(rms.get_ydata(), expected) and rms.get_ydata()[1] == FLOOR_DBFS  # silence at the floor
     assert np.allclose(peak.get_ydata(), [max(to_dbfs(v), FLOOR_DBFS) for v in PEAKS])
-    assert np.allclose(rms.get_xdata(), [0.5 / 60, 1.5 / 60, 2.5 / 60, 3.5 / 60])  # window centres, in minutes
+    assert np.allclose(rms.get_xdata(), [0.5, 1.5, 2.5, 3.5])  # window centres, in seconds for a short book
     assert lines["target RMS"].get_ydata()[0] == -20.0 and lines["peak ceiling"].get_ydata()[0] == -3.0
     chapter_lines = [line for line in axes.get_lines() if line.get_label() == CHAPTER_LABEL]
-    assert [line.get_xdata()[0] for line in chapter_lines] == [2.0 / 60]  # chapter 2's start; chapter 1 is at 0
+    assert [line.get_xdata()[0] for line in chapter_lines] == [2.0]  # chapter 2's start; chapter 1 is at 0
     assert [t.get_text() for t in axes.texts] == ["1", "2"]
-    assert axes.get_xlabel().startswith("minutes") and axes.get_ylim() == (FLOOR_DBFS, 0.0)
+    assert axes.get_xlabel().startswith("seconds") and axes.get_ylim() == (FLOOR_DBFS, 0.0)
     assert figure.get_suptitle() == "Book (book): level along the book"
 
 
-def test_a_long_book_is_binned_and_drawn_in_hours() -> None:
+def test_a_long_book_is_binned_and_drawn_in_hours_a_shorter_one_in_minutes() -> None:
     seconds = 3 * 3600
     series = LoudnessSeries(1.0, (1e6,) * seconds, (1e4,) * seconds)
     (axes,) = loudness_figure(series, "long").axes
@@ -53,6 +53,8 @@ def test_a_long_book_is_binned_and_drawn_in_hours() -> None:
     assert len(rms.get_xdata()) <= MAX_POINTS and rms.get_label() == "RMS per 9 s"
     assert axes.get_xlabel() == "hours" and axes.get_xlim() == (0.0, 3.0)
     assert not any(line.get_label() in ("target RMS", "peak ceiling") for line in axes.get_lines())  # not normalized
+    (axes,) = loudness_figure(LoudnessSeries(1.0, (1e6,) * 600, (1e4,) * 600), "ten minutes").axes
+    assert axes.get_xlabel() == "minutes" and axes.get_xlim() == (0.0, 10.0)
 
 
 def test_the_png_is_a_real_image(tmp_path: Path) -> None:
