@@ -7,6 +7,7 @@ import sys
 
 from bench import (
     bench_audiobook,
+    bench_charts,
     bench_client,
     bench_learning,
     bench_limiter,
@@ -28,6 +29,7 @@ def main() -> None:
         bench_silence,
         bench_audiobook,
         bench_report,
+        bench_charts,
     )
     for module in modules:
         for section in module.run():

@@ -68,7 +68,7 @@ async def audiobook_flow(
     )
     rows, row_errors = load_tts_rows(manifest, defaults, allow_paths)
     return await run_pipeline(
-        AudiobookPipeline(Path(out_dir)),
+        AudiobookPipeline(Path(out_dir), loudness_chart=(spec or RunSpec()).charts_on()),
         rows,
         row_errors,
         source=f"manifest {manifest}",

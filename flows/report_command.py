@@ -7,17 +7,27 @@ from typing import Annotated, cast
 
 import typer
 
+from flows import report_plot
+
 
 def report(
     ledger_dir: Annotated[Path, typer.Argument(help="A Parquet ledger folder (e.g. out/audiobooks/ledger).")],
     since: Annotated[str | None, typer.Option(help="Only calls on or after this UTC date (YYYY-MM-DD).")] = None,
     by: Annotated[str, typer.Option(help="One row per model, day, run, item, flow or endpoint.")] = "model",
     output_format: Annotated[str, typer.Option("--format", help="table, csv or json (records).")] = "table",
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also draw charts into this PNG: spend per day and model, latency p50/p95 and failure rate over "
+            "time (per hour when the period holds one day), for the same --since."
+        ),
+    ] = None,
 ) -> None:
     """Cost, calls, characters, audio minutes, latency, retries, failures and cache hits from a ledger.
 
     Calls whose outcome is unknown (in flight when a run died, or timed out after they were sent) are shown as
-    possibly billed, with their estimated cost, apart from the cost that is sure."""
+    possibly billed, with their estimated cost, apart from the cost that is sure. With --plot the same period is
+    drawn as charts in one PNG."""
 
     import pyarrow as pa
 
@@ -39,6 +49,8 @@ def report(
         start = parse_since(since) if since is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--since") from exc
+    if plot is not None:
+        report_plot.check_plot_path(plot)
     if not ledger_dir.is_dir():
         # A wrong path must not read as a quiet night: exit 1. An existing ledger with no calls exits 0.
         typer.echo(f"no ledger at {ledger_dir} (not a folder)", err=True)
@@ -52,3 +64,5 @@ def report(
     if not summary["calls"].iloc[-1]:
         typer.echo(f"no calls in {ledger_dir}" + (f" since {start}" if start else ""), err=True)
     typer.echo(text, nl=False)
+    if plot is not None:
+        report_plot.write_plot(ledger_dir, start, plot)

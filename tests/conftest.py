@@ -16,6 +16,9 @@ _PREFECT_HOME = tempfile.mkdtemp(prefix="voxbatch-test-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.pop("PREFECT_API_URL", None)
+# Runs draw no charts unless a test asks (RunSpec(charts=True)): importing matplotlib and drawing would add seconds to
+# every flow run and `voxbatch` process of the suite. The chart tests ask; commands started by tests inherit this.
+os.environ["VOXBATCH_CHARTS"] = "off"
 
 from voxbatch.server.options import ServerOptions  # noqa: E402
 from voxbatch.server.runner import LocalServer  # noqa: E402

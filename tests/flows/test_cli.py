@@ -37,8 +37,9 @@ def test_help_lists_the_commands() -> None:
     assert all(name in result.output for name in ("serve", "tts", "stt"))
 
 
-def test_importing_the_command_loads_no_numpy_pandas_or_pyarrow() -> None:
-    code = "import sys, flows.cli; print(' '.join(m for m in ('numpy', 'pandas', 'pyarrow') if m in sys.modules))"
+def test_importing_the_command_loads_no_numpy_pandas_pyarrow_or_matplotlib() -> None:
+    heavy = "('numpy', 'pandas', 'pyarrow', 'matplotlib')"
+    code = f"import sys, flows.cli; print(' '.join(m for m in {heavy} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
     assert loaded.stdout.split() == []  # its defaults come from light modules (voxbatch.defaults, split_options)
 

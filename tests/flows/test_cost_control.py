@@ -1,9 +1,12 @@
-"""Cost control end to end: dry runs priced like the real runs, the budget cap, and the run's artifacts."""
+"""Cost control end to end: dry runs priced like the real runs, the budget cap, and the run's artifacts (summary
+and, with charts on, the ledger's charts and each book's loudness)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,7 +45,9 @@ def _books(folder: Path) -> Path:
 
 
 def _tts(manifest: Path, out: Path, server: LocalServer, **kwargs: Any) -> RunReport:
-    settings = RunSpec(base_url=server.origin, requests_per_minute=kwargs.pop("rpm", None))
+    settings = RunSpec(
+        base_url=server.origin, requests_per_minute=kwargs.pop("rpm", None), charts=kwargs.pop("charts", None)
+    )
     return asyncio.run(audiobook_flow(str(manifest), str(out), spec=settings, **kwargs))
 
 
@@ -129,7 +134,8 @@ def test_a_flow_run_leaves_its_summary_as_artifacts(
     prefect_harness: str, plain_server: LocalServer, tmp_path: Path
 ) -> None:
     (tmp_path / "m.csv").write_text('id,text\nok,"Hello there."\nbad id,"x"\n', encoding="utf-8")
-    report = _tts(tmp_path / "m.csv", tmp_path / "out", plain_server)
+    out = tmp_path / "out"
+    report = _tts(tmp_path / "m.csv", out, plain_server, charts=True)
 
     async def artifacts() -> list[Any]:
         async with get_client() as client:
@@ -147,6 +153,16 @@ def test_a_flow_run_leaves_its_summary_as_artifacts(
     markdown = found["audiobook-summary"]
     assert markdown.type == "markdown" and "# Audiobook run" in str(markdown.data)
     assert "bad id" in str(markdown.data)  # the bad row is listed with its reason
+
+    # Charts: each artifact carries its PNG inline (a data: URI), the very file written beside the ledger or book.
+    def inline(artifact: Any) -> list[bytes]:
+        assert artifact.type == "markdown"
+        return [base64.b64decode(b) for b in re.findall(r"\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", artifact.data)]
+
+    assert inline(found["audiobook-charts"]) == [(out / "ledger-charts.png").read_bytes()]
+    assert report.items["ok"].paths == {"loudness": str(out / "ok.loudness.png")}
+    assert inline(found["audiobook-loudness"]) == [(out / "ok.loudness.png").read_bytes()]
+    assert (out / "ok.loudness.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_a_dry_run_survives_a_malformed_url_row(

@@ -1,5 +1,5 @@
 """``voxbatch report`` through the command line: formats, groupings, --since, option errors, empty and missing
-ledgers. No server and no Prefect: the command only reads Parquet."""
+ledgers, and --plot's PNG. No server and no Prefect: the command only reads Parquet."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from matplotlib.image import imread
 from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.voxbatch.ledger.record_factory import make_record
+from voxbatch.charts.canvas import PNG_SIGNATURE
+from voxbatch.charts.ledger_chart import ledger_png, ledger_title
+from voxbatch.ledger.trends import NO_TRENDS, load_trends
 from voxbatch.ledger.writer import LedgerWriter
 
 DAY1 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -127,3 +131,40 @@ def test_an_empty_ledger_or_period_is_not_an_error(ledger: Path, tmp_path: Path)
     code, out, err = invoke(str(ledger), "--since", "2027-01-01")
     assert code == 0 and "since 2027-01-01" in err
     assert out.startswith("no calls\n")
+
+
+def test_plot_draws_the_tables_period_into_a_png(ledger: Path, tmp_path: Path) -> None:
+    chart = tmp_path / "night.png"
+    code, out, err = invoke(str(ledger), "--plot", str(chart))
+    assert code == 0 and out.startswith("period: ")  # the table as always
+    assert f"chart: {chart} (2 days, 2026-03-01 to 2026-03-02 UTC)" in err
+    png = chart.read_bytes()
+    assert png.startswith(PNG_SIGNATURE) and imread(io.BytesIO(png), format="png").shape[1] == 1000
+    trends = load_trends(ledger)  # its series: tests/voxbatch/ledger/test_trends.py and charts/test_ledger_chart.py
+    assert trends.calls == (2, 2) and png == ledger_png(trends, ledger_title(ledger, trends))
+
+    code, _, err = invoke(str(ledger), "--since", "2026-03-02", "--plot", str(chart))
+    assert code == 0 and f"chart: {chart} (one hour: 2026-03-02 10:00 UTC)" in err  # one day: per hour
+    day2 = load_trends(ledger, DAY2.date())
+    assert day2.period == "hour" and chart.read_bytes() == ledger_png(day2, ledger_title(ledger, day2))
+
+
+def test_plot_of_a_period_without_calls_is_a_chart_that_says_so(ledger: Path, tmp_path: Path) -> None:
+    chart = tmp_path / "quiet.png"
+    code, _, err = invoke(str(ledger), "--since", "2027-01-01", "--plot", str(chart))
+    assert code == 0 and f"chart: {chart} (no calls in the period: the chart says so)" in err
+    assert chart.read_bytes() == ledger_png(NO_TRENDS, ledger_title(ledger, NO_TRENDS))
+
+
+@pytest.mark.parametrize("name", ["chart.jpg", "folder.png"])
+def test_plot_needs_a_png_file_name(ledger: Path, tmp_path: Path, name: str) -> None:
+    (tmp_path / "folder.png").mkdir()
+    code, out, err = invoke(str(ledger), "--plot", str(tmp_path / name))
+    assert code == 2 and out == "" and "Invalid value for --plot" in err
+
+
+def test_a_chart_that_cannot_be_written_is_one_line(ledger: Path, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    chart = tmp_path / "file" / "chart.png"
+    code, _, err = invoke(str(ledger), "--plot", str(chart))
+    assert code == 1 and f"cannot write the chart to {chart}: " in err and "Traceback" not in err

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
@@ -239,9 +239,17 @@ def _measure(plan: _Plan, fade_samples: int) -> LevelMeter:
 
 
 def stitch_book(
-    pieces: Sequence[Piece], out_path: Path, meta: BookMeta, opts: StitchOptions = StitchOptions()
+    pieces: Sequence[Piece],
+    out_path: Path,
+    meta: BookMeta,
+    opts: StitchOptions = StitchOptions(),
+    *,
+    on_pcm: Callable[[np.ndarray], None] | None = None,
 ) -> StitchResult:
-    """Stitch ``pieces`` into one audiobook file at ``out_path`` (written atomically) and describe it."""
+    """Stitch ``pieces`` into one audiobook file at ``out_path`` (written atomically) and describe it.
+
+    ``on_pcm`` sees every int16 block of the finished signal, in order, as it goes to the encoder (e.g.
+    :meth:`voxbatch.audio.loudness_series.LoudnessCollector.add`)."""
     _check_options(opts)
     if not pieces:
         raise StitchError("no pieces to stitch")
@@ -272,6 +280,8 @@ def stitch_book(
             if len(block):
                 pcm = np.clip(np.rint(block), -32768, 32767).astype(np.int16)
                 output.add(pcm)
+                if on_pcm is not None:
+                    on_pcm(pcm)
                 enc.write(pcm)
 
         for block in _timeline(plan, fade_samples):

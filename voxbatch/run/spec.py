@@ -26,6 +26,8 @@ LEDGER_DIR_NAME = "ledger"  # under the output folder, unless ledger_dir says ot
 EMBEDDED_ENDPOINT_ID = "embedded"  # what identifies the embedded server's audio: its port changes, its audio not
 KEY_SOURCES = ("env", "embedded", "none")
 SECRET_PREFIX = "secret:"
+CHARTS_ENV = "VOXBATCH_CHARTS"  # "off" (or 0, false, no): runs draw no charts unless their spec asks for them
+CHARTS_OFF_VALUES = frozenset({"0", "off", "false", "no"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class RunSpec:
     limit_name: str | None = None  # the Prefect GCL that shares requests_per_minute across workers
     timeout_s: float | None = None  # every attempt's timeout (--timeout-s); None: it follows the work
     check_catalog: bool = True  # rows checked against the provider's catalog before anything is planned or paid
+    charts: bool | None = None  # chart artifacts and loudness charts; None: on unless VOXBATCH_CHARTS=off
     # Filled in when the run opens (RunSpec.opened), so that another process opens the same run:
     run_id: str | None = None
     flow: str | None = None  # "audiobook" | "transcripts"
@@ -79,6 +82,12 @@ class RunSpec:
 
     def timeouts(self) -> CallTimeouts:
         return CallTimeouts(override_s=self.timeout_s)
+
+    def charts_on(self) -> bool:
+        """Whether the run draws its charts (the ledger's as an artifact, each book's loudness beside it)."""
+        if self.charts is not None:
+            return self.charts
+        return os.environ.get(CHARTS_ENV, "").strip().lower() not in CHARTS_OFF_VALUES
 
     def chosen_key_source(self) -> str:
         """Where this run's key comes from, decided once (before the run opens) from the spec and environment."""

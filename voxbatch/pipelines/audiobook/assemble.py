@@ -3,18 +3,22 @@
 A book is skipped when its outputs exist and were built from the same chunks, metadata and options
 (recorded in ``<id>.build.json``, written last). A manuscript's own cover (an EPUB's cover image), used when the
 row names no ``cover_path``, is written beside the book as ``<id>.cover.jpg`` (or ``.png``) and embedded from there.
+With ``loudness_chart``, ``<id>.loudness.png`` shows the book's level along its length, collected while it was
+encoded (no decode); it is an extra: a chart that cannot be drawn is logged and the book is finished without it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import cast
 
 from voxbatch.atomic import write_bytes_atomic, write_text_atomic
+from voxbatch.audio.loudness_series import LoudnessCollector
 from voxbatch.audio.stitch import (
     AudioFormat,
     BookMeta,
@@ -30,6 +34,8 @@ from voxbatch.pipelines.audiobook.plan import BookPlan
 from voxbatch.pipelines.audiobook.readalong import readalong_missing, write_book_readalong
 from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome
 
+logger = logging.getLogger(__name__)
+
 BUILD_VERSION = 1
 
 
@@ -41,6 +47,7 @@ class BookOutputs:
     chapters: Path
     srt: Path
     build: Path
+    loudness: Path  # the loudness chart, when one is drawn
 
     @classmethod
     def for_book(cls, out_dir: Path, item_id: str, audio_format: str) -> BookOutputs:
@@ -49,6 +56,7 @@ class BookOutputs:
             chapters=out_dir / f"{item_id}.chapters.json",
             srt=out_dir / f"{item_id}.srt",
             build=out_dir / f"{item_id}.build.json",
+            loudness=out_dir / f"{item_id}.loudness.png",
         )
 
 
@@ -61,6 +69,7 @@ class AssembledBook:
     duration_s: float
     chapters: int
     skipped: bool
+    loudness_chart: Path | None = None  # drawn by this assembly
 
 
 def stitch_options(plan: BookPlan) -> StitchOptions:
@@ -136,8 +145,11 @@ def already_built(plan: BookPlan, out_dir: Path) -> AssembledBook | None:
     return AssembledBook(plan.row.id, outputs, float(build["duration_s"]), int(build["chapters"]), skipped=True)
 
 
-def assemble_book(plan: BookPlan, outcomes: Sequence[ChunkOutcome], out_dir: Path) -> AssembledBook:
-    """Stitch the book from its chunks (all of which must have succeeded) and write its sidecars."""
+def assemble_book(
+    plan: BookPlan, outcomes: Sequence[ChunkOutcome], out_dir: Path, *, loudness_chart: bool = False
+) -> AssembledBook:
+    """Stitch the book from its chunks (all of which must have succeeded) and write its sidecars (and, with
+    ``loudness_chart``, its loudness chart)."""
     by_index = {o.chunk_index: o for o in outcomes}
     chapters = plan.chunked.chapters
     pieces = []
@@ -158,10 +170,33 @@ def assemble_book(plan: BookPlan, outcomes: Sequence[ChunkOutcome], out_dir: Pat
     opts = stitch_options(plan)
     outputs = BookOutputs.for_book(out_dir, plan.row.id, plan.row.audio_format)
     meta = BookMeta(title=plan.row.title, author=plan.row.author, cover_path=cover_file(plan, out_dir))
-    result: StitchResult = stitch_book(pieces, outputs.audio, meta, opts)
+    levels = LoudnessCollector(opts.sample_rate_hz) if loudness_chart else None
+    result: StitchResult = stitch_book(pieces, outputs.audio, meta, opts, on_pcm=None if levels is None else levels.add)
     write_chapters_json(result, outputs.chapters)
     write_srt(result, outputs.srt)
     write_book_readalong(plan, outputs.audio, outputs.chapters, meta.cover_path)  # after words.json, if any
+    chart = None if levels is None else _draw_loudness(levels, result, opts, plan, outputs.loudness)
+    if chart is None:
+        outputs.loudness.unlink(missing_ok=True)  # an older build's chart does not describe this book
     build = {"key": build_key(plan, opts), "duration_s": result.duration_s, "chapters": len(result.chapters)}
     write_text_atomic(outputs.build, json.dumps(build))
-    return AssembledBook(plan.row.id, outputs, result.duration_s, len(result.chapters), skipped=False)
+    return AssembledBook(plan.row.id, outputs, result.duration_s, len(result.chapters), False, chart)
+
+
+def _draw_loudness(
+    levels: LoudnessCollector, result: StitchResult, opts: StitchOptions, plan: BookPlan, path: Path
+) -> Path | None:
+    """The book's loudness chart at ``path``, or None (logged) when it cannot be drawn or written."""
+    from voxbatch.charts.loudness_chart import write_loudness_chart
+
+    normalized = opts.normalize_loudness
+    series = levels.series(
+        [(chapter.title, chapter.start_s) for chapter in result.chapters],
+        target_rms_dbfs=opts.target_rms_dbfs if normalized else None,
+        peak_ceiling_dbfs=opts.peak_ceiling_dbfs if normalized else None,
+    )
+    try:
+        return write_loudness_chart(series, path, f"{plan.row.title} ({plan.row.id}): level along the book")
+    except Exception as exc:  # the book is finished; its chart is an extra
+        logger.warning("book %s: loudness chart not written to %s: %s", plan.row.id, path, exc)
+        return None

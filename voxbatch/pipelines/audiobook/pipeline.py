@@ -52,9 +52,10 @@ def _skipped(item_id: str, built: AssembledBook) -> ItemResult:
 
 @dataclass(frozen=True)
 class AudiobookPipeline:
-    """Books into ``out_dir/<id>.<format>`` plus chapters.json and .srt."""
+    """Books into ``out_dir/<id>.<format>`` plus chapters.json and .srt (and ``<id>.loudness.png``)."""
 
     out_dir: Path
+    loudness_chart: bool = False  # draw <id>.loudness.png beside each book this run stitches
     kind: str = "audiobook"
     flow: str = "audiobook"
     unit: Unit = "chars"
@@ -119,11 +120,12 @@ class AudiobookPipeline:
 
     async def assemble(self, plan: BookPlan, outcomes: list[ChunkOutcome]) -> ItemResult:
         """Stitch, normalize and encode the book, with its chapters.json and .srt (off the event loop)."""
-        built = await asyncio.to_thread(assemble_book, plan, outcomes, self.out_dir)
+        built = await asyncio.to_thread(assemble_book, plan, outcomes, self.out_dir, loudness_chart=self.loudness_chart)
         return ItemResult(
             plan.row.id,
             "ok",
             path=str(built.outputs.audio),
+            paths={} if built.loudness_chart is None else {"loudness": str(built.loudness_chart)},
             duration_s=round(built.duration_s, 2),
             chapters=built.chapters,
             chunks=len(outcomes),

@@ -1,15 +1,24 @@
-"""A manuscript's own cover is embedded when the row names none, and a new cover rebuilds the book."""
+"""A manuscript's own cover is embedded when the row names none, and a new cover rebuilds the book; the loudness
+chart is drawn beside the book when asked, never left stale, and a chart that fails does not fail the book."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from tests.voxbatch.manuscript.factory import png_bytes
+from voxbatch.cache import CachedChunk
+from voxbatch.charts import loudness_chart
+from voxbatch.charts.canvas import PNG_SIGNATURE
 from voxbatch.manifest.tts import BookRow
 from voxbatch.manuscript.book import Cover
-from voxbatch.pipelines.audiobook.assemble import build_key, cover_file, stitch_options
-from voxbatch.pipelines.audiobook.plan import plan_book
+from voxbatch.pipelines.audiobook.assemble import assemble_book, build_key, cover_file, stitch_options
+from voxbatch.pipelines.audiobook.plan import BookPlan, plan_book
+from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome
 
 ROW = BookRow(2, "book", "A short book.", False, "Book", None, "hexgrad/Kokoro-82M", "af_heart", None, "m4b", None)
 
@@ -36,3 +45,40 @@ def test_a_different_embedded_cover_changes_the_build_key() -> None:
     ]
     keys = {build_key(plan, stitch_options(plan)) for plan in plans}
     assert len(keys) == 3
+
+
+def _outcomes(plan: BookPlan, folder: Path) -> list[ChunkOutcome]:
+    """Every chunk as half a second of tone, as if from the cache."""
+    rate = plan.sample_rate_hz
+    tone = (np.sin(np.arange(rate // 2) / 5.0) * 3000).astype("<i2").tobytes()
+    outcomes = []
+    for job in plan.jobs:
+        path = folder / f"chunk-{job.chunk.index}.pcm"
+        path.write_bytes(tone)
+        chunk = CachedChunk(job.key, path, rate, "pcm_s16le", 0.5, ())
+        outcomes.append(ChunkOutcome(job.item_id, job.chunk.index, chunk, from_cache=True))
+    return outcomes
+
+
+def test_the_loudness_chart_is_drawn_beside_the_book_and_never_left_stale(tmp_path: Path) -> None:
+    plan = plan_book(replace(ROW, audio_format="wav"), "endpoint")
+    outcomes, out = _outcomes(plan, tmp_path), tmp_path / "out"
+    built = assemble_book(plan, outcomes, out, loudness_chart=True)
+    assert built.loudness_chart == out / "book.loudness.png" == built.outputs.loudness
+    assert built.loudness_chart.read_bytes().startswith(PNG_SIGNATURE)
+    rebuilt = assemble_book(plan, outcomes, out)  # charts off: the old chart would describe another build
+    assert rebuilt.loudness_chart is None and not built.outputs.loudness.exists()
+
+
+def test_a_chart_that_cannot_be_drawn_does_not_fail_the_book(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(loudness_chart, "write_loudness_chart", broken)
+    plan = plan_book(replace(ROW, audio_format="wav"), "endpoint")
+    with caplog.at_level(logging.WARNING):
+        built = assemble_book(plan, _outcomes(plan, tmp_path), tmp_path / "out", loudness_chart=True)
+    assert built.loudness_chart is None and built.outputs.audio.is_file() and built.outputs.build.is_file()
+    assert "book book: loudness chart not written" in caplog.text and "No space left" in caplog.text
