@@ -136,22 +136,12 @@ PREFECT_HARNESS_STARTUP_TIMEOUT_S = 120
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A temporary Prefect server (its own SQLite database) for the whole session; yields its API URL.
+def prefect_harness() -> Iterator[str]:
+    """One temporary Prefect server (its own SQLite database) for the whole session; yields its API URL.
 
-    Opt-in (about 10 CPU-seconds to start): only tests that run flows or Prefect limits ask for it. Under
-    pytest-xdist every worker shares one (:mod:`tests.prefect_server`), so tests must not assume they are its
-    only client (filter what they read by their own flow runs). Never nest another harness inside it: an inner
-    harness's exit would change the settings under the shared server's users.
+    Opt-in (about 17 s to start): only tests that run flows or Prefect limits ask for it. Never nest
+    another harness inside it: an inner harness's exit would stop the shared server.
     """
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        from tests.prefect_server import shared_server, using_server
-
-        url, database = shared_server(tmp_path_factory.getbasetemp().parent, PREFECT_HARNESS_STARTUP_TIMEOUT_S)
-        with using_server(url, database):
-            yield url
-        return
-
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
@@ -159,14 +149,3 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         url = PREFECT_API_URL.value()
         assert url, "the harness sets PREFECT_API_URL"
         yield str(url)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """The xdist controller stops the workers' shared Prefect server once every worker is done."""
-    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
-        return
-    factory = getattr(config, "_tmp_path_factory", None)
-    if factory is not None:
-        from tests.prefect_server import stop_shared_server
-
-        stop_shared_server(factory.getbasetemp())
