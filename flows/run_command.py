@@ -184,6 +184,7 @@ def finish_stopped(report: RunReport) -> None:
     """What a stopped run did and the exact command that continues it; exit 130 (SIGINT) or 143 (SIGTERM)."""
     from voxbatch.run.report import FINISHED_STATUSES
     from voxbatch.run.shutdown import current_stop, exit_code, signal_name
+    from voxbatch.plural import counted
     from voxbatch.run.summary import summary_text
 
     stop = current_stop()
@@ -195,7 +196,7 @@ def finish_stopped(report: RunReport) -> None:
     left = len(items) - finished - failed
     where = f"; ledger: {report.ledger}" if report.ledger else ""
     typer.echo(
-        f"stopped by {signal_name(stop.signum) if stop.signum else 'request'}: {finished} items finished, "
+        f"stopped by {signal_name(stop.signum) if stop.signum else 'request'}: {counted(finished, 'item')} finished, "
         f"{left} stopped, {failed} failed; every answer received is saved{where}",
         err=True,
     )
@@ -256,9 +257,7 @@ def finish(report: RunReport) -> None:
         for line in report.row_errors:
             typer.echo(f"bad row: {line}", err=True)
         raise typer.Exit(code=EXIT_FAILED if report.row_errors else 0)
-    typer.echo(summary_text(report))
-    if report.worker_processes:
-        typer.echo(f"task runs ran on {report.worker_processes} Dask worker processes")
+    typer.echo(summary_text(report))  # with the Dask worker processes that ran it, if any
     if run_failed(report):
         raise typer.Exit(code=EXIT_FAILED)
     if any(r.status == "skipped_budget" for r in report.items.values()):

@@ -26,6 +26,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import FrameType
 
 from voxbatch.client.limits import Limiter, Unit
+from voxbatch.plural import counted
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ class RunStop:
 
     def _cut_off(self) -> None:
         if self._in_flight:
-            logger.warning("%d calls still in flight after %.0f s: cut off", len(self._in_flight), self.grace_s)
+            calls = counted(len(self._in_flight), "call")
+            logger.warning("%s still in flight after %.0f s: cut off", calls, self.grace_s)
         for task in list(self._in_flight):
             self._cancel(task, f"cut off after {self.grace_s:g} s in flight: {self.reason}")
 
