@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
+from voxbatch.environment import DEFAULT_PREFECT_STARTUP_TIMEOUT_S, STOP_GRACE_ENV
+
 if TYPE_CHECKING:
     from voxbatch.run.report import RunReport
 
 EXIT_FAILED = 1  # a bad row or a failed item
 EXIT_BUDGET = 3  # nothing failed, but the budget cap left items for a later run
-STOP_GRACE_ENV = "VOXBATCH_STOP_GRACE_S"  # seconds calls in flight get after SIGINT/SIGTERM (default STOP_GRACE_S)
-PREFECT_STARTUP_TIMEOUT_S = 120  # Prefect's own default (20 s) is too short on a loaded 2-core machine
+PREFECT_STARTUP_TIMEOUT_S = DEFAULT_PREFECT_STARTUP_TIMEOUT_S
 LONGER_STARTUP_TIMEOUT_S = 300
 
 

@@ -15,6 +15,7 @@ from prefect.runtime import flow_run
 
 from tasks.artifacts.progress import publish_progress
 from tasks.artifacts.summary import publish_summary
+from tasks.quiet_logs import quiet_prefect_services
 from tasks.scale.dask import ScaleOut, steps_for
 from tasks.secrets import secret_value
 from tasks.steps import TaskSteps
@@ -41,6 +42,7 @@ async def run_pipeline(
 ) -> RunReport:
     """Run (or, with ``dry_run``, plan and price) every row of ``source`` through the kernel."""
     logger = get_run_logger()
+    quiet_prefect_services()  # no "EventsWorker - Still processing items" as the run ends
     current_stop().rearm()  # Prefect's flow engine installs its own SIGTERM handler for the run; ours comes first
     for error in row_errors:
         logger.error("%s: %s (row skipped)", source, error)
@@ -52,7 +54,7 @@ async def run_pipeline(
         steps_for=steps_for(scale_out),
         logger=logger,
         resolve_secret=secret_value,
-        notice=logger.warning,
+        notice=logger.info,  # the embedded server without a key is the expected default, not a problem
     )
     if dry_run:
         report = await kernel.dry_run(rows, errors, TaskSteps())
