@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from voxbatch.environment import DEFAULT_PREFECT_STARTUP_TIMEOUT_S, STOP_GRACE_ENV
+from voxbatch.environment import API_KEY_ENV, BASE_URL_ENV, DEFAULT_PREFECT_STARTUP_TIMEOUT_S, STOP_GRACE_ENV
 
 if TYPE_CHECKING:
     from voxbatch.run.report import RunReport
@@ -36,16 +36,27 @@ def fail(message: str) -> None:
     raise typer.Exit(code=EXIT_FAILED)
 
 
-def prepare_run(module: str, flow_name: str) -> Callable[..., Coroutine[Any, Any, RunReport]]:
+def prepare_run(module: str, flow_name: str, spec: Any = None) -> Callable[..., Coroutine[Any, Any, RunReport]]:
     """Arm the stop (from here on SIGINT/SIGTERM stop the run gracefully), make sure a Prefect API will answer,
-    and import the flow (which imports Prefect) while it starts."""
+    and import the flow (which imports Prefect) while it starts. Says first when ``spec`` runs on the embedded
+    server (the flow logs it too, at INFO, which the command does not show unless asked)."""
     import importlib
 
+    if spec is not None and spec.embedded:
+        typer.echo(embedded_notice(), err=True)
     _arm_stop()
     prefect_ready = _prefect_api()
     flow = getattr(importlib.import_module(module), flow_name)
     prefect_ready()
     return cast("Callable[..., Coroutine[Any, Any, RunReport]]", flow)
+
+
+def embedded_notice() -> str:
+    """What a run on the embedded server says first: it is the expected default, and how to use Together instead."""
+    return (
+        f"voxbatch: no {API_KEY_ENV} set; using the embedded local audio server "
+        f"(set {API_KEY_ENV} to run on Together AI, or {BASE_URL_ENV} for another server)"
+    )
 
 
 def _prefect_api() -> Callable[[], None]:
@@ -183,9 +194,9 @@ def run_flow(flow_call: Callable[[], Coroutine[Any, Any, RunReport]]) -> RunRepo
 
 def finish_stopped(report: RunReport) -> None:
     """What a stopped run did and the exact command that continues it; exit 130 (SIGINT) or 143 (SIGTERM)."""
+    from voxbatch.plural import counted
     from voxbatch.run.report import FINISHED_STATUSES
     from voxbatch.run.shutdown import current_stop, exit_code, signal_name
-    from voxbatch.plural import counted
     from voxbatch.run.summary import summary_text
 
     stop = current_stop()

@@ -119,7 +119,7 @@ def test_stt_prints_each_file_and_exits_non_zero_when_one_failed(
 
 
 def test_stt_rejects_bad_options(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["stt", str(tmp_path), "--formats", "docx"])
+    result = CliRunner().invoke(app, ["stt", str(tmp_path), "--format", "docx"])
     assert result.exit_code != 0 and "unknown output format" in result.output
     result = CliRunner().invoke(app, ["stt", str(tmp_path), "--task", "summarize"])
     assert result.exit_code != 0 and "transcribe" in result.output

@@ -18,7 +18,9 @@ def test_only_the_drain_warning_is_dropped(name: str, caplog: pytest.LogCaptureF
     with caplog.at_level(logging.WARNING, logger=name):
         logger.warning("Still processing items: 4 items remaining...")
         logger.error("Service %r failed to process item %r", name, "x")
-    assert [r.getMessage() for r in caplog.records if r.name == name] == [f"Service '{name}' failed to process item 'x'"]
+    assert [r.getMessage() for r in caplog.records if r.name == name] == [
+        f"Service '{name}' failed to process item 'x'"
+    ]
 
 
 def test_the_services_log_under_these_names() -> None:

@@ -1,5 +1,5 @@
 """ClusterSteps without a cluster: what it counts for the summary's Dask line (units sent, worker processes that
-answered, workers connected when the first unit went out). The real cluster runs are in tests/flows/test_scale_out.py."""
+answered, workers connected when the first unit went out). Real clusters: tests/flows/test_scale_out.py."""
 
 from __future__ import annotations
 

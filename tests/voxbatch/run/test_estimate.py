@@ -75,4 +75,6 @@ def test_the_text_word_for_word() -> None:
         "total: 1 request, 19 chars, $0.0000, about 1.0 s (no rate limit set; 16 in flight; assumed call latencies)",
     ]
     many = estimate_text(estimate_report([_estimate(3, 300, 1.0)], RunSpec(requests_per_minute=60)))
-    assert many.splitlines()[-1].startswith("total: 3 requests, 300 chars, $0.0000, about 3.0 s (60 requests per minute")
+    assert many.splitlines()[-1].startswith(
+        "total: 3 requests, 300 chars, $0.0000, about 3.0 s (60 requests per minute"
+    )

@@ -127,7 +127,10 @@ def test_every_line_of_the_text_word_for_word() -> None:
             WorkerUse(used=0, units=0, expected=2),
             "task runs: no unit of work needed the Dask cluster (every item was done or not started)",
         ),
-        (WorkerUse(used=0, units=1, cluster=2), "task runs: no unit of work came back from the Dask cluster (1 unit sent)"),
+        (
+            WorkerUse(used=0, units=1, cluster=2),
+            "task runs: no unit of work came back from the Dask cluster (1 unit sent)",
+        ),
         (WorkerUse(used=3, units=3), "task runs ran on 3 Dask worker processes"),  # the cluster could not be asked
     ],
 )
