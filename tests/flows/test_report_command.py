@@ -127,3 +127,17 @@ def test_an_empty_ledger_or_period_is_not_an_error(ledger: Path, tmp_path: Path)
     code, out, err = invoke(str(ledger), "--since", "2027-01-01")
     assert code == 0 and "since 2027-01-01" in err
     assert out.startswith("no calls\n")
+
+
+def test_by_item_shows_a_book_produced_then_skipped_as_produced(tmp_path: Path) -> None:
+    root = tmp_path / "ledger"
+    for run, day, status in (("night1", DAY1, "ok"), ("night2", DAY2, "skipped")):
+        with LedgerWriter(root, run, flush_interval_s=3600.0) as writer:
+            writer.append(make_record(run_id=run, item_id="book", kind="item", status=status, started_at=day))
+    code, out, err = invoke(str(root), "--by", "item")
+    assert code == 0, err
+    header, book = out.splitlines()[2], next(line for line in out.splitlines() if line.startswith("book"))
+    assert header.split()[-1] == "outcome" and book.endswith(" produced")
+    code, out, err = invoke(str(root), "--by", "item", "--as", "json")
+    first = json.loads(out)[0]
+    assert (first["item"], first["item_outcome"], first["item_status"]) == ("book", "produced", "skipped")
