@@ -1,13 +1,17 @@
-"""What a run says before it starts: the embedded server is the expected default (said plainly, not as a
-warning), and a run with a key or a base URL says nothing about it."""
+"""What a run says before it starts (the embedded server is the expected default: said plainly, not as a warning;
+a run with a key or a base URL says nothing about it) and the lines it ends with (a budget cap, a stop)."""
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 import pytest
+import typer
 
 from flows import run_command
+from voxbatch.run.report import ItemResult, RunReport
+from voxbatch.run.shutdown import RunStop, activate
 from voxbatch.run.spec import RunSpec
 
 
@@ -35,3 +39,42 @@ def test_the_embedded_default_is_said_once_plainly(
     _prepare(RunSpec())
     _prepare(RunSpec(base_url="http://127.0.0.1:9"))
     assert capsys.readouterr().err == ""
+
+
+def _report(*statuses: str) -> RunReport:
+    items = {
+        f"book{n}": ItemResult(f"book{n}", status, path=f"out/book{n}.mp3", chunks=1, requests=1)  # type: ignore[arg-type]
+        for n, status in enumerate(statuses, start=1)
+    }
+    return RunReport("audiobook", items=items, run_id="r1", endpoint="local", wall_s=1.0, ledger="L")
+
+
+def test_the_budget_cap_line_and_exit_3(capsys: pytest.CaptureFixture[str]) -> None:
+    activate(RunStop())
+    with pytest.raises(typer.Exit) as stopped:
+        run_command.finish(_report("ok", "skipped_budget"))
+    out, err = capsys.readouterr()
+    assert stopped.value.exit_code == run_command.EXIT_BUDGET
+    assert out.splitlines()[-2:] == [
+        "total: 1 ok, 1 skipped_budget; $0.0000, 2 requests, 1.0 s on local",
+        "ledger: L (run r1)",
+    ]
+    assert err == "stopped by the budget cap: run again (with a larger --max-cost-usd) to continue\n"
+
+
+def test_a_stopped_runs_lines_count_in_words(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.argv", ["voxbatch", "tts", "books.csv"])
+    stop = activate(RunStop())
+    stop.request(signal.SIGINT)
+    try:
+        with pytest.raises(typer.Exit) as stopped:
+            run_command.finish(_report("ok", "stopped"))
+    finally:
+        activate(RunStop())
+    assert stopped.value.exit_code == 130
+    assert capsys.readouterr().err.splitlines() == [
+        "stopped by SIGINT: 1 item finished, 1 stopped, 0 failed; every answer received is saved; ledger: L",
+        "to continue (answered calls are not sent again): voxbatch tts books.csv",
+    ]

@@ -140,3 +140,30 @@ def test_the_dask_line_says_why_fewer_workers_ran(use: WorkerUse, line: str) -> 
     report.workers = use
     assert line in summary_text(report).splitlines() and f"- {line}" in summary_markdown(report, "Run")
     assert report.worker_processes == use.used
+
+
+def test_every_line_of_the_markdown_word_for_word() -> None:
+    report = _report(row_errors=["row 9, column 'id': is empty"], budget_usd=0.5)
+    report.workers = WorkerUse(used=1, units=1, cluster=2, expected=2)
+    assert summary_markdown(report, "Audiobook run").splitlines() == [
+        "# Audiobook run",
+        "",
+        "- run: `r1` on local",
+        "- items: 3 (1 failed, 1 ok, 1 skipped_budget); bad rows: 1",
+        "- cost: $0.0100; requests: 4; audio: 10.5 s; wall time: 3.0 s",
+        "- budget cap: $0.5000",
+        "- task runs ran on 1 of 2 Dask worker processes: the run had only 1 unit of work (a chapter or a file each) "
+        "to send",
+        "",
+        "| item | status | chunks | audio_s | cost_usd | wall_s | error |",
+        "|---|---|---|---|---|---|---|",
+        "| a | ok | 3 | 10.5 | 0.01 | 2 |  |",
+        "| b | failed | 2 |  | 0 | 1 | 1 of 2 chunks failed: boom \\| bang |",
+        "| c | skipped_budget | 5 |  | 0 |  | not started under the budget cap |",
+        "",
+        "## Problems",
+        "",
+        "- `b` (failed): 1 of 2 chunks failed: boom | bang",
+        "- `c` (skipped_budget): not started under the budget cap",
+        "- row 9, column 'id': is empty",
+    ]
