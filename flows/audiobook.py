@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from tasks.run import run_pipeline
+from tasks.run import flow_run_name, run_pipeline
 from tasks.scale.dask import ScaleOut
 from tasks.steps import load_tts_rows
 from voxbatch.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_AUDIOBOOK_OUT_DIR, DEFAULT_TTS_MODEL
@@ -25,7 +25,7 @@ from voxbatch.run.report import RunReport
 from voxbatch.run.spec import RunSpec
 
 
-@flow(name="audiobook")
+@flow(name="audiobook", flow_run_name=flow_run_name)  # "audiobook: books.csv (3 items)"
 async def audiobook_flow(
     manifest: str,
     out_dir: str = DEFAULT_AUDIOBOOK_OUT_DIR,
@@ -71,7 +71,7 @@ async def audiobook_flow(
         AudiobookPipeline(Path(out_dir), loudness_chart=(spec or RunSpec()).charts_on()),
         rows,
         row_errors,
-        source=f"manifest {manifest}",
+        source=manifest,
         spec=spec,
         dry_run=dry_run,
         max_cost_usd=max_cost_usd,

@@ -7,9 +7,34 @@ from typing import Annotated, Any
 
 import typer
 
-from flows import book_options, markup_options, report_command, run_command, voices_command
+from flows import (
+    book_options,
+    markup_options,
+    report_command,
+    run_command,
+    schedule_command,
+    serve_command,
+    voices_command,
+)
 from flows.cli_checks import allowed_folders, check_inputs, check_language, check_numbers
-from flows.run_command import EXIT_FAILED
+from flows.cli_help import environment_epilog, show_version
+from flows.option_aliases import renamed
+from flows.run_options import (
+    BYTES_PER_MB,
+    AllowPathOption,
+    ApiKeySecretOption,
+    BaseUrlOption,
+    CacheDirOption,
+    DaskAddressOption,
+    DaskWorkersOption,
+    DryRunOption,
+    LedgerDirOption,
+    LimitNameOption,
+    MaxCostOption,
+    MaxInFlightOption,
+    RpmOption,
+    TimeoutOption,
+)
 from voxbatch.defaults import (
     DEFAULT_AUDIO_FORMAT,
     DEFAULT_AUDIOBOOK_OUT_DIR,
@@ -19,125 +44,50 @@ from voxbatch.defaults import (
     DEFAULT_TTS_MODEL,
     DEFAULT_TTS_VOICE,
     MAX_IN_FLIGHT,
-    NIGHTLY_CRON,
-    NIGHTLY_TIMEZONE,
     PROVIDER_UPLOAD_LIMIT_BYTES,
 )
-from voxbatch.pipelines.transcript.split_options import EMBEDDED_SPLIT, SplitOptions
-from voxbatch.server.faults import FaultSpec, FaultSpecError
-from voxbatch.server.options import (
-    DEFAULT_HOST,
-    DEFAULT_MAX_AUDIO_S,
-    DEFAULT_MAX_INPUT_CHARS,
-    DEFAULT_MAX_UPLOAD_BYTES,
-    DEFAULT_PORT,
-    ServerOptions,
+from voxbatch.environment import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    PREFECT_API_URL_ENV,
+    PREFECT_LOGGING_LEVEL_ENV,
+    PREFECT_STARTUP_TIMEOUT_ENV,
+    PRICES_FILE_ENV,
+    SERVER_API_KEY_ENV,
+    STOP_GRACE_ENV,
 )
+from voxbatch.pipelines.transcript.split_options import EMBEDDED_SPLIT, SplitOptions
 
-BYTES_PER_MB = 1024 * 1024
+__all__ = ["BYTES_PER_MB", "app", "main"]
 
-BaseUrlOption = Annotated[
-    str | None, typer.Option(help="Any Together-compatible server (default: Together with a key, else embedded).")
-]
-RpmOption = Annotated[
-    float | None, typer.Option(help="Requests per minute for the run (default: learned from the provider's answers).")
-]
-MaxInFlightOption = Annotated[int, typer.Option(help="Requests in flight at most.")]
-CacheDirOption = Annotated[Path | None, typer.Option(help="Chunk cache (default: OUT/.voxbatch-cache).")]
-LedgerDirOption = Annotated[Path | None, typer.Option(help="Parquet ledger (default: OUT/ledger).")]
-DryRunOption = Annotated[
-    bool, typer.Option("--dry-run", help="Plan and price the run (chunks, size, cost, wall time); call nothing.")
-]
-DaskWorkersOption = Annotated[
-    int | None, typer.Option(help="Run the task runs on a local Dask cluster of this many worker processes.")
-]
-DaskAddressOption = Annotated[
-    str | None, typer.Option(help="Run the task runs on the Dask cluster whose scheduler is here (tcp://host:8786).")
-]
-ApiKeySecretOption = Annotated[
-    str | None, typer.Option(help="Read the API key from this Prefect Secret block (instead of TOGETHER_API_KEY).")
-]
-LimitNameOption = Annotated[
-    str | None, typer.Option(help="The Prefect global concurrency limit that shares --rpm across Dask workers.")
-]
-TimeoutOption = Annotated[
-    float | None,
-    typer.Option(
-        "--timeout-s",
-        help="Seconds each request may take (default: 60 s plus 0.05 s per character, or 1 s per audio second; "
-        "6 s on the embedded server).",
-    ),
-]
-MaxCostOption = Annotated[
-    float | None,
-    typer.Option(help="Start no item whose price would take the run's spend over this many dollars."),
-]
-
-AllowPathOption = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--allow-path",
-        help="Also let manifest paths lead into this folder (repeatable); by default only the manifest's folder.",
-    ),
-]
+RUN_ENVIRONMENT = environment_epilog(
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    PREFECT_API_URL_ENV,
+    PREFECT_STARTUP_TIMEOUT_ENV,
+    PREFECT_LOGGING_LEVEL_ENV,
+    STOP_GRACE_ENV,
+    PRICES_FILE_ENV,
+)
 
 app = typer.Typer(
     help="voxbatch: batch text-to-speech and speech-to-text on Together AI's audio API.",
+    epilog=environment_epilog(),
     no_args_is_help=True,
-    add_completion=False,
 )
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind (loopback unless told otherwise).")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option(help="TCP port (0 picks a free one).")] = DEFAULT_PORT,
-    api_key: Annotated[
-        str | None,
-        typer.Option(help="Require this Bearer key (default: accept any).", envvar="VOXBATCH_SERVER_API_KEY"),
+@app.callback()
+def _top(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", help="Show the version and exit.", callback=show_version, is_eager=True),
     ] = None,
-    faults: Annotated[
-        str,
-        typer.Option(
-            help="Fault injection, e.g. 'seed=1,p429=0.1,storm429=4,p503=0.05,cut=0.05,drop=0.01,latency_ms=100'."
-        ),
-    ] = "",
-    rpm: Annotated[float | None, typer.Option(help="Requests per minute before answering 429.")] = None,
-    burst: Annotated[int | None, typer.Option(help="Requests allowed back to back (token bucket size).")] = None,
-    max_concurrency: Annotated[int | None, typer.Option(help="Requests in flight before 429.")] = None,
-    max_input_chars: Annotated[int, typer.Option(help="Longest TTS input.")] = DEFAULT_MAX_INPUT_CHARS,
-    max_upload_mb: Annotated[float, typer.Option(help="Largest STT upload (413 above).")] = (
-        DEFAULT_MAX_UPLOAD_BYTES / BYTES_PER_MB
-    ),
-    max_audio_s: Annotated[float, typer.Option(help="Longest STT audio (400 audio_too_long).")] = DEFAULT_MAX_AUDIO_S,
-    legacy_stream_chunks: Annotated[bool, typer.Option(help="Stream the older audio.tts.chunk SSE shape.")] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Start the local Together-compatible audio server (espeak-ng speech, pocketsphinx recognition)."""
-    from voxbatch.server.runner import serve_forever
-
-    try:
-        spec = FaultSpec.parse(faults)
-    except FaultSpecError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--faults") from exc
-    options = ServerOptions(
-        host=host,
-        port=port,
-        api_key=api_key,
-        faults=spec,
-        requests_per_minute=rpm,
-        burst_requests=burst,
-        max_concurrency=max_concurrency,
-        max_input_chars=max_input_chars,
-        max_upload_bytes=int(max_upload_mb * BYTES_PER_MB),
-        max_audio_s=max_audio_s,
-        stream_shape="legacy" if legacy_stream_chunks else "conversation",
-    )
-    typer.echo(f"voxbatch local audio server on http://{host}:{port}/v1 (stats: /_voxbatch/stats)")
-    serve_forever(options, log_level=log_level)
+    """voxbatch: batch text-to-speech and speech-to-text on Together AI's audio API."""
 
 
-@app.command()
+@app.command(epilog=RUN_ENVIRONMENT)
 def tts(
     manifest: Annotated[Path, typer.Argument(help="CSV or Parquet manifest: id, text or text_path, and options.")],
     out: Annotated[Path, typer.Option(help="Where the audiobooks are written.")] = Path(DEFAULT_AUDIOBOOK_OUT_DIR),
@@ -150,7 +100,7 @@ def tts(
         ),
     ] = None,
     audio_format: Annotated[
-        str, typer.Option("--format", help="Default format: mp3, m4b, wav, flac, opus.")
+        str, typer.Option("--format", help="Audiobook format for rows without one: mp3, m4b, wav, flac or opus.")
     ] = DEFAULT_AUDIO_FORMAT,
     language: Annotated[str | None, typer.Option(help="Default language code.")] = None,
     author: Annotated[str | None, typer.Option(help="Default author tag.")] = None,
@@ -199,7 +149,7 @@ def tts(
     if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
         book_options.dry_run(manifest, out, allowed, spec, book, model, voice, language, audio_format, author)
     scale_out = _scale_out(dask_workers, dask_address)
-    audiobook_flow = run_command.prepare_run("flows.audiobook", "audiobook_flow")
+    audiobook_flow = run_command.prepare_run("flows.audiobook", "audiobook_flow", spec)
     report = run_command.run_flow(
         lambda: audiobook_flow(
             str(manifest),
@@ -220,8 +170,9 @@ def tts(
     run_command.finish(report)
 
 
-@app.command()
+@app.command(epilog=RUN_ENVIRONMENT)
 def stt(
+    ctx: typer.Context,
     source: Annotated[
         Path, typer.Argument(help="A CSV/Parquet manifest (audio_path, optional id, language, ...) or a folder.")
     ],
@@ -231,9 +182,10 @@ def stt(
     prompt: Annotated[str | None, typer.Option(help="Default prompt (names, spellings) for Whisper.")] = None,
     diarize: Annotated[bool, typer.Option(help="Label speakers by default.")] = False,
     task: Annotated[str, typer.Option(help="Default task: transcribe, or translate (to English).")] = "transcribe",
-    formats: Annotated[str, typer.Option(help="Outputs: any of txt,srt,vtt,json (or all).")] = (
-        DEFAULT_TRANSCRIPT_FORMATS
-    ),
+    formats: Annotated[
+        str, typer.Option("--format", help="Transcript formats to write: any of txt,srt,vtt,json (comma list) or all.")
+    ] = DEFAULT_TRANSCRIPT_FORMATS,
+    old_formats: Annotated[str | None, typer.Option("--formats", hidden=True)] = None,  # before --format
     split_above_s: Annotated[
         float | None,
         typer.Option(
@@ -269,6 +221,7 @@ def stt(
     """Transcribe every recording of a manifest or folder into .txt, .srt, .vtt and .json (long files split)."""
     from dataclasses import replace
 
+    formats = renamed(ctx, "formats", "--format", formats, "--formats", old_formats)
     check_numbers(
         {
             "--rpm": rpm,
@@ -330,7 +283,7 @@ def stt(
         rows, errors = load_stt_inputs(source, defaults, allowed)
         run_command.finish(run_command.dry_run(pipeline, rows, errors, spec))
     scale_out = _scale_out(dask_workers, dask_address)
-    transcript_flow = run_command.prepare_run("flows.transcripts", "transcript_flow")
+    transcript_flow = run_command.prepare_run("flows.transcripts", "transcript_flow", spec)
     report = run_command.run_flow(
         lambda: transcript_flow(
             str(source),
@@ -349,71 +302,6 @@ def stt(
     run_command.finish(report)
 
 
-@app.command()
-def schedule(
-    tts_manifest: Annotated[Path | None, typer.Option(help="Audiobook manifest to synthesize every night.")] = None,
-    stt_source: Annotated[
-        Path | None, typer.Option(help="Transcript manifest or folder to transcribe every night.")
-    ] = None,
-    audiobook_out: Annotated[Path, typer.Option(help="Where the audiobooks go.")] = Path(DEFAULT_AUDIOBOOK_OUT_DIR),
-    transcript_out: Annotated[Path, typer.Option(help="Where the transcripts go.")] = Path(DEFAULT_TRANSCRIPT_OUT_DIR),
-    cron: Annotated[str, typer.Option(help="When, as a cron expression (default 02:00 every night).")] = NIGHTLY_CRON,
-    timezone: Annotated[str, typer.Option(help="The cron's IANA time zone, e.g. Europe/Berlin.")] = NIGHTLY_TIMEZONE,
-    base_url: BaseUrlOption = None,
-    rpm: Annotated[float | None, typer.Option(help="Requests per minute (shared by Dask workers).")] = None,
-    max_in_flight: MaxInFlightOption = MAX_IN_FLIGHT,
-    max_cost_usd: MaxCostOption = None,
-    api_key_secret: ApiKeySecretOption = None,
-    start_server: Annotated[
-        bool, typer.Option(help="Start a local `prefect server start` (SQLite) when no PREFECT_API_URL is set.")
-    ] = False,
-    server_port: Annotated[int, typer.Option(help="Port of the server --start-server starts.")] = 4200,
-) -> None:
-    """Serve both flows on a nightly schedule from this process (needs a real Prefect server)."""
-    import os
-
-    check_numbers({"--rpm": rpm}, {"--max-cost-usd": max_cost_usd}, whole={"--max-in-flight": max_in_flight})
-
-    from voxbatch.run.prefect_server import PrefectServerError, start_local_prefect_server
-
-    if not os.environ.get("PREFECT_API_URL"):
-        if not start_server:
-            typer.echo(
-                "voxbatch schedule needs a real Prefect server: schedules do not run on the embedded one.\n"
-                "Start one with `prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api,\n"
-                "or run `voxbatch schedule --start-server ...` to have one started for you.",
-                err=True,
-            )
-            raise typer.Exit(code=EXIT_FAILED)
-        try:
-            url = start_local_prefect_server(port=server_port)
-        except PrefectServerError as exc:
-            typer.echo(f"could not start a Prefect server: {exc}", err=True)
-            raise typer.Exit(code=EXIT_FAILED) from exc
-        os.environ["PREFECT_API_URL"] = url
-        typer.echo(f"started a local Prefect server: {url}", err=True)
-
-    from flows.schedule import NightlyPlan, serve_nightly
-    from voxbatch.run.spec import RunSpec
-
-    try:
-        plan = NightlyPlan(
-            tts_manifest=str(tts_manifest.resolve()) if tts_manifest else None,
-            stt_source=str(stt_source.resolve()) if stt_source else None,
-            audiobook_out=str(audiobook_out.resolve()),
-            transcript_out=str(transcript_out.resolve()),
-            cron=cron,
-            timezone=timezone,
-            spec=RunSpec(
-                base_url=base_url, requests_per_minute=rpm, max_in_flight=max_in_flight, api_key_secret=api_key_secret
-            ),
-            max_cost_usd=max_cost_usd,
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    serve_nightly(plan)
-
-
 def _scale_out(workers: int | None, address: str | None) -> Any:
     """The Dask cluster to run on, or None for one process."""
     if workers is None and address is None:
@@ -427,7 +315,9 @@ def _scale_out(workers: int | None, address: str | None) -> Any:
 
 
 app.command(name="report")(report_command.report)
-app.command(name="voices")(voices_command.voices)
+app.command(name="voices", epilog=environment_epilog(API_KEY_ENV, BASE_URL_ENV))(voices_command.voices)
+app.command(name="schedule", epilog=RUN_ENVIRONMENT)(schedule_command.schedule)
+app.command(name="serve", epilog=environment_epilog(SERVER_API_KEY_ENV))(serve_command.serve)
 
 
 def main() -> None:
@@ -435,13 +325,11 @@ def main() -> None:
     import os
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # there may be no internet at all
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the command prints its own summary
+    os.environ.setdefault(PREFECT_LOGGING_LEVEL_ENV, "WARNING")  # the command prints its own summary
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")  # a local cluster's start/stop chatter
-    os.environ.setdefault(
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(run_command.PREFECT_STARTUP_TIMEOUT_S)
-    )
+    os.environ.setdefault(PREFECT_STARTUP_TIMEOUT_ENV, str(run_command.PREFECT_STARTUP_TIMEOUT_S))
     run_command.state.standalone = True
-    app()
+    app(prog_name="voxbatch")  # also as `python -m flows.cli`: the usage lines and shell completion say voxbatch
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ from flows import report_plot
 
 
 def report(
+    ctx: typer.Context,
     ledger_dir: Annotated[Path, typer.Argument(help="A Parquet ledger folder (e.g. out/audiobooks/ledger).")],
     since: Annotated[str | None, typer.Option(help="Only calls on or after this UTC date (YYYY-MM-DD).")] = None,
     by: Annotated[str, typer.Option(help="One row per model, day, run, item, flow or endpoint.")] = "model",
-    output_format: Annotated[str, typer.Option("--format", help="table, csv or json (records).")] = "table",
+    output_format: Annotated[str, typer.Option("--as", help="Print as a table, csv or json (records).")] = "table",
+    old_format: Annotated[str | None, typer.Option("--format", hidden=True)] = None,  # before --as
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -31,6 +33,7 @@ def report(
 
     import pyarrow as pa
 
+    from flows.option_aliases import renamed
     from voxbatch.ledger.report import (
         BY_KEYS,
         FORMATS,
@@ -43,8 +46,9 @@ def report(
 
     if by not in BY_KEYS:
         raise typer.BadParameter(f"must be one of {', '.join(BY_KEYS)}", param_hint="--by")
+    output_format = renamed(ctx, "output_format", "--as", output_format, "--format", old_format)
     if output_format not in FORMATS:
-        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--format")
+        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--as")
     try:
         start = parse_since(since) if since is not None else None
     except ValueError as exc:

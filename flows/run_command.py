@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
+from voxbatch.environment import API_KEY_ENV, BASE_URL_ENV, DEFAULT_PREFECT_STARTUP_TIMEOUT_S, STOP_GRACE_ENV
+
 if TYPE_CHECKING:
     from voxbatch.run.report import RunReport
 
 EXIT_FAILED = 1  # a bad row or a failed item
 EXIT_BUDGET = 3  # nothing failed, but the budget cap left items for a later run
-STOP_GRACE_ENV = "VOXBATCH_STOP_GRACE_S"  # seconds calls in flight get after SIGINT/SIGTERM (default STOP_GRACE_S)
-PREFECT_STARTUP_TIMEOUT_S = 120  # Prefect's own default (20 s) is too short on a loaded 2-core machine
+PREFECT_STARTUP_TIMEOUT_S = DEFAULT_PREFECT_STARTUP_TIMEOUT_S
 LONGER_STARTUP_TIMEOUT_S = 300
 
 
@@ -35,16 +36,27 @@ def fail(message: str) -> None:
     raise typer.Exit(code=EXIT_FAILED)
 
 
-def prepare_run(module: str, flow_name: str) -> Callable[..., Coroutine[Any, Any, RunReport]]:
+def prepare_run(module: str, flow_name: str, spec: Any = None) -> Callable[..., Coroutine[Any, Any, RunReport]]:
     """Arm the stop (from here on SIGINT/SIGTERM stop the run gracefully), make sure a Prefect API will answer,
-    and import the flow (which imports Prefect) while it starts."""
+    and import the flow (which imports Prefect) while it starts. Says first when ``spec`` runs on the embedded
+    server (the flow logs it too, at INFO, which the command does not show unless asked)."""
     import importlib
 
+    if spec is not None and spec.embedded:
+        typer.echo(embedded_notice(), err=True)
     _arm_stop()
     prefect_ready = _prefect_api()
     flow = getattr(importlib.import_module(module), flow_name)
     prefect_ready()
     return cast("Callable[..., Coroutine[Any, Any, RunReport]]", flow)
+
+
+def embedded_notice() -> str:
+    """What a run on the embedded server says first: it is the expected default, and how to use Together instead."""
+    return (
+        f"voxbatch: no {API_KEY_ENV} set; using the embedded local audio server "
+        f"(set {API_KEY_ENV} to run on Together AI, or {BASE_URL_ENV} for another server)"
+    )
 
 
 def _prefect_api() -> Callable[[], None]:
@@ -182,6 +194,7 @@ def run_flow(flow_call: Callable[[], Coroutine[Any, Any, RunReport]]) -> RunRepo
 
 def finish_stopped(report: RunReport) -> None:
     """What a stopped run did and the exact command that continues it; exit 130 (SIGINT) or 143 (SIGTERM)."""
+    from voxbatch.plural import counted
     from voxbatch.run.report import FINISHED_STATUSES
     from voxbatch.run.shutdown import current_stop, exit_code, signal_name
     from voxbatch.run.summary import summary_text
@@ -195,7 +208,7 @@ def finish_stopped(report: RunReport) -> None:
     left = len(items) - finished - failed
     where = f"; ledger: {report.ledger}" if report.ledger else ""
     typer.echo(
-        f"stopped by {signal_name(stop.signum) if stop.signum else 'request'}: {finished} items finished, "
+        f"stopped by {signal_name(stop.signum) if stop.signum else 'request'}: {counted(finished, 'item')} finished, "
         f"{left} stopped, {failed} failed; every answer received is saved{where}",
         err=True,
     )
@@ -256,9 +269,7 @@ def finish(report: RunReport) -> None:
         for line in report.row_errors:
             typer.echo(f"bad row: {line}", err=True)
         raise typer.Exit(code=EXIT_FAILED if report.row_errors else 0)
-    typer.echo(summary_text(report))
-    if report.worker_processes:
-        typer.echo(f"task runs ran on {report.worker_processes} Dask worker processes")
+    typer.echo(summary_text(report))  # with the Dask worker processes that ran it, if any
     if run_failed(report):
         raise typer.Exit(code=EXIT_FAILED)
     if any(r.status == "skipped_budget" for r in report.items.values()):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from tasks.run import run_pipeline
+from tasks.run import flow_run_name, run_pipeline
 from tasks.scale.dask import ScaleOut
 from tasks.steps import load_stt_rows
 from voxbatch.defaults import DEFAULT_TRANSCRIPT_FORMATS, DEFAULT_TRANSCRIPT_OUT_DIR, PROVIDER_UPLOAD_LIMIT_BYTES
@@ -29,7 +29,7 @@ from voxbatch.run.report import RunReport
 from voxbatch.run.spec import RunSpec
 
 
-@flow(name="transcripts")
+@flow(name="transcripts", flow_run_name=flow_run_name)  # "transcripts: inbox/ (2 items)"
 async def transcript_flow(
     source: str,
     out_dir: str = DEFAULT_TRANSCRIPT_OUT_DIR,

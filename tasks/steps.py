@@ -21,7 +21,7 @@ from voxbatch.manifest.stt import AudioRow, SttDefaults, load_stt_inputs
 from voxbatch.manifest.tts import BookDefaults, BookRow, load_tts_manifest
 from voxbatch.run.context import RunContext
 from voxbatch.run.kernel import Pipeline, Planned, PlanPlace, run_unit
-from voxbatch.run.report import ItemResult
+from voxbatch.run.report import ItemResult, WorkerUse
 
 
 @task(name="load-tts-manifest", cache_policy=NO_CACHE)
@@ -61,7 +61,7 @@ async def assemble_item(pipeline: Pipeline[Any, Any, Any], plan: Any, outcomes: 
 class TaskSteps:
     """The kernel's steps, each a Prefect task run in the flow's process."""
 
-    worker_processes: int | None = None
+    worker_use: WorkerUse | None = None  # task runs in this process: no cluster
 
     async def plan(self, pipeline: Pipeline[Any, Any, Any], row: Any, place: PlanPlace) -> Planned[Any]:
         return await plan_item(pipeline, row, place, pipeline.item_id(row))

@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
-PRICES_FILE_ENV = "VOXBATCH_PRICES_FILE"
+from voxbatch.environment import PRICES_FILE_ENV as PRICES_FILE_ENV
+
 CHARS_PER_MILLION = 1_000_000
 SECONDS_PER_MINUTE = 60.0
 PRICE_FIELDS = ("usd_per_million_chars", "usd_per_audio_minute")

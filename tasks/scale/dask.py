@@ -33,6 +33,7 @@ from voxbatch.ledger.record import CallRecord
 from voxbatch.run.budget import Budget
 from voxbatch.run.context import RunContext, open_run
 from voxbatch.run.kernel import Pipeline, Steps, run_unit
+from voxbatch.run.report import WorkerUse
 from voxbatch.run.spec import RunSpec
 
 DEFAULT_THREADS_PER_WORKER = 4
@@ -54,6 +55,11 @@ class ScaleOut:
             raise ValueError("give a Dask scheduler address or a number of local workers, not both")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be at least 1, not {self.workers}")
+
+    @property
+    def expected_workers(self) -> int | None:
+        """The worker processes a local cluster is started with (None: an existing cluster, whatever it has)."""
+        return None if self.address else self.workers or DEFAULT_LOCAL_WORKERS
 
     def task_runner(self) -> DaskTaskRunner:
         if self.address:
@@ -106,18 +112,37 @@ async def execute_on_worker(spec: RunSpec, pipeline: Pipeline[Any, Any, Any], wo
 class ClusterSteps(TaskSteps):
     """The kernel's steps with every unit of work submitted to the cluster (plan and assemble stay here)."""
 
-    def __init__(self, runner: DaskTaskRunner, spec: RunSpec, on_lost: Callable[[str], None] | None) -> None:
+    def __init__(
+        self,
+        runner: DaskTaskRunner,
+        spec: RunSpec,
+        on_lost: Callable[[str], None] | None,
+        expected_workers: int | None = None,
+    ) -> None:
         self.runner, self.spec, self.on_lost = runner, spec, on_lost
         self.pids: set[int] = set()
+        self.units = 0
+        self.expected_workers = expected_workers
+        self.cluster_workers: int | None = None  # connected when the first unit was sent
 
     @property
-    def worker_processes(self) -> int | None:  # type: ignore[override]
-        return len(self.pids)
+    def worker_use(self) -> WorkerUse:  # type: ignore[override]
+        return WorkerUse(len(self.pids), self.units, self.cluster_workers, self.expected_workers)
+
+    def _connected_workers(self) -> int | None:
+        try:
+            return len(self.runner.client.nthreads())
+        except Exception:  # a summary detail: never the run's failure
+            return None
 
     async def execute(self, pipeline: Pipeline[Any, Any, Any], ctx: RunContext, work: Any, item_id: str) -> list[Any]:
         parameters = {"spec": self.spec, "pipeline": pipeline, "work": work, "label": pipeline.work_label(work)}
+        self.units += 1
+        first = self.units == 1
         try:
-            future = self.runner.submit(execute_on_worker, parameters)
+            future = self.runner.submit(execute_on_worker, parameters)  # the first submit connects the client
+            if first:
+                self.cluster_workers = await asyncio.to_thread(self._connected_workers)
             batch = await asyncio.to_thread(future.result)
         except Exception as exc:  # the worker died: its chunks fail, the run goes on, its spend counts as reserved
             self.lost(item_id)
@@ -147,6 +172,7 @@ def steps_for(scale_out: ScaleOut | None) -> Callable[[RunContext, Budget | None
             await asyncio.to_thread(setup_gcl, name, spec.requests_per_minute)
             spec = replace(spec, limit_name=name)
         with scale_out.task_runner() as runner:  # a local cluster, if any, stops when the block ends
-            yield ClusterSteps(runner, spec, budget.forfeit if budget is not None else None)
+            on_lost = budget.forfeit if budget is not None else None
+            yield ClusterSteps(runner, spec, on_lost, scale_out.expected_workers)
 
     return steps

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -69,6 +70,17 @@ def _run(manifest: Path, out: Path, server: LocalServer, **settings: Any) -> Run
     return asyncio.run(audiobook_flow(str(manifest), str(out), spec=run_settings))
 
 
+def _flow_run_name(report: RunReport) -> str:
+    from prefect.client.orchestration import get_client
+
+    async def read() -> str:
+        assert report.flow_run_id is not None
+        async with get_client() as client:
+            return (await client.read_flow_run(UUID(report.flow_run_id))).name
+
+    return asyncio.run(read())
+
+
 def _chapters(path: Path) -> list[tuple[float, float, str]]:
     probe = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-i", str(path), "-f", "ffmetadata", "-"], capture_output=True, text=True
@@ -95,6 +107,8 @@ def test_two_books_and_a_clear_error(prefect_harness: str, plain_server: LocalSe
     assert "row 4" in bad_id and "'bad/id'" in bad_id and "column 'id'" in bad_id
     assert "row 4" in bad_path and "column 'text_path'" in bad_path and "missing.txt does not exist" in bad_path
     assert report.items["book-a"].status == "ok" and report.items["book-b"].status == "ok"
+    # The Prefect UI lists the run by what it ran: two books and the bad row (with its two problems) of manifest.csv.
+    assert _flow_run_name(report) == "audiobook: manifest.csv (2 items, 1 bad row)"
 
     out = tmp_path / "out"
     book_a = out / "book-a.m4b"

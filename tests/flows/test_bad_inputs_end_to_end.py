@@ -104,7 +104,7 @@ def test_stt_runs_the_good_rows_of_the_bad_manifest_and_names_every_bad_one(
     out = tmp_path / "out"
     before = _snapshot(tmp_path, skip=(out,))
     argv = ["stt", str(sandbox / "stt" / "recordings.csv"), "--out", str(out), "--base-url", server.origin]
-    result = CliRunner().invoke(app, [*argv, "--formats", "txt,json"])
+    result = CliRunner().invoke(app, [*argv, "--format", "txt,json"])
     assert result.exit_code == EXIT_FAILED, result.output
     cases = [c for c in CASES if c.manifest == "stt/recordings.csv" and c.layer in ("row", "probe")]
     _expect_each_case(result.output, cases)

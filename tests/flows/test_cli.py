@@ -106,7 +106,7 @@ def test_stt_prints_each_file_and_exits_non_zero_when_one_failed(
     result = CliRunner().invoke(app, [*argv, "--base-url", server.origin])
     assert result.exit_code == 0, result.output
     assert re.search(
-        r"ok jfk-inaugural: .*jfk-inaugural\.txt.*\(11\.0 s, 1 chunks, 1 requests, \$0\.0003\)", result.output
+        r"ok jfk-inaugural: .*jfk-inaugural\.txt.*\(11\.0 s, 1 chunk, 1 request, \$0\.0003\)", result.output
     )
     heard = re.findall(r"[a-z']+", (out / "jfk-inaugural.txt").read_text())
     assert heard == heard_by_fake((REPO_ROOT / "manifests" / "audio" / "jfk.flac").read_bytes())
@@ -120,7 +120,7 @@ def test_stt_prints_each_file_and_exits_non_zero_when_one_failed(
 
 
 def test_stt_rejects_bad_options(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["stt", str(tmp_path), "--formats", "docx"])
+    result = CliRunner().invoke(app, ["stt", str(tmp_path), "--format", "docx"])
     assert result.exit_code != 0 and "unknown output format" in result.output
     result = CliRunner().invoke(app, ["stt", str(tmp_path), "--task", "summarize"])
     assert result.exit_code != 0 and "transcribe" in result.output

@@ -147,7 +147,7 @@ def _check_run(report: RunReport, out: Path, item_kind: str) -> dict[str, str]:
         else:
             reason = entry.error
             assert reason and "\n" not in reason and "Traceback" not in reason
-            assert re.search(r"\d+ of \d+ chunks failed; first: chunk \d+: \w+Error: ", reason), reason
+            assert re.search(r"\d+ of (1 chunk|\d+ chunks) failed; first: chunk \d+: \w+Error: ", reason), reason
             assert items.loc[item, "error"] == reason
             assert [line for line in summary.splitlines() if item in line and reason[:40] in line]
             assert written == [], f"failed {item} left {written}"

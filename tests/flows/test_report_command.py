@@ -71,7 +71,7 @@ def test_table_by_model(ledger: Path) -> None:
 
 
 def test_json_by_day_matches_the_ledger(ledger: Path) -> None:
-    code, out, err = invoke(str(ledger), "--by", "day", "--format", "json")
+    code, out, err = invoke(str(ledger), "--by", "day", "--as", "json")
     assert code == 0, err
     records = json.loads(out)
     assert [r["day"] for r in records] == ["2026-03-01", "2026-03-02", "TOTAL"]
@@ -85,7 +85,7 @@ def test_json_by_day_matches_the_ledger(ledger: Path) -> None:
 
 
 def test_csv_by_item_with_since(ledger: Path) -> None:
-    code, out, err = invoke(str(ledger), "--by", "item", "--format", "csv", "--since", "2026-03-02")
+    code, out, err = invoke(str(ledger), "--by", "item", "--as", "csv", "--since", "2026-03-02")
     assert code == 0, err
     frame = pd.read_csv(io.StringIO(out))
     assert frame["item"].tolist() == ["talk", "TOTAL"]
@@ -95,7 +95,7 @@ def test_csv_by_item_with_since(ledger: Path) -> None:
 
 @pytest.mark.parametrize("by", ["model", "day", "run", "item", "flow", "endpoint"])
 def test_every_grouping_runs(ledger: Path, by: str) -> None:
-    code, out, err = invoke(str(ledger), "--by", by, "--format", "json")
+    code, out, err = invoke(str(ledger), "--by", by, "--as", "json")
     assert code == 0, err
     records = json.loads(out)
     assert records[-1][by] == "TOTAL" and records[-1]["calls"] == 4
@@ -107,7 +107,7 @@ def test_every_grouping_runs(ledger: Path, by: str) -> None:
         (["--since", "03/01/2026"], "--since"),
         (["--since", "2026-02-30"], "--since"),
         (["--by", "week"], "--by"),
-        (["--format", "xml"], "--format"),
+        (["--as", "xml"], "--as"),
     ],
 )
 def test_bad_options_are_usage_errors(ledger: Path, args: list[str], option: str) -> None:
@@ -125,7 +125,7 @@ def test_a_missing_ledger_is_an_error(tmp_path: Path) -> None:
 def test_an_empty_ledger_or_period_is_not_an_error(ledger: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, out, err = invoke(str(empty), "--format", "json")
+    code, out, err = invoke(str(empty), "--as", "json")
     assert code == 0 and "no calls in" in err
     assert json.loads(out)[0]["calls"] == 0
     code, out, err = invoke(str(ledger), "--since", "2027-01-01")
@@ -168,3 +168,17 @@ def test_a_chart_that_cannot_be_written_is_one_line(ledger: Path, tmp_path: Path
     chart = tmp_path / "file" / "chart.png"
     code, _, err = invoke(str(ledger), "--plot", str(chart))
     assert code == 1 and f"cannot write the chart to {chart}: " in err and "Traceback" not in err
+
+
+def test_by_item_shows_a_book_produced_then_skipped_as_produced(tmp_path: Path) -> None:
+    root = tmp_path / "ledger"
+    for run, day, status in (("night1", DAY1, "ok"), ("night2", DAY2, "skipped")):
+        with LedgerWriter(root, run, flush_interval_s=3600.0) as writer:
+            writer.append(make_record(run_id=run, item_id="book", kind="item", status=status, started_at=day))
+    code, out, err = invoke(str(root), "--by", "item")
+    assert code == 0, err
+    header, book = out.splitlines()[2], next(line for line in out.splitlines() if line.startswith("book"))
+    assert header.split()[-1] == "outcome" and book.endswith(" produced")
+    code, out, err = invoke(str(root), "--by", "item", "--as", "json")
+    first = json.loads(out)[0]
+    assert (first["item"], first["item_outcome"], first["item_status"]) == ("book", "produced", "skipped")

@@ -274,7 +274,7 @@ def test_a_recognisable_key_shows_nowhere(
     run("stt", str(recordings), "--out", str(tmp_path / "stt"), code=0)
     for ledger in (tmp_path / "tts" / "ledger", tmp_path / "stt" / "ledger"):
         for fmt in ("table", "csv", "json"):
-            run("report", str(ledger), "--by", "item", "--format", fmt, code=0)
+            run("report", str(ledger), "--by", "item", "--as", fmt, code=0)
     assert keyed.stats.count(status=401) == 0 and keyed.stats.count(status=200) >= 2
 
     # The error paths: the key refused (401), and a server whose every call fails (500); both say why.

@@ -51,7 +51,7 @@ def _answered(server: LocalServer) -> int:
 
 
 def _report(ledger: Path) -> dict[str, object]:
-    result = CliRunner().invoke(app, ["report", str(ledger), "--format", "json"])
+    result = CliRunner().invoke(app, ["report", str(ledger), "--as", "json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     return rows[-1]  # type: ignore[no-any-return]  # the TOTAL row

@@ -96,7 +96,7 @@ def test_voices_lists_the_embedded_servers_models_and_voices() -> None:
     )
     assert "af_heart  (default)" in lines and set(KOKORO_VOICES) <= {line.split()[0] for line in lines[1:]}
 
-    as_json = CliRunner().invoke(app, ["voices", "--format", "json", "--model", "cartesia/sonic-2"])
+    as_json = CliRunner().invoke(app, ["voices", "--as", "json", "--model", "cartesia/sonic-2"])
     assert as_json.exit_code == 0, as_json.output
     data = json.loads(as_json.stdout)
     assert list(data["tts"]) == ["cartesia/sonic-2"] and data["stt"] == []

@@ -138,7 +138,7 @@ def _help_line(command: str, option: str) -> str:
         ("tts", "--out", f"[default: {defaults.DEFAULT_AUDIOBOOK_OUT_DIR}]"),
         ("tts", "--max-in-flight", f"[default: {defaults.MAX_IN_FLIGHT}]"),
         ("stt", "--model", f"[default: {defaults.DEFAULT_STT_MODEL}]"),
-        ("stt", "--formats", f"[default: {defaults.DEFAULT_TRANSCRIPT_FORMATS}]"),
+        ("stt", "--format", f"[default: {defaults.DEFAULT_TRANSCRIPT_FORMATS}]"),
         ("stt", "--max-upload-mb", f"[default: {defaults.PROVIDER_UPLOAD_LIMIT_BYTES / BYTES_PER_MB}]"),
         ("stt", "--max-in-flight", f"[default: {defaults.MAX_IN_FLIGHT}]"),
         ("schedule", "--cron", f"[default: {defaults.NIGHTLY_CRON}]"),

@@ -31,9 +31,9 @@ The rows are the ledger's Parquet files plus, for runs that were killed (or are 
 their journals that the Parquet files do not hold yet (:func:`voxbatch.ledger.fold.journal_records`): each call
 is counted once, by ``record_id``.
 
-``--by item`` groups the calls by ``item_id`` (calls without one form one group with a null key) and adds
-``item_status``: the status of the item's latest item record in the period ("ok", "failed", "skipped", ...),
-null when the item has none (a run still going, or a script that records calls only).
+``--by item`` groups calls by ``item_id`` (those without one: a null key) and adds ``item_status``, the latest item
+record's status, and ``item_outcome`` (the table's), the period's: produced, failed or skipped (:mod:`item_outcome`);
+null when the item has no item record (a run still going, or a script that records calls only).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ import pandas as pd
 import pyarrow as pa
 
 from voxbatch.ledger.fold import journal_records
+from voxbatch.ledger.item_outcome import item_outcomes
 from voxbatch.ledger.journal import read_journals
 from voxbatch.ledger.schema import records_to_table
 from voxbatch.ledger.writer import PANDAS_INT_TYPES, PARTITION_COLUMN, partition_date, read_ledger
@@ -213,7 +214,7 @@ def summarize(calls: pd.DataFrame, by: ReportKey = "model") -> pd.DataFrame:
 
     Returns
     -------
-    The key column, :data:`SUMMARY_COLUMNS` and, for ``by="item"``, ``item_status``.
+    The key column, :data:`SUMMARY_COLUMNS` and, for ``by="item"``, ``item_status`` and ``item_outcome``.
     """
     if by not in BY_KEYS:
         raise ValueError(f"by must be one of {', '.join(BY_KEYS)}, got {by!r}")
@@ -232,9 +233,10 @@ def summarize(calls: pd.DataFrame, by: ReportKey = "model") -> pd.DataFrame:
     for column in ("first_started_at", "last_started_at"):
         summary[column] = pd.to_datetime(summary[column], utc=True)  # stays a time column when there are no rows
     if by == "item":
-        summary["item_status"] = summary["item"].map(_latest_item_status(calls)).astype(object)
-        summary.loc[summary.index[-1], "item_status"] = None
-        summary["item_status"] = summary["item_status"].where(summary["item_status"].notna(), None)
+        for column, values in (("item_status", _latest_item_status(calls)), ("item_outcome", item_outcomes(calls))):
+            summary[column] = summary["item"].map(values).astype(object)
+            summary.loc[summary.index[-1], column] = None
+            summary[column] = summary[column].where(summary[column].notna(), None)
     return summary
 
 
@@ -407,8 +409,8 @@ def _table(summary: pd.DataFrame) -> str:
     spec: list[_Column] = [(key, _key_cell, (key,), True), *_TABLE_COLUMNS]
     if key in _TIMED_KEYS:
         spec += _TIME_COLUMNS
-    if "item_status" in summary.columns:
-        spec.append(("status", _text, ("item_status",), True))
+    if "item_outcome" in summary.columns:
+        spec.append(("outcome", _text, ("item_outcome",), True))
     values = {name: summary[name].tolist() for name in summary.columns}  # one conversion per column, not per cell
     for name in ("first_started_at", "last_started_at"):
         times = summary[name].dt.strftime(_TIME_FORMAT)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from voxbatch.client.errors import ConfigurationError
-from voxbatch.client.options import API_KEY_ENV, ClientOptions
+from voxbatch.client.options import API_KEY_ENV, NO_KEY, ClientOptions
 from voxbatch.client.retry import RetryPolicy
 from voxbatch.run.spec import EMBEDDED_ENDPOINT_ID, RunSpec
 from voxbatch.server.options import ServerOptions
@@ -26,7 +26,6 @@ from voxbatch.server.runner import LocalServer
 __all__ = ["EMBEDDED_ENDPOINT_ID", "EMBEDDED_KEY", "NO_KEY", "Endpoint", "open_endpoint", "resolve_key"]
 
 EMBEDDED_KEY = "embedded-local-server"  # the embedded server accepts any key; this one is not a secret
-NO_KEY = "no-key"  # sent to a compatible server given by URL without a key (local servers ignore it)
 
 SecretResolver = Callable[[str], Awaitable[str]]  # a secret block's name -> its value (the Prefect layer's)
 

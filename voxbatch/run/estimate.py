@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from voxbatch.client.limits import Unit
+from voxbatch.plural import counted
 
 SECONDS_PER_MINUTE = 60.0
 TTS_LATENCY_S = 1.0  # assumed: a speech call's fixed latency ...
@@ -192,7 +193,7 @@ def estimate_text(estimate: RunEstimate) -> str:
     rates = {"requests per minute": estimate.requests_per_minute, "units per minute": estimate.units_per_minute}
     paced = ", ".join(f"{v:g} {k}" for k, v in rates.items() if v is not None)
     lines.append(
-        f"total: {estimate.requests} requests, {_unit_label(unit, estimate.units)}, "
+        f"total: {counted(estimate.requests, 'request')}, {_unit_label(unit, estimate.units)}, "
         f"{'unknown cost' if total is None else f'${total:.4f}'}, about {estimate.wall_s} s "
         f"({paced or 'no rate limit set'}; {estimate.max_in_flight} in flight; assumed call latencies)"
     )

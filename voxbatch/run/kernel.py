@@ -57,6 +57,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 from voxbatch.client.limits import Unit
 from voxbatch.ledger.record import CallStatus
+from voxbatch.plural import counted
 from voxbatch.pricing import PriceTable, load_price_table
 from voxbatch.run.budget import Budget
 from voxbatch.run.catalog import Catalog
@@ -274,7 +275,7 @@ class Kernel:
             async with self.steps_for(ctx, budget) as steps:
                 life = _ItemLife(self, ctx, steps, budget, report, len(rows))
                 await asyncio.gather(*(life.live(i, row) for i, row in enumerate(rows)))
-                report.worker_processes = getattr(steps, "worker_processes", None)
+                report.workers = getattr(steps, "worker_use", None)
             for item, result in report.items.items():
                 tally = ctx.tally.tally(item)
                 report.items[item] = replace(
@@ -375,10 +376,12 @@ class _ItemLife:
         failures = [o for o in outcomes if o.error is not None]
         if self.stop.requested:  # every answer that arrived is cached; the re-run sends only the rest, then builds
             done = len(outcomes) - len(failures)
-            return self._stopped(item_id, f"{done} of {len(outcomes)} chunks done, not assembled", len(outcomes))
+            done_of = f"{done} of {counted(len(outcomes), 'chunk')} done, not assembled"
+            return self._stopped(item_id, done_of, len(outcomes))
         if failures:
             first = failures[0]
-            reason = f"{len(failures)} of {len(outcomes)} chunks failed; first: chunk {first.index}: {first.error}"
+            failed = f"{len(failures)} of {counted(len(outcomes), 'chunk')} failed"
+            reason = f"{failed}; first: chunk {first.index}: {first.error}"
             self.log.error("%s %s failed: %s", self.pipeline.noun, item_id, reason)
             return ItemResult(item_id, "failed", error=reason, chunks=len(outcomes))
         try:

@@ -45,6 +45,27 @@ class ItemResult:
         return self.path or ", ".join(self.paths.values())
 
 
+@dataclass(frozen=True)
+class WorkerUse:
+    """Where a run's units of work ran on a Dask cluster, and what it offered (so a summary can say why fewer ran).
+
+    ``used`` worker processes sent back at least one of the ``units`` the run sent; the cluster had ``cluster``
+    of them when the first unit was sent (None: it could not be asked), and a local cluster was started with
+    ``expected`` (None: an existing cluster given by address).
+    """
+
+    used: int
+    units: int
+    cluster: int | None = None
+    expected: int | None = None
+
+    @property
+    def offered(self) -> int | None:
+        """The worker processes the run could have used (the larger of what it found and what it asked for)."""
+        known = [n for n in (self.cluster, self.expected) if n is not None]
+        return max(known) if known else None
+
+
 @dataclass
 class RunReport:
     """A run of either pipeline, as its flow returns it."""
@@ -58,12 +79,17 @@ class RunReport:
     flow_run_id: str | None = None
     budget_usd: float | None = None
     wall_s: float | None = None
-    worker_processes: int | None = None  # Dask worker processes that ran task runs
+    workers: WorkerUse | None = None  # on a Dask cluster: the worker processes that ran units of work
     estimate: RunEstimate | None = None  # the dry run's answer; None for a real run
 
     @property
     def dry_run(self) -> bool:
         return self.estimate is not None
+
+    @property
+    def worker_processes(self) -> int | None:
+        """Dask worker processes that ran units of work (None: the run used no cluster)."""
+        return self.workers.used if self.workers is not None else None
 
     def statuses(self) -> dict[str, str]:
         """Item id -> status (handy in logs and tests)."""

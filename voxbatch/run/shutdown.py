@@ -26,10 +26,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import FrameType
 
 from voxbatch.client.limits import Limiter, Unit
+from voxbatch.environment import DEFAULT_STOP_GRACE_S
+from voxbatch.plural import counted
 
 logger = logging.getLogger(__name__)
 
-STOP_GRACE_S = 30.0  # how long calls in flight may take to finish after the first signal
+STOP_GRACE_S = DEFAULT_STOP_GRACE_S  # how long calls in flight may take to finish after the first signal
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SIGNAL_EXIT_BASE = 128  # shells report a process ended by signal N as 128 + N: 130 for SIGINT, 143 for SIGTERM
 
@@ -116,7 +118,8 @@ class RunStop:
 
     def _cut_off(self) -> None:
         if self._in_flight:
-            logger.warning("%d calls still in flight after %.0f s: cut off", len(self._in_flight), self.grace_s)
+            calls = counted(len(self._in_flight), "call")
+            logger.warning("%s still in flight after %.0f s: cut off", calls, self.grace_s)
         for task in list(self._in_flight):
             self._cancel(task, f"cut off after {self.grace_s:g} s in flight: {self.reason}")
 

@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from voxbatch.run.report import RunReport
+from voxbatch.plural import counted
+from voxbatch.run.report import RunReport, WorkerUse
 
 SUMMARY_COLUMNS = ("item", "status", "chunks", "audio_s", "cost_usd", "wall_s", "error")
 FAILED_STATUSES = frozenset({"failed"})
@@ -85,6 +86,8 @@ def summary_markdown(report: RunReport, title: str) -> str:
     ]
     if report.budget_usd is not None:
         lines.append(f"- budget cap: ${report.budget_usd:.4f}")
+    if report.workers is not None:
+        lines.append(f"- {workers_text(report.workers)}")
     rows = summary_rows(report)
     if rows:
         lines += ["", "| " + " | ".join(SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
@@ -106,8 +109,8 @@ def summary_text(report: RunReport) -> str:
             lines.append(f"{str(row['status']).upper():>14} {row['item']}: {row['error']}")
             continue
         lines.append(
-            f"{row['status']:>14} {row['item']}: {result.outputs} ({row['audio_s']} s, {row['chunks'] or 0} chunks, "
-            f"{result.requests} requests, {_money(row['cost_usd'])})"
+            f"{row['status']:>14} {row['item']}: {result.outputs} ({row['audio_s']} s, "
+            f"{counted(row['chunks'] or 0, 'chunk')}, {counted(result.requests, 'request')}, {_money(row['cost_usd'])})"
         )
     # A row error is listed unless it is an item's own error (a duplicate id's row is not that item's error).
     listed = {str(r["error"]) for r in summary_rows(report) if r["error"]}
@@ -117,7 +120,7 @@ def summary_text(report: RunReport) -> str:
     t = totals(report)
     statuses = ", ".join(f"{n} {s}" for s, n in t["by_status"].items()) or "no items"
     lines.append(
-        f"total: {statuses}; {_money(t['cost_usd'])}, {t['requests']} requests, {t['wall_s']} s on "
+        f"total: {statuses}; {_money(t['cost_usd'])}, {counted(t['requests'], 'request')}, {t['wall_s']} s on "
         f"{report.endpoint or ''}"
     )
     if t["possibly_billed_usd"] != 0.0:
@@ -125,5 +128,26 @@ def summary_text(report: RunReport) -> str:
             f"possibly billed besides: {_money(t['possibly_billed_usd'])} for calls that timed out or were cut off "
             "after they were sent (their outcome is unknown; `voxbatch report` lists them)"
         )
+    if report.workers is not None:
+        lines.append(workers_text(report.workers))
     lines.append(f"ledger: {report.ledger} (run {report.run_id})")
     return "\n".join(lines)
+
+
+def workers_text(use: WorkerUse) -> str:
+    """How many Dask worker processes ran the units of work and, when fewer than the cluster had, why."""
+    processes = ("Dask worker process", "Dask worker processes")
+    offered = use.offered
+    if use.used == 0:
+        if use.units == 0:
+            return "task runs: no unit of work needed the Dask cluster (every item was done or not started)"
+        return f"task runs: no unit of work came back from the Dask cluster ({counted(use.units, 'unit')} sent)"
+    if offered is None or use.used >= offered:
+        every = use.expected is None and use.cluster is not None  # an existing cluster's every worker
+        return f"task runs ran on {counted(use.used, *processes)}" + (" (all the cluster had)" if every else "")
+    ran = f"task runs ran on {use.used} of {counted(offered, *processes)}"
+    if use.units < offered:
+        return f"{ran}: the run had only {counted(use.units, 'unit')} of work (a chapter or a file each) to send"
+    if use.cluster is not None and use.cluster < offered:
+        return f"{ran}: only {use.cluster} had connected to the scheduler when the run sent its first unit of work"
+    return f"{ran}: Dask's scheduler chose where all {counted(use.units, 'unit')} of work ran"

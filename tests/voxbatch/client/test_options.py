@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from voxbatch.client.errors import ConfigurationError
-from voxbatch.client.options import ClientOptions, normalize_base_url
+from voxbatch.client.options import NO_KEY, ClientOptions, is_local_url, normalize_base_url
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,27 @@ def test_missing_key_names_the_argument_and_the_variable() -> None:
 
 def test_the_key_is_not_in_the_repr() -> None:
     assert "SECRET" not in repr(ClientOptions(api_key="sk-SECRET"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8765", "http://localhost:8000/v1", "http://[::1]:9", "http://127.0.0.2", "http://api.localhost"],
+)
+def test_a_server_on_this_machine_needs_no_key(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOGETHER_BASE_URL", url)
+    options = ClientOptions.from_env()
+    assert options.api_key == NO_KEY and is_local_url(url)
+    assert ClientOptions.from_env(base_url=url, api_key="given").api_key == "given"  # a key given is still sent
+
+
+@pytest.mark.parametrize(
+    "url", ["https://api.together.xyz", "https://example.test/v1", "http://10.0.0.5:8000", "http://0.0.0.0:8000"]
+)
+def test_a_remote_server_still_needs_a_key(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOGETHER_BASE_URL", url)
+    assert not is_local_url(url)
+    with pytest.raises(ConfigurationError, match="TOGETHER_API_KEY"):
+        ClientOptions.from_env()
+    monkeypatch.setenv("TOGETHER_BASE_URL", "http://127.0.0.1:9")
+    with pytest.raises(ConfigurationError, match="TOGETHER_API_KEY"):
+        ClientOptions.from_env(base_url=url)  # the argument wins over the local server in the environment

@@ -278,10 +278,12 @@ def test_by_run_flow_and_endpoint(ledger: Path) -> None:
 
 def test_by_item_groups_calls_and_shows_the_latest_item_status(ledger: Path) -> None:
     summary = summarize(load_calls(ledger), "item")
-    assert list(summary.columns) == ["item", *SUMMARY_COLUMNS, "item_status"]
+    assert list(summary.columns) == ["item", *SUMMARY_COLUMNS, "item_status", "item_outcome"]
     assert summary["item"].tolist() == ["book-a", "book-b", "talk-1", "talk-2", "talk-3", None, TOTAL_LABEL]
     # book-a failed on night1 and was finished on night3: its latest item record says ok.
     assert summary["item_status"].tolist() == ["ok", "failed", "ok", "ok", "skipped", None, None]
+    # Over the period, book-a was produced (its night1 failure does not undo night3's book).
+    assert summary["item_outcome"].tolist() == ["produced", "failed", "produced", "produced", "skipped", None, None]
     assert_figures(row_of(summary, "book-a"), {**EXPECTED_BY_MODEL[KOKORO], "items": 1})
     assert summary["calls"].tolist() == [6, 2, 2, 1, 0, 1, 12]
     talk3 = row_of(summary, "talk-3")  # item record only: counted as an item, no calls, no rates
@@ -379,8 +381,9 @@ def test_table_is_aligned_marks_lower_bounds_and_is_the_same_every_time(ledger: 
 
 def test_table_by_item_has_times_and_status(ledger: Path) -> None:
     lines = render(summarize(load_calls(ledger), "item"), "table").splitlines()
-    assert lines[2].split()[-1] == "status" and "first (UTC)" in lines[2]
+    assert lines[2].split()[-1] == "outcome" and "first (UTC)" in lines[2]
     assert lines[next(i for i, line in enumerate(lines) if line.startswith("talk-3"))].endswith("skipped")
+    assert next(line for line in lines if line.startswith("book-a")).endswith("produced")
     assert next(line for line in lines if line.startswith("(none)")).endswith(" -")
 
 

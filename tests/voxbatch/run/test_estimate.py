@@ -63,3 +63,18 @@ def test_report_and_text() -> None:
     assert report.items["done"].finished and report.items["x"].requests == 3
     text = estimate_text(report)
     assert "nothing was called" in text and "finished: will be skipped" in text and "60 requests per minute" in text
+
+
+def test_the_text_word_for_word() -> None:
+    one = estimate_report([_estimate(1, 19, 1.0)], RunSpec(max_in_flight=16), finished=["done"])
+    assert estimate_text(one).splitlines() == [
+        "dry run: nothing was called",
+        "item                         chunks cached             size       cost      wall",
+        "x                                 1      0         19 chars    $0.0000      1.0s",
+        "done" + " " * 51 + "finished: will be skipped",
+        "total: 1 request, 19 chars, $0.0000, about 1.0 s (no rate limit set; 16 in flight; assumed call latencies)",
+    ]
+    many = estimate_text(estimate_report([_estimate(3, 300, 1.0)], RunSpec(requests_per_minute=60)))
+    assert many.splitlines()[-1].startswith(
+        "total: 3 requests, 300 chars, $0.0000, about 3.0 s (60 requests per minute"
+    )

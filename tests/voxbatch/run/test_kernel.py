@@ -77,3 +77,19 @@ def test_a_run_pays_nothing_for_a_bad_row_and_asks_the_catalog_once(
     again = asyncio.run(kernel.run(_rows(tmp_path), []))  # the catalog is kept: not asked again
     assert again.items["good"].status == "skipped" and len(again.row_errors) == 3
     assert server.stats.count("/v1/voices") == server.stats.count("/v1/models") == 1
+
+
+def test_a_failed_one_chunk_book_says_chunk_in_the_singular(
+    tmp_path: Path, make_server: Callable[..., LocalServer]
+) -> None:
+    from voxbatch.server.faults import FaultSpec
+
+    server = make_server(api_key=None, faults=FaultSpec(p500=1.0))
+    out = tmp_path / "out"
+    (tmp_path / "one.csv").write_text('id,text\nshort,"One sentence."\n')
+    rows, _ = load_tts_manifest(tmp_path / "one.csv", BookDefaults())
+    kernel = Kernel(AudiobookPipeline(out), RunSpec(base_url=server.origin, max_attempts=1), out)
+    report = asyncio.run(kernel.run(list(rows), []))
+    error = report.items["short"].error
+    assert report.items["short"].status == "failed" and error is not None
+    assert error.startswith("1 of 1 chunk failed; first: chunk 0: "), error
