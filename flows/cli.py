@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows import book_options, markup_options, report_command, run_command, voices_command
+from flows import audit_options, book_options, markup_options, report_command, run_command, voices_command
 from flows.cli_checks import allowed_folders, check_inputs, check_language, check_numbers
 from flows.run_command import EXIT_FAILED
 from voxbatch.defaults import (
@@ -158,6 +158,7 @@ def tts(
     transport: book_options.TransportOption = "rest",
     sample_rate: book_options.SampleRateOption = None,
     chapters: book_options.ChaptersOption = "",
+    audit: audit_options.AuditOption = "off",
     dialogue_voice: markup_options.DialogueVoiceOption = None,
     cast: markup_options.CastOption = None,
     lexicon: markup_options.LexiconOption = None,
@@ -179,7 +180,7 @@ def tts(
     allow_path: AllowPathOption = None,
     timeout_s: TimeoutOption = None,
 ) -> None:
-    """Turn every row of a manuscript manifest into a finished audiobook (with chapters.json and .srt)."""
+    """Turn every row of a manuscript manifest into a finished audiobook (with chapters, captions and word times)."""
     check_numbers(
         {"--rpm": rpm, "--chars-per-minute": chars_per_minute, "--timeout-s": timeout_s},
         {"--max-cost-usd": max_cost_usd},
@@ -190,7 +191,7 @@ def tts(
     markup = markup_options.markup_defaults(
         dialogue_voice, cast, lexicon, pause_sentence_s, pause_paragraph_s, pause_chapter_s
     )
-    book = book_options.book_options(keep_front_matter, transport, sample_rate, markup, chapters)
+    book = book_options.book_options(keep_front_matter, transport, sample_rate, markup, chapters, audit)
 
     spec = run_command.run_spec(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
@@ -213,7 +214,7 @@ def tts(
             max_cost_usd=max_cost_usd,
             scale_out=scale_out,
             allow_paths=allowed,
-            **book.parameters(),  # front matter, transport, sample rate, markup
+            **book.parameters(),  # front matter, transport, sample rate, markup, audit
         )
     )
     run_command.finish(report)

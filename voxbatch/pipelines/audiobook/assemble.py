@@ -1,7 +1,9 @@
-"""Assembling a finished book from its cached chunks: the audio file, chapters.json and the .srt.
+"""Assembling a finished book from its cached chunks: the audio file, chapters.json, its captions (.srt, .vtt) and
+every word's time (``<id>.words.json``, :mod:`.timing`).
 
 A book is skipped when its outputs exist and were built from the same chunks, metadata and options
-(recorded in ``<id>.build.json``, written last). A manuscript's own cover (an EPUB's cover image), used when the
+(recorded in ``<id>.build.json``, written last), unless it was flagged (a chunk still bad after its repeats, see
+:mod:`.verify`): a flagged book is tried again. A manuscript's own cover (an EPUB's cover image), used when the
 row names no ``cover_path``, is written beside the book as ``<id>.cover.jpg`` (or ``.png``) and embedded from there.
 """
 
@@ -23,11 +25,11 @@ from voxbatch.audio.stitch import (
     StitchResult,
     stitch_book,
     write_chapters_json,
-    write_srt,
 )
 from voxbatch.cache import chunk_key
 from voxbatch.pipelines.audiobook.plan import BookPlan
 from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome
+from voxbatch.pipelines.audiobook.timing import write_timed_sidecars
 
 BUILD_VERSION = 1
 
@@ -40,6 +42,9 @@ class BookOutputs:
     chapters: Path
     srt: Path
     build: Path
+    vtt: Path
+    words: Path
+    audit: Path
 
     @classmethod
     def for_book(cls, out_dir: Path, item_id: str, audio_format: str) -> BookOutputs:
@@ -48,6 +53,9 @@ class BookOutputs:
             chapters=out_dir / f"{item_id}.chapters.json",
             srt=out_dir / f"{item_id}.srt",
             build=out_dir / f"{item_id}.build.json",
+            vtt=out_dir / f"{item_id}.vtt",
+            words=out_dir / f"{item_id}.words.json",
+            audit=out_dir / f"{item_id}.audit.json",
         )
 
 
@@ -126,8 +134,10 @@ def already_built(plan: BookPlan, out_dir: Path) -> AssembledBook | None:
         build = json.loads(outputs.build.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
-    if build.get("key") != build_key(plan, opts) or not all(
-        p.is_file() for p in (outputs.audio, outputs.chapters, outputs.srt)
+    if (
+        build.get("key") != build_key(plan, opts)
+        or build.get("flagged")
+        or not all(p.is_file() for p in (outputs.audio, outputs.chapters, outputs.srt, outputs.vtt, outputs.words))
     ):
         return None
     return AssembledBook(plan.row.id, outputs, float(build["duration_s"]), int(build["chapters"]), skipped=True)
@@ -157,7 +167,10 @@ def assemble_book(plan: BookPlan, outcomes: Sequence[ChunkOutcome], out_dir: Pat
     meta = BookMeta(title=plan.row.title, author=plan.row.author, cover_path=cover_file(plan, out_dir))
     result: StitchResult = stitch_book(pieces, outputs.audio, meta, opts)
     write_chapters_json(result, outputs.chapters)
-    write_srt(result, outputs.srt)
+    write_timed_sidecars(plan, outcomes, result, opts, outputs.srt, outputs.vtt, outputs.words)
     build = {"key": build_key(plan, opts), "duration_s": result.duration_s, "chapters": len(result.chapters)}
+    flagged = sum(o.check is not None and o.check.flagged for o in outcomes)
+    if flagged:
+        build["flagged"] = flagged  # not finished: the next run tries its bad chunks again
     write_text_atomic(outputs.build, json.dumps(build))
     return AssembledBook(plan.row.id, outputs, result.duration_s, len(result.chapters), skipped=False)
