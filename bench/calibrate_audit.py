@@ -1,26 +1,32 @@
-"""Calibrating the audit on the embedded engines: seconds per character, and what coverage a clean chunk gets.
+"""Calibrating the audit on the embedded engines: seconds per character, and what a clean chunk's hearing gets.
 
-Every chunk of the demo manuscripts (``manifests/texts``) and of the first chapter of Alice is synthesized with
-espeak-ng as the embedded server would for a few voices of each model family, then heard by pocketsphinx as the
-embedded recognizer would (16 kHz, VAD first), and aligned with its text (:mod:`voxbatch.audit.align`). Each chunk
-is measured whole and cut to :data:`TRUNCATED_KEEP` of its samples (what the ``short`` fault answers). Prints
-Markdown tables (copied into README's "Proof that every sentence was spoken" section)::
+Every chunk of the demo manuscripts (``manifests/texts``) and of Alice's first pages is synthesized with espeak-ng
+as the embedded server would, for voices of Kokoro and Orpheus, then heard by pocketsphinx as ``--audit free``
+hears it (16 kHz, speech regions first), whole and cut to :data:`TRUNCATED_KEEP` of its samples (what the
+``short`` fault answers). Each hearing is aligned with the chunk's text (:mod:`voxbatch.audit.align`). Prints
+Markdown (copied into README's "Proof that every sentence was spoken")::
 
-    PYTHONPATH=. python -m bench.calibrate_audit
+    PYTHONPATH=. python -m bench.calibrate_audit            # synthesize and hear (slow: pocketsphinx)
+    VOXBATCH_CALIBRATE_DUMP=/tmp/heard.json PYTHONPATH=. python -m bench.calibrate_audit   # and keep what was heard
+    VOXBATCH_CALIBRATE_LOAD=/tmp/heard.json PYTHONPATH=. python -m bench.calibrate_audit   # re-align only
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from voxbatch.audio import pcm
-from voxbatch.audit.align import Alignment, align, sentence_spans, text_words
+from voxbatch.audit.align import Alignment, align, text_words
+from voxbatch.audit.pace import SHORT_RATIO, expected_s
+from voxbatch.audit.verdict import EMBEDDED_RULES, hearing_of
 from voxbatch.client.results import WordTime
 from voxbatch.engines.sphinx import SPHINX_SAMPLE_RATE_HZ, default_engine
 from voxbatch.server.catalog import TTS_MODELS, resolve_voice
@@ -30,27 +36,25 @@ from voxbatch.text.chunking import chunk_budget, chunk_text
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = (ROOT / "manifests" / "texts" / "opening.txt", ROOT / "manifests" / "texts" / "lighthouse.md")
 ALICE = ROOT / "tests" / "data" / "carroll-alice.txt"
-ALICE_CHARS = int(os.environ.get("VOXBATCH_CALIBRATE_ALICE_CHARS", "6000"))
+ALICE_CHARS = int(os.environ.get("VOXBATCH_CALIBRATE_ALICE_CHARS", "4000"))
 MODELS = {
     "hexgrad/Kokoro-82M": ("af_heart", "am_adam"),
     "canopylabs/orpheus-3b-0.1-ft": ("tara", "leo"),
 }
 TRUNCATED_KEEP = 0.4
+Heard = list[tuple[str, float, float]]
 
 
 @dataclass(frozen=True)
 class Measured:
+    """One chunk read by one voice, and what pocketsphinx heard of it whole and cut short."""
+
     model: str
     voice: str
-    chars: int
+    text: str
     duration_s: float
-    coverage: float
-    sentences: int
-    unheard_sentences: int
-    truncated_coverage: float
-    countable: int
-    longest_unheard: int  # countable words in a row not heard
-    truncated_longest_unheard: int
+    heard: Heard
+    heard_cut: Heard
 
 
 def _texts() -> list[tuple[str, bool]]:
@@ -61,9 +65,9 @@ def _texts() -> list[tuple[str, bool]]:
     return out
 
 
-def _hear(samples: np.ndarray, rate_hz: int) -> list[WordTime]:
+def _hear(samples: npt.NDArray[np.int16], rate_hz: int) -> Heard:
     heard = default_engine().recognize(pcm.resample(samples, rate_hz, SPHINX_SAMPLE_RATE_HZ))
-    return [WordTime(w.word, w.start_s, w.end_s) for w in heard.words]
+    return [(w.word, w.start_s, w.end_s) for w in heard.words]
 
 
 def measure() -> list[Measured]:
@@ -76,26 +80,15 @@ def measure() -> list[Measured]:
                 voice = resolve_voice(model, voice_name)
                 for chunk in chunks:
                     synth = speak(chunk.spoken, voice)
-                    words = text_words(chunk.spoken)
-                    duration_s = len(synth.pcm) / synth.sample_rate_hz
-                    whole = align(words, _hear(synth.pcm, synth.sample_rate_hz), (0.0, duration_s))
                     cut = synth.pcm[: int(len(synth.pcm) * TRUNCATED_KEEP)]
-                    short = align(words, _hear(cut, synth.sample_rate_hz), (0.0, duration_s * TRUNCATED_KEEP))
-                    spans = sentence_spans(words)
-                    unheard = sum(1 for a, b in spans if not any(w.heard for w in whole.words[a:b]) and b - a >= 3)
                     rows.append(
                         Measured(
                             model_id,
                             voice_name,
-                            len(chunk.spoken),
-                            duration_s,
-                            whole.coverage,
-                            len(spans),
-                            unheard,
-                            short.coverage,
-                            whole.countable,
-                            longest_unheard(whole),
-                            longest_unheard(short),
+                            chunk.spoken,
+                            len(synth.pcm) / synth.sample_rate_hz,
+                            _hear(synth.pcm, synth.sample_rate_hz),
+                            _hear(cut, synth.sample_rate_hz),
                         )
                     )
                     print(".", end="", file=sys.stderr, flush=True)
@@ -103,13 +96,8 @@ def measure() -> list[Measured]:
     return rows
 
 
-def longest_unheard(alignment: Alignment) -> int:
-    longest = run = 0
-    for word in alignment.words:
-        if any(ch.isalpha() for ch in word.text):
-            run = 0 if word.heard else run + 1
-            longest = max(longest, run)
-    return longest
+def _aligned(row: Measured, heard: Heard) -> Alignment:
+    return align(text_words(row.text), [WordTime(*w) for w in heard], (0.0, row.duration_s))
 
 
 def _q(values: list[float], q: float) -> float:
@@ -118,36 +106,40 @@ def _q(values: list[float], q: float) -> float:
 
 
 def report(rows: list[Measured]) -> str:
+    judged = [r for r in rows if _aligned(r, r.heard).countable >= EMBEDDED_RULES.min_judged_words]
     lines = [
-        "| model | voice | chunks | s/char median | s/char min | s/char max | coverage min | p10 | median | "
-        "sentences (3+ words) never heard | coverage cut to 40 % median | max |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | voice | chunks | s/char median | duration / expected min - max | clean coverage min / p10 / "
+        "median (chunks judged) | cut to 40 %: coverage median / max | sentences never heard (clean) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    keys = sorted({(r.model, r.voice) for r in rows})
-    for model, voice in keys:
+    for model, voice in sorted({(r.model, r.voice) for r in rows}):
         rs = [r for r in rows if (r.model, r.voice) == (model, voice)]
-        rates = [r.duration_s / r.chars for r in rs]
-        cov = [r.coverage for r in rs]
-        cut = [r.truncated_coverage for r in rs]
+        rates = [r.duration_s / len(r.text) for r in rs]
+        ratios = [r.duration_s / expected_s(r.model, len(r.text)) for r in rs]
+        mine = [r for r in judged if (r.model, r.voice) == (model, voice)]
+        clean = [_aligned(r, r.heard).coverage for r in mine] or [float("nan")]
+        cut = [_aligned(r, r.heard_cut).coverage for r in mine] or [float("nan")]
+        hearings = [hearing_of(r.text, [WordTime(*w) for w in r.heard]) for r in rs]
+        sentences = sum(len(h.unheard_sentences) for h in hearings)
         lines.append(
-            f"| {model} | {voice} | {len(rs)} | {statistics.median(rates):.4f} | {min(rates):.4f} | "
-            f"{max(rates):.4f} | {min(cov):.2f} | {_q(cov, 0.1):.2f} | {statistics.median(cov):.2f} | "
-            f"{sum(r.unheard_sentences for r in rs)} of {sum(r.sentences for r in rs)} | "
-            f"{statistics.median(cut):.2f} | {max(cut):.2f} |"
+            f"| {model} | {voice} | {len(rs)} | {statistics.median(rates):.4f} | {min(ratios):.2f} - "
+            f"{max(ratios):.2f} | {min(clean):.2f} / {_q(clean, 0.1):.2f} / {statistics.median(clean):.2f} "
+            f"({len(mine)}) | {statistics.median(cut):.2f} / {max(cut):.2f} | {sentences} |"
         )
-    by_model = {}
-    for model in sorted({r.model for r in rows}):
-        by_model[model] = statistics.median(r.duration_s / r.chars for r in rows if r.model == model)
-    lines.append("")
-    lines += [f"- {m}: median {v:.4f} s per character" for m, v in by_model.items()]
-    ratios = [r.duration_s / r.chars / by_model[r.model] for r in rows]
-    lines.append(f"- duration / expected over all chunks: min {min(ratios):.2f}, max {max(ratios):.2f}")
-    small = [r for r in rows if r.chars < 60]
-    if small:
-        lines.append(
-            f"- chunks under 60 characters: {len(small)}, duration / expected min "
-            f"{min(r.duration_s / r.chars / by_model[r.model] for r in small):.2f}"
-        )
+    ratios = [r.duration_s / expected_s(r.model, len(r.text)) for r in rows]
+    clean = [_aligned(r, r.heard).coverage for r in judged]
+    cut = [_aligned(r, r.heard_cut).coverage for r in judged]
+    medians = {m: statistics.median(r.duration_s / len(r.text) for r in rows if r.model == m) for m in MODELS}
+    lines += [
+        "",
+        "- seconds per character, median: " + ", ".join(f"{m} {v:.4f}" for m, v in medians.items()),
+        f"- duration / expected over all {len(rows)} chunks: {min(ratios):.2f} - {max(ratios):.2f} "
+        f"(far too short below {SHORT_RATIO}; the cut answers: {TRUNCATED_KEEP * min(ratios):.2f} - "
+        f"{TRUNCATED_KEEP * max(ratios):.2f})",
+        f"- coverage of the {len(judged)} chunks of {EMBEDDED_RULES.min_judged_words}+ words: clean min "
+        f"{min(clean):.2f}, p10 {_q(clean, 0.1):.2f}, median {statistics.median(clean):.2f}; cut to "
+        f"{TRUNCATED_KEEP:.0%}: median {statistics.median(cut):.2f}, max {max(cut):.2f}",
+    ]
     return "\n".join(lines)
 
 
@@ -156,8 +148,8 @@ def run() -> list[str]:
 
 
 if __name__ == "__main__":
-    import pickle
-
-    measured = measure()
-    Path(os.environ.get("VOXBATCH_CALIBRATE_DUMP", "/dev/null")).write_bytes(pickle.dumps(measured))
+    load, dump = os.environ.get("VOXBATCH_CALIBRATE_LOAD"), os.environ.get("VOXBATCH_CALIBRATE_DUMP")
+    measured = [Measured(**row) for row in json.loads(Path(load).read_text())] if load else measure()
+    if dump:
+        Path(dump).write_text(json.dumps([asdict(row) for row in measured]))
     print("## Audit calibration (espeak-ng voices, pocketsphinx)\n\n" + report(measured))

@@ -8,9 +8,12 @@ are matched to the text's words in order, and each text word takes the time of t
   sentences and map words in sequence). For matching, a word is reduced to keys: casefolded runs of letters and
   digits, apostrophes dropped (``"Don't,"`` -> ``dont``; ``well-known`` -> ``well``, ``known``); a text word is
   heard when any of its keys is matched.
-- **matching**: :class:`difflib.SequenceMatcher` over the key sequences (no junk heuristic) gives the in-order
-  matches; inside a replaced stretch, keys are still paired in order when their spellings are at least
-  :data:`FUZZY_MATCH_RATIO` alike (a recognizer's ``alices`` for ``alice``), never across a word heard earlier.
+- **matching**: the longest common subsequence of the two key sequences (dynamic programming, after their common
+  start and end are set aside: a provider's own timestamps match almost word for word, for nothing) gives the
+  in-order exact matches; between two of them, keys are still paired in order when their spellings are at least
+  :data:`FUZZY_MATCH_RATIO` alike (a recognizer's ``alices`` for ``alice``), within :data:`FUZZY_WINDOW`.
+  (:class:`difflib.SequenceMatcher` is not used for this: it takes the first longest block, and a sparse
+  recognition is all one-word blocks.)
 - **coverage**: heard words over countable words, a countable word being one with a letter (a number such as
   ``1865`` is said as words a recognizer writes out, so it is neither counted nor held against the chunk).
 - **times**: a heard text word spans its matched heard words; every run of words not heard gets times interpolated
@@ -27,7 +30,8 @@ from dataclasses import dataclass
 
 from voxbatch.client.results import WordTime
 
-FUZZY_MATCH_RATIO = 0.8  # two keys this alike (difflib ratio) pair up inside a replaced stretch
+FUZZY_MATCH_RATIO = 0.8  # two keys this alike (difflib ratio) pair up between exact matches ...
+FUZZY_WINDOW = 4  # ... looking this many heard keys ahead (bounds the work in a long stretch heard wrong)
 _APOSTROPHES = re.compile(r"['’ʼ`]")
 _KEY = re.compile(r"[^\W_]+")
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*$")
@@ -77,22 +81,54 @@ def _countable(word: str) -> bool:
     return any(ch.isalpha() for ch in word)
 
 
+def _common_subsequence(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
+    """The index pairs of a longest common subsequence of ``a`` and ``b``, in order."""
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    inner_a, inner_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    n, m = len(inner_a), len(inner_b)
+    rows = [[0] * (m + 1) for _ in range(n + 1)]  # rows[i][j]: the LCS length of inner_a[i:] and inner_b[j:]
+    for i in range(n - 1, -1, -1):
+        key, row, below = inner_a[i], rows[i], rows[i + 1]
+        for j in range(m - 1, -1, -1):
+            if key == inner_b[j]:
+                row[j] = below[j + 1] + 1
+            else:
+                row[j] = max(below[j], row[j + 1])
+    pairs = [(k, k) for k in range(head)]
+    i = j = 0
+    while i < n and j < m:
+        if inner_a[i] == inner_b[j]:
+            pairs.append((head + i, head + j))
+            i, j = i + 1, j + 1
+        elif rows[i + 1][j] >= rows[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    pairs += [(len(a) - tail + k, len(b) - tail + k) for k in range(tail)]
+    return pairs
+
+
 def _pairs(text_keys: Sequence[str], heard_keys: Sequence[str]) -> list[tuple[int, int]]:
-    """In-order (text key, heard key) matches: exact ones, then alike ones inside replaced stretches."""
-    matcher = difflib.SequenceMatcher(None, list(text_keys), list(heard_keys), autojunk=False)
+    """In-order (text key, heard key) matches: exact ones, then alike ones between them."""
+    exact = _common_subsequence(text_keys, heard_keys)
     pairs: list[tuple[int, int]] = []
-    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
-        if tag == "equal":
-            pairs += [(a0 + k, b0 + k) for k in range(a1 - a0)]
-        elif tag == "replace":
-            b = b0
-            for a in range(a0, a1):
-                for candidate in range(b, b1):
-                    ratio = difflib.SequenceMatcher(None, text_keys[a], heard_keys[candidate]).ratio()
-                    if ratio >= FUZZY_MATCH_RATIO:
-                        pairs.append((a, candidate))
-                        b = candidate + 1
-                        break
+    previous = (-1, -1)
+    for anchor in [*exact, (len(text_keys), len(heard_keys))]:
+        b = previous[1] + 1
+        for a in range(previous[0] + 1, anchor[0]):
+            for candidate in range(b, min(anchor[1], b + FUZZY_WINDOW)):
+                if difflib.SequenceMatcher(None, text_keys[a], heard_keys[candidate]).ratio() >= FUZZY_MATCH_RATIO:
+                    pairs.append((a, candidate))
+                    b = candidate + 1
+                    break
+        if anchor[0] < len(text_keys):
+            pairs.append(anchor)
+        previous = anchor
     return pairs
 
 
