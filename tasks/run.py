@@ -1,8 +1,8 @@
 """Handing a pipeline to the run kernel from inside a flow: the Prefect side of every run.
 
 A flow loads its rows and builds its pipeline, then calls :func:`run_pipeline`, which adds what only Prefect has
-(the run logger, task runs or a Dask cluster for the steps, the progress and summary artifacts, Secret blocks) and
-leaves the item lifecycle to :class:`voxbatch.run.kernel.Kernel`.
+(the run logger, task runs or a Dask cluster for the steps, the progress, summary and audit artifacts, Secret
+blocks) and leaves the item lifecycle to :class:`voxbatch.run.kernel.Kernel`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from prefect import get_run_logger
 from prefect.runtime import flow_run
 
+from tasks.artifacts.audit import publish_audits
 from tasks.artifacts.progress import publish_progress
 from tasks.artifacts.summary import publish_summary
 from tasks.scale.dask import ScaleOut, steps_for
@@ -65,4 +66,5 @@ async def run_pipeline(
     if not dry_run:
         title = SUMMARY_TITLES.get(pipeline.flow, pipeline.flow)
         await publish_summary(report, key=pipeline.flow, title=title, logger=logger)
+        await publish_audits(report, logger=logger)  # books only: each book's audit report, a table per book
     return report

@@ -213,7 +213,7 @@ def estimate_text(estimate: RunEstimate) -> str:
     if estimate.audit_requests:
         audit = estimate.audit_cost_usd
         lines.append(
-            f"of which the audit: {estimate.audit_requests} transcriptions, "
+            f"of which the audit: {estimate.audit_requests} transcription{'s' if estimate.audit_requests > 1 else ''}, "
             f"{'unknown cost' if audit is None else f'${audit:.4f}'} (repeats of chunks found bad are not included)"
         )
     return "\n".join(lines)
