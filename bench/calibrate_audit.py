@@ -1,10 +1,11 @@
 """Calibrating the audit on the embedded engines: seconds per character, and what a clean chunk's hearing gets.
 
 Every chunk of the demo manuscripts (``manifests/texts``) and of Alice's first pages is synthesized with espeak-ng
-as the embedded server would, for voices of Kokoro and Orpheus, then heard by pocketsphinx as ``--audit free``
-hears it (16 kHz, speech regions first), whole and cut to :data:`TRUNCATED_KEEP` of its samples (what the
-``short`` fault answers). Each hearing is aligned with the chunk's text (:mod:`voxbatch.audit.align`). Prints
-Markdown (copied into README's "Proof that every sentence was spoken")::
+as the embedded server would: for durations, by the first :data:`DURATION_VOICES` voices of four models (espeak-ng
+is quick); for hearing, by two voices each of Kokoro and Orpheus, heard by pocketsphinx as ``--audit free`` hears
+it (16 kHz, speech regions first), whole and cut to :data:`TRUNCATED_KEEP` of its samples (what the ``short``
+fault answers). Each hearing is aligned with the chunk's text (:mod:`voxbatch.audit.align`). Prints Markdown
+(copied into README's "Proof that every sentence was spoken")::
 
     PYTHONPATH=. python -m bench.calibrate_audit            # synthesize and hear (slow: pocketsphinx)
     VOXBATCH_CALIBRATE_DUMP=/tmp/heard.json PYTHONPATH=. python -m bench.calibrate_audit   # and keep what was heard
@@ -41,6 +42,9 @@ MODELS = {
     "hexgrad/Kokoro-82M": ("af_heart", "am_adam"),
     "canopylabs/orpheus-3b-0.1-ft": ("tara", "leo"),
 }
+DURATION_MODELS = ("hexgrad/Kokoro-82M", "canopylabs/orpheus-3b-0.1-ft", "cartesia/sonic-2", "minimax/speech-2.8-turbo")
+DURATION_VOICES = 6
+LONG_CHUNK_CHARS = 100  # headings and other short chunks vary most; these are what a cut is mostly caught in
 TRUNCATED_KEEP = 0.4
 Heard = list[tuple[str, float, float]]
 
@@ -96,6 +100,38 @@ def measure() -> list[Measured]:
     return rows
 
 
+def durations() -> str:
+    """Seconds per character of every chunk read by :data:`DURATION_VOICES` voices of each model, against
+    :func:`voxbatch.audit.pace.expected_s`."""
+    rows: list[tuple[str, int, float]] = []
+    for model_id in DURATION_MODELS:
+        model = TTS_MODELS[model_id]
+        for text, markdown in _texts():
+            for chunk in chunk_text(text, max_chars=chunk_budget(model_id), markdown=markdown).chunks:
+                for voice_name in list(model.espeak)[:DURATION_VOICES]:
+                    synth = speak(chunk.spoken, resolve_voice(model, voice_name))
+                    rows.append((model_id, len(chunk.spoken), len(synth.pcm) / synth.sample_rate_hz))
+    lines = [
+        "| model | chunks | s/char median | duration / expected, all | chunks of 100+ characters |",
+        "|---|---|---|---|---|",
+    ]
+    for model_id in DURATION_MODELS:
+        mine = [(n, d) for m, n, d in rows if m == model_id]
+        ratios = [d / expected_s(model_id, n) for n, d in mine]
+        long = [d / expected_s(model_id, n) for n, d in mine if n >= LONG_CHUNK_CHARS]
+        lines.append(
+            f"| {model_id} | {len(mine)} | {statistics.median(d / n for n, d in mine):.4f} | "
+            f"{min(ratios):.2f} - {max(ratios):.2f} | {min(long):.2f} - {max(long):.2f} |"
+        )
+    everything = [d / expected_s(m, n) for m, n, d in rows if n >= LONG_CHUNK_CHARS]
+    lines.append(
+        f"\n- a {TRUNCATED_KEEP:.0%} cut of a chunk of {LONG_CHUNK_CHARS}+ characters: duration / expected "
+        f"{TRUNCATED_KEEP * min(everything):.2f} - {TRUNCATED_KEEP * max(everything):.2f} (far too short: under "
+        f"{SHORT_RATIO})"
+    )
+    return "\n".join(lines)
+
+
 def _aligned(row: Measured, heard: Heard) -> Alignment:
     return align(text_words(row.text), [WordTime(*w) for w in heard], (0.0, row.duration_s))
 
@@ -144,7 +180,7 @@ def report(rows: list[Measured]) -> str:
 
 
 def run() -> list[str]:
-    return ["## Audit calibration (espeak-ng voices, pocketsphinx)\n\n" + report(measure()) + "\n"]
+    return [f"## Audit calibration (espeak-ng voices, pocketsphinx)\n\n{durations()}\n\n{report(measure())}\n"]
 
 
 if __name__ == "__main__":
@@ -152,4 +188,4 @@ if __name__ == "__main__":
     measured = [Measured(**row) for row in json.loads(Path(load).read_text())] if load else measure()
     if dump:
         Path(dump).write_text(json.dumps([asdict(row) for row in measured]))
-    print("## Audit calibration (espeak-ng voices, pocketsphinx)\n\n" + report(measured))
+    print(f"## Audit calibration (espeak-ng voices, pocketsphinx)\n\n{durations()}\n\n{report(measured)}")

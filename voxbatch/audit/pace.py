@@ -7,13 +7,13 @@ The expected duration is the chunk's characters times its model's seconds per ch
 (:data:`SPEECH_S_PER_CHAR_BY_FAMILY`, by a substring of the model id like the chunk budgets of
 :mod:`voxbatch.text.chunking`), the median measured on the embedded engines: every chunk of the demo manuscripts and
 of Alice's first pages read by six espeak-ng voices of each model (155-194 words a minute). Measured that way a
-clean chunk lasts 0.74-1.71 times what its text predicts, 0.80-1.19 times for chunks of 100 characters or more
+clean chunk lasts 0.73-1.73 times what its text predicts, 0.81-1.19 times for chunks of 100 characters or more
 (headings of a few words, with a pause inside, vary most); README, "Proof that every sentence was spoken", has the
 table and ``python -m bench.calibrate_audit`` remakes it. Hosted voices read audiobook prose at about the same pace
 (150-160 words a minute, 14-15 characters a second).
 
 A chunk is *far too short* when it lasts less than :data:`SHORT_RATIO` of the expected duration AND falls short of
-it by at least :data:`MIN_SHORTFALL_S`: the ratio sits under the quickest clean chunk measured (0.74) and over what
+it by at least :data:`MIN_SHORTFALL_S`: the ratio sits under the quickest clean chunk measured (0.73) and over what
 a truncated answer keeps of a chunk of 100 characters or more (the ``short`` fault keeps 0.4: 0.32-0.48), and the
 shortfall spares headings and other chunks of a few words, whose length varies most.
 """
