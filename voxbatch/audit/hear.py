@@ -5,10 +5,14 @@
   ``purpose="audit"`` with the chunk's item and index.
 - :class:`EmbeddedHearer` (``--audit free``): pocketsphinx on this machine, in the recognizer's worker processes
   (:mod:`voxbatch.server.recognizer`), so a decode never stalls the run's event loop; nothing is called or paid.
+  No more chunks wait on them at once than there are workers: each waits in a thread, and the run's other work
+  (cache writes, planning) needs the event loop's few threads too.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
     from voxbatch.client.client import SpeechClient
 
 AUDIT_PURPOSE = "audit"  # the ledger's purpose of the audit's own calls
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 __all__ = ["AUDIT_PURPOSE", "EmbeddedHearer", "EndpointHearer", "Hearer", "chunk_samples"]
 
@@ -81,8 +86,15 @@ class EmbeddedHearer:
 
     async def hear(self, chunk: CachedChunk, context: CallContext, language: str | None) -> tuple[WordTime, ...]:
         from voxbatch.engines.sphinx import SPHINX_SAMPLE_RATE_HZ
-        from voxbatch.server.recognizer import recognize
+        from voxbatch.server.recognizer import DEFAULT_WORKERS, recognize
 
-        samples = pcm.resample(chunk_samples(chunk), chunk.sample_rate_hz, SPHINX_SAMPLE_RATE_HZ)
-        recognition = await recognize(samples, SPHINX_SAMPLE_RATE_HZ)
+        loop = asyncio.get_running_loop()
+        gate = _GATES.get(loop)
+        if gate is None:
+            gate = _GATES[loop] = asyncio.Semaphore(DEFAULT_WORKERS)
+        async with gate:
+            samples = await asyncio.to_thread(
+                pcm.resample, chunk_samples(chunk), chunk.sample_rate_hz, SPHINX_SAMPLE_RATE_HZ
+            )
+            recognition = await recognize(samples, SPHINX_SAMPLE_RATE_HZ)
         return tuple(WordTime(w.word, w.start_s, w.end_s) for w in recognition.words)
