@@ -10,8 +10,10 @@ Where a chunk's word times come from, best first:
 
 In every case the words are the chunk's text's words, in order (the text is exactly what was sent), timed by
 aligning them with the timed words (:mod:`voxbatch.audit.align`): a word not heard gets a time interpolated between
-its neighbours. Each chunk's times are then moved to where its audio lies in the finished book (the stitcher's
-cues: after the lead-in, every pause and every chapter gap; fades do not move audio), and kept inside it.
+its neighbours; and no word is said before the chunk's voice starts or after it ends (espeak-ng, for one, times its
+first word from the start of its answer, 50 ms of silence included). Each chunk's times are then moved to where
+its audio lies in the finished book (the stitcher's cues: after the lead-in, every pause and every chapter gap;
+fades do not move audio), and kept inside it.
 
 ``<id>.words.json`` (the read-along book is made from it)::
 
@@ -47,7 +49,7 @@ from voxbatch.pipelines.transcript.merged import MergedTranscript
 WORDS_VERSION = 1
 TIME_DECIMALS = 3  # milliseconds
 VOICED_FLOOR_INT16 = 200  # |sample| above this (and above VOICED_PEAK_SHARE of the peak) is voice
-VOICED_PEAK_SHARE = 0.05
+VOICED_PEAK_SHARE = 0.01
 
 __all__ = ["ChunkTiming", "book_timing", "captions", "voiced_span", "words_document", "write_timed_sidecars"]
 
@@ -76,15 +78,18 @@ def voiced_span(chunk: CachedChunk) -> tuple[float, float]:
 
 def chunk_words(job: ChunkJob, chunk: CachedChunk) -> tuple[TimedWord, ...]:
     """The words of the chunk's text, timed in seconds into the chunk (see the module docstring)."""
-    timed = chunk.words or chunk.heard
-    heard = [WordTime(w, s, e) for w, s, e in timed]
-    words = text_words(job.chunk.spoken)
-    whole = (0.0, chunk.duration_s)
-    alignment = align(words, heard, whole)
-    edges = alignment.words[:1] + alignment.words[-1:]
-    if any(not w.heard for w in edges):  # interpolated up to an edge: to the voice's, not the silence's
-        alignment = align(words, heard, voiced_span(chunk))
-    return alignment.words
+    heard = [WordTime(w, s, e) for w, s, e in chunk.words or chunk.heard]
+    voice_start_s, voice_end_s = voiced_span(chunk)
+    timed = align(text_words(job.chunk.spoken), heard, (voice_start_s, voice_end_s)).words
+    return tuple(
+        TimedWord(
+            w.text,
+            min(max(w.start_s, voice_start_s), voice_end_s),
+            min(max(w.end_s, voice_start_s), voice_end_s),
+            w.heard,
+        )
+        for w in timed
+    )
 
 
 def book_timing(plan: BookPlan, outcomes: Sequence[ChunkOutcome], result: StitchResult) -> list[ChunkTiming]:

@@ -1,6 +1,7 @@
 """Books through the run kernel and a local server on real sockets, with the ``short`` fault: a cut answer is
 repaired by the duration check (audit off) or inside the audit (audit on), a book still cut is flagged and tried
-again next run, and the demo manuscript heard by the real recognizer flags nothing."""
+again next run, and the demo manuscript heard by the real recognizer flags nothing; streamed word times land where
+each chunk is heard in the finished book."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import REPO_ROOT
+from voxbatch.audio.pcm import from_wav
 from voxbatch.audit.options import parse_audit
 from voxbatch.audit.verdict import EMBEDDED_RULES
 from voxbatch.ledger.writer import read_ledger
@@ -36,6 +39,9 @@ The storm came in from the west just after supper, and Mara climbed the tower st
 By morning the wind had gone, and a small boat lay on the beach below the rocks.
 """
 BODIES = ("The storm came in", "By morning the wind")
+FRAME_S = 0.005
+LOUD_RMS = 300.0  # about -40 dBFS: speech, not the digital silence of the pauses
+GAP_S = 0.6  # the book's pauses here (paragraph 0.8 s, chapter 2 s) are longer than any pause inside a chunk
 
 
 def _run(server: LocalServer, folder: Path, out: Path, audit: str = "off") -> RunReport:
@@ -125,3 +131,26 @@ def test_the_demo_opening_heard_by_the_embedded_recognizer_flags_nothing(
         assert chunk["coverage"] >= EMBEDDED_RULES.min_coverage and chunk["attempts"] == 1
     words = json.loads((out / "alice-opening.words.json").read_text(encoding="utf-8"))
     assert [w["text"] for w in words["words"]] == (tmp_path / "opening.txt").read_text().split()
+
+
+def test_streamed_word_times_land_where_each_chunk_is_heard_in_the_book(
+    tmp_path: Path, make_server: Callable[..., LocalServer]
+) -> None:
+    server = make_server(api_key=None, recognizer="fake")
+    folder, out = _book(tmp_path), tmp_path / "out"
+    rows, _ = load_tts_manifest(folder / "books.csv", BookDefaults(transport="sse"))
+    report = asyncio.run(Kernel(AudiobookPipeline(out), RunSpec(base_url=server.origin), out).run(rows, []))
+    assert report.items["book"].status == "ok"
+    words = json.loads((out / "book.words.json").read_text(encoding="utf-8"))
+    samples, rate = from_wav((out / "book.wav").read_bytes())
+    frame = round(FRAME_S * rate)
+    n = len(samples) // frame
+    rms = np.sqrt(np.mean(samples[: n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > LOUD_RMS)
+    runs = np.split(loud, np.flatnonzero(np.diff(loud) * FRAME_S > GAP_S) + 1)  # speech between the book's pauses
+    assert len(runs) == len(words["chunks"])
+    for chunk, run in zip(words["chunks"], runs, strict=True):
+        mine = [w for w in words["words"] if w["chunk"] == chunk["index"]]
+        assert [w["text"] for w in mine] == str(chunk["text"]).split()
+        assert abs(mine[0]["start_s"] - run[0] * FRAME_S) <= 0.05
+        assert abs(mine[-1]["end_s"] - (run[-1] + 1) * FRAME_S) <= 0.05
