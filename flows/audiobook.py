@@ -5,7 +5,9 @@ to the run kernel (:mod:`voxbatch.run.kernel`, through :func:`tasks.run.run_pipe
 synthesized concurrently through one client and one rate limiter (or on Dask workers with ``scale_out``); a chunk
 that still fails after the client's retries fails its book, and the other books finish. With ``dry_run`` nothing
 is called: the books are planned and priced. With ``max_cost_usd`` a book starts only if its price (uncached
-chunks) fits in what the cap has left; the others are recorded as ``skipped_budget`` for a later run.
+chunks) fits in what the cap has left; the others are recorded as ``skipped_budget`` for a later run. Every chunk's
+duration is checked against its text; with ``audit`` (on, free or a speech-to-text model) every chunk is heard back
+too (:mod:`voxbatch.audit`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from prefect import flow
 from tasks.run import flow_run_name, run_pipeline
 from tasks.scale.dask import ScaleOut
 from tasks.steps import load_tts_rows
+from voxbatch.audit.options import parse_audit
 from voxbatch.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_AUDIOBOOK_OUT_DIR, DEFAULT_TTS_MODEL
 from voxbatch.manifest.markup import MarkupDefaults
 from voxbatch.manifest.tts import BookDefaults
@@ -45,8 +48,10 @@ async def audiobook_flow(
     markup: MarkupDefaults | None = None,
     chapters: str = "",  # only these body chapters (1-3,7 or titles) of rows without a chapters column
     readalong: bool | None = None,  # write <id>.readalong.epub too (None: for EPUB manuscripts); a row's column wins
+    audit: str = "off",  # hear every chunk back: on, free or a speech-to-text model (voxbatch.audit.options)
 ) -> RunReport:
-    """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json and .srt.
+    """Turn every valid row of ``manifest`` into ``out_dir/<id>.<format>`` plus chapters.json, captions (.srt,
+    .vtt), words.json and audit.json.
 
     The manifest's paths must stay inside its folder or inside one of ``allow_paths`` (``--allow-path``);
     ``keep_front_matter`` reads manuscripts' front and back matter for rows without a ``front_matter`` column;
@@ -68,7 +73,7 @@ async def audiobook_flow(
     )
     rows, row_errors = load_tts_rows(manifest, defaults, allow_paths)
     return await run_pipeline(
-        AudiobookPipeline(Path(out_dir), loudness_chart=(spec or RunSpec()).charts_on()),
+        AudiobookPipeline(Path(out_dir), loudness_chart=(spec or RunSpec()).charts_on(), audit=parse_audit(audit)),
         rows,
         row_errors,
         source=manifest,

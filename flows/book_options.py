@@ -1,9 +1,9 @@
 """The ``voxbatch tts`` options that every book gets unless its row says otherwise: whether a manuscript's front
-matter is read, how speech travels and at what rate, its markup (:mod:`flows.markup_options`), and whether a
-read-along EPUB is written beside it.
+matter is read, how speech travels and at what rate, its markup (:mod:`flows.markup_options`), whether a
+read-along EPUB is written beside it, and how every book's chunks are checked (``--audit``, :mod:`flows.audit_options`).
 
 Each is the default of the manifest column of the same meaning (:mod:`voxbatch.manifest.tts`), and a parameter of
-:func:`flows.audiobook.audiobook_flow` of the same name.
+:func:`flows.audiobook.audiobook_flow` of the same name (the audit is the flow's alone: it has no column).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows import run_command
+from flows.audit_options import audit_setting
 from flows.cli_checks import check_choice
 
 if TYPE_CHECKING:
@@ -49,10 +50,15 @@ class BookOptions:
     markup: MarkupDefaults
     chapters: str = ""  # "": every chapter
     readalong: bool | None = None  # None: for EPUB manuscripts only
+    audit: str = "off"  # off, on, free or a speech-to-text model (voxbatch.audit.options)
 
     def parameters(self) -> dict[str, Any]:
-        """As keyword arguments (of the flow, of :class:`~voxbatch.manifest.tts.BookDefaults`)."""
+        """As keyword arguments of the flow."""
         return {field.name: getattr(self, field.name) for field in fields(self)}
+
+    def defaults(self) -> dict[str, Any]:
+        """As keyword arguments of :class:`~voxbatch.manifest.tts.BookDefaults` (the audit is no column)."""
+        return {name: value for name, value in self.parameters().items() if name != "audit"}
 
 
 def book_options(
@@ -62,8 +68,9 @@ def book_options(
     markup: MarkupDefaults,
     chapters: str = "",
     readalong: bool | None = None,
+    audit: str = "off",
 ) -> BookOptions:
-    """The options, checked (a transport that does not exist, a selection that cannot be read: exit 2)."""
+    """The options, checked (a transport that does not exist, a selection or audit that cannot be read: exit 2)."""
     from voxbatch.text.chapter_selection import ChapterSelectionError, parse_selection
 
     check_choice("--transport", transport, TRANSPORT_CHOICES)
@@ -71,7 +78,7 @@ def book_options(
         parse_selection(chapters)
     except ChapterSelectionError as exc:
         raise typer.BadParameter(str(exc), param_hint="--chapters") from exc
-    return BookOptions(keep_front_matter, transport, sample_rate_hz, markup, chapters, readalong)
+    return BookOptions(keep_front_matter, transport, sample_rate_hz, markup, chapters, readalong, audit_setting(audit))
 
 
 def dry_run(
@@ -88,15 +95,16 @@ def dry_run(
 ) -> None:
     """``voxbatch tts --dry-run``: the chapters of every book that will run (body chapters numbered, with their size
     and price), then the run's plan and price, in this process and calling nothing (it ends the command)."""
+    from voxbatch.audit.options import parse_audit
     from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
     from voxbatch.pipelines.audiobook.contents import contents_text
     from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 
     defaults = BookDefaults(
-        model=model, voice=voice, language=language, audio_format=audio_format, author=author, **book.parameters()
+        model=model, voice=voice, language=language, audio_format=audio_format, author=author, **book.defaults()
     )
     rows, errors = load_tts_manifest(manifest, defaults, allowed)
-    report = run_command.dry_run(AudiobookPipeline(out), rows, errors, spec)
+    report = run_command.dry_run(AudiobookPipeline(out, audit=parse_audit(book.audit)), rows, errors, spec)
     estimated = report.estimate.items if report.estimate is not None else {}
     listed = [row for row in rows if row.id in estimated]  # not a row the catalog refused: it will not be paid
     if listed:

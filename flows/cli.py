@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from flows import (
+    audit_options,
     book_options,
     markup_options,
     report_command,
@@ -109,6 +110,7 @@ def tts(
     sample_rate: book_options.SampleRateOption = None,
     chapters: book_options.ChaptersOption = "",
     readalong: book_options.ReadalongOption = None,
+    audit: audit_options.AuditOption = "off",
     dialogue_voice: markup_options.DialogueVoiceOption = None,
     cast: markup_options.CastOption = None,
     lexicon: markup_options.LexiconOption = None,
@@ -130,7 +132,7 @@ def tts(
     allow_path: AllowPathOption = None,
     timeout_s: TimeoutOption = None,
 ) -> None:
-    """Turn every row of a manuscript manifest into a finished audiobook (with chapters.json and .srt)."""
+    """Turn every row of a manuscript manifest into a finished audiobook (with chapters, captions and word times)."""
     check_numbers(
         {"--rpm": rpm, "--chars-per-minute": chars_per_minute, "--timeout-s": timeout_s},
         {"--max-cost-usd": max_cost_usd},
@@ -141,7 +143,7 @@ def tts(
     markup = markup_options.markup_defaults(
         dialogue_voice, cast, lexicon, pause_sentence_s, pause_paragraph_s, pause_chapter_s
     )
-    book = book_options.book_options(keep_front_matter, transport, sample_rate, markup, chapters, readalong)
+    book = book_options.book_options(keep_front_matter, transport, sample_rate, markup, chapters, readalong, audit)
 
     spec = run_command.run_spec(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
@@ -164,7 +166,7 @@ def tts(
             max_cost_usd=max_cost_usd,
             scale_out=scale_out,
             allow_paths=allowed,
-            **book.parameters(),  # front matter, transport, sample rate, markup
+            **book.parameters(),  # front matter, transport, sample rate, markup, audit
         )
     )
     run_command.finish(report)

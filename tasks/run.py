@@ -1,7 +1,7 @@
 """Handing a pipeline to the run kernel from inside a flow: the Prefect side of every run.
 
 A flow loads its rows and builds its pipeline, then calls :func:`run_pipeline`, which adds what only Prefect has
-(the run logger, task runs or a Dask cluster for the steps, the progress, summary and chart artifacts, Secret
+(the run logger, task runs or a Dask cluster for the steps, the progress, summary, chart and audit artifacts, Secret
 blocks) and leaves the item lifecycle to :class:`voxbatch.run.kernel.Kernel`.
 """
 
@@ -15,6 +15,7 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 
+from tasks.artifacts.audit import publish_audits
 from tasks.artifacts.charts import publish_charts
 from tasks.artifacts.progress import publish_progress
 from tasks.artifacts.summary import publish_summary
@@ -75,6 +76,7 @@ async def run_pipeline(
         await publish_summary(report, key=pipeline.flow, title=title, logger=logger)
         if (spec or RunSpec()).charts_on():
             await publish_charts(report, key=pipeline.flow, title=title, out_dir=pipeline.out_dir, logger=logger)
+        await publish_audits(report, logger=logger)  # books only: each book's audit report, a table per book
     return report
 
 

@@ -4,6 +4,9 @@ The key is a SHA-256 over everything that shapes the audio: provider, base URL, 
 parameter and the chunk text. A chunk is two files: ``<key>.pcm`` (raw audio) and ``<key>.json`` (its format,
 duration and word timings). Both are written atomically and the JSON last, so a chunk whose JSON exists is
 complete; a crash mid-write leaves at most an orphan ``.pcm`` that the next run overwrites.
+
+Word timings come from the provider (``words``: streamed with the audio) or from the audit (``heard``: what a
+recognizer, ``heard_by``, found in the audio, noted after the chunk was stored), so a rerun has them for free.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ class CachedChunk:
     sample_rate_hz: int
     encoding: str
     duration_s: float
-    words: tuple[tuple[str, float, float], ...]
+    words: tuple[tuple[str, float, float], ...]  # the provider's word timestamps (seconds into the chunk)
+    heard: tuple[tuple[str, float, float], ...] = ()  # the words the audit heard, with their times
+    heard_by: str | None = None  # the recognizer that heard them (None: not heard)
 
 
 class ChunkCache:
@@ -67,19 +72,31 @@ class ChunkCache:
         encoding: str,
         duration_s: float,
         words: tuple[tuple[str, float, float], ...] = (),
+        heard: tuple[tuple[str, float, float], ...] = (),
+        heard_by: str | None = None,
     ) -> CachedChunk:
         """Store a finished chunk (audio first, then the JSON that marks it complete)."""
         pcm_path, meta_path = self._paths(key)
         write_bytes_atomic(pcm_path, audio)
-        meta = {
+        meta: dict[str, Any] = {
             "bytes": len(audio),
             "sample_rate_hz": sample_rate_hz,
             "encoding": encoding,
             "duration_s": duration_s,
             "words": [list(w) for w in words],
         }
+        if heard_by is not None:
+            meta |= {"heard": [list(w) for w in heard], "heard_by": heard_by}
         write_text_atomic(meta_path, json.dumps(meta))
         return self._chunk(key, pcm_path, meta)
+
+    def note_heard(self, chunk: CachedChunk, heard_by: str, heard: tuple[tuple[str, float, float], ...]) -> CachedChunk:
+        """Keep what ``heard_by`` heard in a stored chunk (its JSON rewritten atomically, the audio untouched)."""
+        pcm_path, meta_path = self._paths(chunk.key)
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta |= {"heard": [list(w) for w in heard], "heard_by": heard_by}
+        write_text_atomic(meta_path, json.dumps(meta))
+        return self._chunk(chunk.key, pcm_path, meta)
 
     @staticmethod
     def _chunk(key: str, pcm_path: Path, meta: dict[str, Any]) -> CachedChunk:
@@ -90,6 +107,8 @@ class ChunkCache:
             encoding=str(meta["encoding"]),
             duration_s=float(meta["duration_s"]),
             words=tuple((str(w), float(s), float(e)) for w, s, e in meta.get("words", [])),
+            heard=tuple((str(w), float(s), float(e)) for w, s, e in meta.get("heard", [])),
+            heard_by=meta.get("heard_by"),
         )
 
 

@@ -52,3 +52,4 @@ class CallContext:
 
     item_id: str | None = None
     chunk_index: int | None = None
+    purpose: str | None = None  # why a call beyond the chunk's own was made (see CallRecord.purpose)

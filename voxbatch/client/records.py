@@ -117,6 +117,7 @@ def call_record(
         possibly_billed_attempts=possibly_billed_attempts,
         possibly_billed_usd=possibly,
         record_id=record_id,
+        purpose=facts.context.purpose,
     )
 
 

@@ -47,3 +47,7 @@ class CallRecord:
     possibly_billed_attempts: int = 0
     possibly_billed_usd: float | None = None
     record_id: str | None = None  # unique per row; a call's write-ahead "sent" record and its outcome share it
+    # None for a chunk's own call; a call the checks of its chunk made (voxbatch.audit): "repeat:short" (synthesized
+    # again: the audio was far shorter than its text), "repeat:unheard" (again: the audit heard too little of it),
+    # "audit" (the audit hearing the chunk). Repeats are paid like any call.
+    purpose: str | None = None

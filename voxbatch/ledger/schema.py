@@ -48,6 +48,7 @@ LEDGER_SCHEMA = pa.schema(
         pa.field("possibly_billed_attempts", pa.int32(), nullable=False),  # null in files written before it
         pa.field("possibly_billed_usd", pa.float64()),
         pa.field("record_id", pa.string()),  # null in files written before it
+        pa.field("purpose", pa.string()),  # null for a chunk's own call, and in files written before it
     ]
 )
 

@@ -4,6 +4,10 @@ Only chunks not already in the cache count (they are the only ones that will be 
 unit, so for a known price the estimate is what the run will be billed unless calls fail. Wall time is the
 slowest of three bounds: the request rate, the unit rate (characters or audio seconds per minute), and the
 in-flight cap times a typical call latency (an assumption, stated in :data:`TTS_LATENCY_S` and friends).
+
+An audiobook run with ``--audit`` (on the endpoint) also pays one transcription per chunk not yet heard: its
+requests and cost are part of the item's, and named apart (``audit_requests``, ``audit_cost_usd``). Repeats of
+chunks found bad cannot be foreseen and are not priced.
 """
 
 from __future__ import annotations
@@ -36,10 +40,12 @@ class ItemEstimate:
     cost_usd: float | None  # None: the model's price is unknown
     latency_s: float  # summed assumed latency of the calls still to make
     longest_call_s: float = 0.0  # no run is shorter than its slowest call
+    audit_requests: int = 0  # transcriptions the audit will make (part of requests)
+    audit_cost_usd: float | None = 0.0  # what they cost (part of cost_usd; None: the price is unknown)
 
     @property
     def requests(self) -> int:
-        return self.chunks - self.cached_chunks
+        return self.chunks - self.cached_chunks + self.audit_requests
 
 
 class Pacing(Protocol):
@@ -124,6 +130,8 @@ class EstimateLine:
     cost_usd: float | None  # None: the model's price is unknown
     wall_s: float
     finished: bool = False  # its outputs exist already: it will be skipped
+    audit_requests: int = 0  # of requests: the audit's transcriptions
+    audit_cost_usd: float | None = 0.0  # of cost_usd: what they cost
 
 
 @dataclass(frozen=True)
@@ -139,6 +147,8 @@ class RunEstimate:
     requests_per_minute: float | None  # the pacing it assumed
     units_per_minute: float | None
     max_in_flight: int
+    audit_requests: int = 0  # of requests: the audit's transcriptions
+    audit_cost_usd: float | None = 0.0  # of cost_usd: what they cost
 
 
 def estimate_report(estimates: Sequence[ItemEstimate], limits: Pacing, finished: Sequence[str] = ()) -> RunEstimate:
@@ -153,6 +163,8 @@ def estimate_report(estimates: Sequence[ItemEstimate], limits: Pacing, finished:
             round(e.units, 3),
             e.cost_usd,
             round(wall_time_s([e], limits), 2),
+            audit_requests=e.audit_requests,
+            audit_cost_usd=e.audit_cost_usd,
         )
         for e in estimates
     }
@@ -168,6 +180,8 @@ def estimate_report(estimates: Sequence[ItemEstimate], limits: Pacing, finished:
         requests_per_minute=limits.requests_per_minute,
         units_per_minute=limits.units_per_minute,
         max_in_flight=limits.max_in_flight,
+        audit_requests=sum(e.audit_requests for e in estimates),
+        audit_cost_usd=_sum_or_none([e.audit_cost_usd for e in estimates]),
     )
 
 
@@ -197,4 +211,10 @@ def estimate_text(estimate: RunEstimate) -> str:
         f"{'unknown cost' if total is None else f'${total:.4f}'}, about {estimate.wall_s} s "
         f"({paced or 'no rate limit set'}; {estimate.max_in_flight} in flight; assumed call latencies)"
     )
+    if estimate.audit_requests:
+        audit = estimate.audit_cost_usd
+        lines.append(
+            f"of which the audit: {estimate.audit_requests} transcription{'s' if estimate.audit_requests > 1 else ''}, "
+            f"{'unknown cost' if audit is None else f'${audit:.4f}'} (repeats of chunks found bad are not included)"
+        )
     return "\n".join(lines)

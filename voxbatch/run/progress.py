@@ -253,7 +253,8 @@ class RunProgress:
             self._notify()
 
     def observe(self, rec: CallRecord) -> None:
-        """Count one ledger record: a chunk call (ok, cached or failed) or an item summary; others are ignored.
+        """Count one ledger record: a chunk call (ok, cached or failed) or an item summary; others (a chunk's
+        repeats and audit, which have a ``purpose``, and free calls) are ignored.
 
         Use it as (or inside) the client's ledger sink for the chunk calls. Item records usually do not pass through
         that sink: give each one to :meth:`observe` too, or call :meth:`item_done` (a named item counts once either
@@ -261,7 +262,7 @@ class RunProgress:
         """
         if rec.kind == "item":
             self.item_done(failed=rec.status == "failed", item_id=rec.item_id)
-        elif rec.kind == "call" and rec.endpoint in CHUNK_ENDPOINTS:
+        elif rec.kind == "call" and rec.endpoint in CHUNK_ENDPOINTS and rec.purpose is None:
             cached = rec.cached or rec.status in NO_REQUEST_STATUSES
             self.chunk_done(cost_usd=rec.cost_usd, cached=cached, failed=rec.status == "failed", item_id=rec.item_id)
 

@@ -34,6 +34,7 @@ class ItemResult:
     cost_usd: float | None = 0.0  # None: a price is unknown
     requests: int = 0  # attempts sent (retries included)
     possibly_billed_usd: float | None = 0.0  # timed out or cut off after sending: outcome unknown
+    flags: tuple[str, ...] = ()  # finished, but not as asked: e.g. a chunk still bad after its repeats (audiobooks)
 
     @property
     def failed(self) -> bool:

@@ -1,7 +1,8 @@
 """A flow run's summary: one row per item, totals, and failures with their reasons.
 
 The same rows become the Prefect table artifact, the markdown artifact and the text the command prints,
-so what a person reads in the terminal, in the Prefect UI and in a cron mail agree.
+so what a person reads in the terminal, in the Prefect UI and in a cron mail agree. An item finished with flags (a
+book with a chunk still bad after its repeats) is named as such in all three, and fails the run's exit code.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def totals(report: RunReport) -> dict[str, Any]:
         "requests": sum(r.requests for r in items),
         "possibly_billed_usd": _sum_or_none(r.possibly_billed_usd for r in items),
         "wall_s": report.wall_s,
+        "flagged": sum(1 for r in items if r.flags),
     }
 
 
@@ -56,8 +58,8 @@ def _sum_or_none(amounts: Iterable[float | None]) -> float | None:
 
 
 def run_failed(report: RunReport) -> bool:
-    """Whether cron and CI should hear about this run: a bad row or a failed item."""
-    return bool(report.row_errors) or any(r.status in FAILED_STATUSES for r in report.items.values())
+    """Whether cron and CI should hear about this run: a bad row, a failed item or a flagged one."""
+    return bool(report.row_errors) or any(r.status in FAILED_STATUSES or r.flags for r in report.items.values())
 
 
 def _money(value: Any) -> str:
@@ -93,6 +95,7 @@ def summary_markdown(report: RunReport, title: str) -> str:
         lines += ["", "| " + " | ".join(SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
         lines += ["| " + " | ".join(_cell(r[c]) for c in SUMMARY_COLUMNS) + " |" for r in rows]
     problems = [f"- `{r['item']}` ({r['status']}): {r['error']}" for r in rows if r["error"]]
+    problems += [f"- `{item}` (flagged): {flag}" for item, result in report.items.items() for flag in result.flags]
     shown = {str(r["error"]) for r in rows if r["error"]}  # an item's own error is not listed twice
     problems += [f"- {e}" for e in report.row_errors if e not in shown]
     if problems:
@@ -112,6 +115,7 @@ def summary_text(report: RunReport) -> str:
             f"{row['status']:>14} {row['item']}: {result.outputs} ({row['audio_s']} s, "
             f"{counted(row['chunks'] or 0, 'chunk')}, {counted(result.requests, 'request')}, {_money(row['cost_usd'])})"
         )
+        lines += [f"{'FLAGGED':>14} {row['item']}: {flag}" for flag in result.flags]
     # A row error is listed unless it is an item's own error (a duplicate id's row is not that item's error).
     listed = {str(r["error"]) for r in summary_rows(report) if r["error"]}
     for error in report.row_errors:
@@ -119,6 +123,8 @@ def summary_text(report: RunReport) -> str:
             lines.append(f"{'SKIPPED ROW':>14} {error}")
     t = totals(report)
     statuses = ", ".join(f"{n} {s}" for s, n in t["by_status"].items()) or "no items"
+    if t["flagged"]:
+        statuses += f" ({t['flagged']} flagged)"
     lines.append(
         f"total: {statuses}; {_money(t['cost_usd'])}, {counted(t['requests'], 'request')}, {t['wall_s']} s on "
         f"{report.endpoint or ''}"

@@ -178,7 +178,7 @@ class Gateway:
             await self._answer(self._limited(admission), send, request_id)
             return
         try:
-            fault = self.state.faults.draw()
+            fault = scope["state"]["fault"] = self.state.faults.draw()  # a handler may act on it too ("short")
             if spec.ttfb_ms:
                 await asyncio.sleep(spec.ttfb_ms / MS_PER_S)
             if fault == "drop":

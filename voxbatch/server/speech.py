@@ -1,4 +1,8 @@
-"""``POST /v1/audio/speech``: whole-body answers and server-sent-event streams."""
+"""``POST /v1/audio/speech``: whole-body answers and server-sent-event streams.
+
+A request the fault injector drew ``short`` (:mod:`voxbatch.server.faults`) gets a well-formed answer holding only
+the first part of its speech.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import itertools
 import json
 import threading
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -64,19 +69,37 @@ def word_event(item_id: str, rendering: Rendering, offset_s: float) -> dict[str,
     }
 
 
+def cut_short(rendering: Rendering, keep: float) -> Rendering:
+    """The first ``keep`` of a rendering, and the words heard in it (the ``short`` fault's answer)."""
+    n = int(len(rendering.pcm) * keep)
+    end_s = n / rendering.sample_rate_hz
+    return replace(rendering, pcm=rendering.pcm[:n], words=tuple(w for w in rendering.words if w.end_s <= end_s))
+
+
+def _shortened(request: Request, state: ServerState, req: SpeechRequest) -> float | None:
+    """The share of the speech to answer with when the request was drawn ``short`` (and its input may still be
+    cut), else None."""
+    fault = request.scope.get("state", {}).get("fault")
+    if fault == "short" and state.faults.cuts_short(req.input_sha256):
+        return state.faults.spec.short_keep
+    return None
+
+
 def audio_chunks(rendering: Rendering) -> list[bytes]:
     """A rendering cut into fixed-length deltas in its wire encoding."""
     step = chunk_samples(rendering.sample_rate_hz, STREAM_CHUNK_S)
     return [pcm.encode(rendering.pcm[i : i + step], rendering.encoding) for i in range(0, len(rendering.pcm), step)]
 
 
-async def _sse(req: SpeechRequest, shape: StreamShape) -> AsyncIterator[bytes]:
+async def _sse(req: SpeechRequest, shape: StreamShape, keep: float | None = None) -> AsyncIterator[bytes]:
     # The whole input is synthesized at once (espeak-ng takes milliseconds), so the stream carries
     # exactly the audio of the non-streamed answer, pauses between sentences included.
     item_id = next_item_id()
     cancel = threading.Event()  # set when the stream ends, or is closed because the caller left
     try:
         rendering = await render_piece(req, req.text, cancel)
+        if keep is not None:
+            rendering = cut_short(rendering, keep)
         for chunk in audio_chunks(rendering):
             yield _data(delta_event(shape, item_id, req.model.model_id, chunk))
         if req.alignment == "word" and rendering.words:
@@ -111,14 +134,17 @@ async def create_speech(request: Request) -> Response:
         input_sha256=req.input_sha256,
         transport="sse" if req.stream else "rest",
     )
+    keep = _shortened(request, state, req)
     if req.stream:
         return StreamingResponse(
-            _sse(req, state.options.stream_shape),
+            _sse(req, state.options.stream_shape, keep),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
     rendering = await unless_caller_leaves(
         request, state.stats, lambda cancel: render_piece(req, req.text, cancel), (SynthesisCancelled,)
     )
+    if keep is not None:
+        rendering = cut_short(rendering, keep)
     body_bytes = await run_in_threadpool(encode_body, rendering, req.response_format, req.bit_rate_bps)
     return Response(body_bytes, media_type=CONTENT_TYPES[req.response_format])

@@ -72,6 +72,7 @@ def test_round_trip_of_null_and_full_records(tmp_path: Path) -> None:
         possibly_billed_attempts=1,
         possibly_billed_usd=0.002468,
         record_id="rec-1",
+        purpose="repeat:short",
     )
     empty = make_record(item_id="ch02")
     with LedgerWriter(tmp_path, "r", flush_interval_s=LONG_INTERVAL_S) as writer:
@@ -94,6 +95,7 @@ def test_round_trip_of_null_and_full_records(tmp_path: Path) -> None:
         "http_status",
         "error",
         "chunks",
+        "purpose",
     ):
         assert pd.isna(nulls[name]), name
     assert nulls["cost_usd"] is None or pd.isna(nulls["cost_usd"])

@@ -167,3 +167,16 @@ def test_every_line_of_the_markdown_word_for_word() -> None:
         "- `c` (skipped_budget): not started under the budget cap",
         "- row 9, column 'id': is empty",
     ]
+
+
+def test_a_flagged_item_is_named_and_fails_the_exit_code() -> None:
+    flag = "1 of 3 chunks still bad after their repeats; chunk 2: 2.0 s of audio where its text takes about 9.0 s"
+    report = _report()
+    del report.items["b"], report.items["c"]
+    assert not run_failed(report) and totals(report)["flagged"] == 0
+    report = _with(report, "a", flags=(flag,))
+    text = summary_text(report)
+    assert f"FLAGGED a: {flag}" in text and "total: 1 ok (1 flagged)" in text
+    assert "ok a: out/a.mp3" in text  # the book is there all the same
+    assert f"- `a` (flagged): {flag}" in summary_markdown(report, "Audiobook run")
+    assert run_failed(report) and totals(report)["flagged"] == 1

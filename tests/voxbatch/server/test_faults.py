@@ -6,6 +6,7 @@ import time
 from collections import Counter
 
 import httpx
+import numpy as np
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -13,11 +14,14 @@ from tests.voxbatch.server.tts_helpers import (
     AUTH,
     KOKORO,
     assert_api_error,
+    b64_pcm,
     recv_json,
     run,
+    s16,
     send_json,
     settled,
     sse_data,
+    sse_events,
     ws_connect,
 )
 from voxbatch.server.faults import FaultInjector, FaultSpec, FaultSpecError
@@ -357,3 +361,55 @@ def test_admin_routes_are_never_faulted(make_server) -> None:
     faulty = make_server(faults=FaultSpec(drop=1.0))
     assert httpx.get(f"{faulty.origin}/_voxbatch/health", timeout=30).status_code == 200
     assert httpx.get(f"{faulty.origin}/_voxbatch/stats", timeout=30).json()["total_requests"] == 0
+
+
+# --- the quiet fault: a complete-looking answer with only part of the speech ----------------------
+
+
+def test_short_is_parsed_drawn_and_limited_per_input() -> None:
+    spec = FaultSpec.parse("short=1,short_keep=0.3,short_times=1")
+    assert (spec.short, spec.short_keep, spec.short_times) == (1.0, 0.3, 1) and spec.active
+    assert set(draws(spec, 20)) == {"short"}
+    injector = FaultInjector(spec)
+    assert [injector.cuts_short("a"), injector.cuts_short("a"), injector.cuts_short("b")] == [True, False, True]
+    every_time = FaultInjector(FaultSpec(short=1.0))
+    assert all(every_time.cuts_short("a") for _ in range(5))
+    for bad in ("short_keep=0", "short_keep=1", "short_times=-1", "short=0.6,cut=0.6"):
+        with pytest.raises(FaultSpecError):
+            FaultSpec.parse(bad)
+
+
+def test_a_short_answer_is_well_formed_and_holds_the_first_part_of_the_speech(make_server) -> None:
+    whole = speech_body(make_server(), LONG_TEXT)
+    faulty = make_server(faults=FaultSpec(short=1.0, short_keep=0.4, short_times=1))
+    cut = speech_body(faulty, LONG_TEXT)
+    assert cut.status_code == 200 and cut.headers["content-type"] == whole.headers["content-type"]
+    assert int(cut.headers["content-length"]) == len(cut.content)  # complete-looking: every byte it announced
+    whole_pcm, cut_pcm = s16(whole.content), s16(cut.content)
+    assert len(cut_pcm) == pytest.approx(0.4 * len(whole_pcm), abs=2)
+    assert np.array_equal(cut_pcm, whole_pcm[: len(cut_pcm)])  # the first part, not another reading
+    assert speech_body(faulty, LONG_TEXT).content == whole.content  # short_times=1: the repeat comes whole
+    settled(faulty, 2)
+    assert [r.fault for r in faulty.stats.requests("/v1/audio/speech")] == ["short", "short"]
+
+
+def test_a_short_stream_ends_properly_with_the_words_it_holds(make_server) -> None:
+    faulty = make_server(faults=FaultSpec(short=1.0, short_keep=0.5))
+    body = {"model": KOKORO, "voice": "af_heart", "input": LONG_TEXT, "stream": True, "alignment": "word"}
+    resp = httpx.post(f"{faulty.base_url}/audio/speech", json={**body, "response_format": "raw"}, headers=AUTH)
+    events, done = sse_events(resp.text)
+    assert resp.status_code == 200 and done
+    words = [e for e in events if e.get("type") == "conversation.item.word_timestamps"]
+    spoken = words[0]["words"]
+    assert 0 < len(spoken) < len(LONG_TEXT.split())
+    audio_s = len(b64_pcm([e for e in events if "delta" in e])) / 2 / 24000
+    assert max(words[0]["end_seconds"]) <= audio_s + 1e-3
+
+
+def speech_body(server, text: str) -> httpx.Response:  # type: ignore[no-untyped-def]
+    return httpx.post(
+        f"{server.base_url}/audio/speech",
+        headers=AUTH,
+        timeout=30,
+        json={"model": KOKORO, "voice": "af_heart", "input": text, "response_format": "raw"},
+    )

@@ -1,7 +1,9 @@
-"""Assembling a finished book from its cached chunks: the audio file, chapters.json and the .srt.
+"""Assembling a finished book from its cached chunks: the audio file, chapters.json, its captions (.srt, .vtt) and
+every word's time (``<id>.words.json``, :mod:`.timing`).
 
 A book is skipped when its outputs exist and were built from the same chunks, metadata and options
-(recorded in ``<id>.build.json``, written last). A manuscript's own cover (an EPUB's cover image), used when the
+(recorded in ``<id>.build.json``, written last), unless it was flagged (a chunk still bad after its repeats, see
+:mod:`.verify`): a flagged book is tried again. A manuscript's own cover (an EPUB's cover image), used when the
 row names no ``cover_path``, is written beside the book as ``<id>.cover.jpg`` (or ``.png``) and embedded from there.
 With ``loudness_chart``, ``<id>.loudness.png`` shows the book's level along its length, collected while it was
 encoded (no decode); it is an extra: a chart that cannot be drawn is logged and the book is finished without it.
@@ -27,12 +29,12 @@ from voxbatch.audio.stitch import (
     StitchResult,
     stitch_book,
     write_chapters_json,
-    write_srt,
 )
 from voxbatch.cache import chunk_key
 from voxbatch.pipelines.audiobook.plan import BookPlan
 from voxbatch.pipelines.audiobook.readalong import readalong_missing, write_book_readalong
 from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome
+from voxbatch.pipelines.audiobook.timing import write_timed_sidecars
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,9 @@ class BookOutputs:
     chapters: Path
     srt: Path
     build: Path
+    vtt: Path
+    words: Path
+    audit: Path
     loudness: Path  # the loudness chart, when one is drawn
 
     @classmethod
@@ -56,6 +61,9 @@ class BookOutputs:
             chapters=out_dir / f"{item_id}.chapters.json",
             srt=out_dir / f"{item_id}.srt",
             build=out_dir / f"{item_id}.build.json",
+            vtt=out_dir / f"{item_id}.vtt",
+            words=out_dir / f"{item_id}.words.json",
+            audit=out_dir / f"{item_id}.audit.json",
             loudness=out_dir / f"{item_id}.loudness.png",
         )
 
@@ -136,8 +144,10 @@ def already_built(plan: BookPlan, out_dir: Path) -> AssembledBook | None:
         build = json.loads(outputs.build.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return None
-    if build.get("key") != build_key(plan, opts) or not all(
-        p.is_file() for p in (outputs.audio, outputs.chapters, outputs.srt)
+    if (
+        build.get("key") != build_key(plan, opts)
+        or build.get("flagged")
+        or not all(p.is_file() for p in (outputs.audio, outputs.chapters, outputs.srt, outputs.vtt, outputs.words))
     ):
         return None
     if readalong_missing(plan, out_dir):  # asked for after the book was made: make it again, from the cache
@@ -173,12 +183,15 @@ def assemble_book(
     levels = LoudnessCollector(opts.sample_rate_hz) if loudness_chart else None
     result: StitchResult = stitch_book(pieces, outputs.audio, meta, opts, on_pcm=None if levels is None else levels.add)
     write_chapters_json(result, outputs.chapters)
-    write_srt(result, outputs.srt)
-    write_book_readalong(plan, outputs.audio, outputs.chapters, meta.cover_path)  # after words.json, if any
+    write_timed_sidecars(plan, outcomes, result, opts, outputs.srt, outputs.vtt, outputs.words)
+    write_book_readalong(plan, outputs.audio, outputs.chapters, meta.cover_path)  # after words.json
     chart = None if levels is None else _draw_loudness(levels, result, opts, plan, outputs.loudness)
     if chart is None:
         outputs.loudness.unlink(missing_ok=True)  # an older build's chart does not describe this book
     build = {"key": build_key(plan, opts), "duration_s": result.duration_s, "chapters": len(result.chapters)}
+    flagged = sum(o.check is not None and o.check.flagged for o in outcomes)
+    if flagged:
+        build["flagged"] = flagged  # not finished: the next run tries its bad chunks again
     write_text_atomic(outputs.build, json.dumps(build))
     return AssembledBook(plan.row.id, outputs, result.duration_s, len(result.chapters), False, chart)
 

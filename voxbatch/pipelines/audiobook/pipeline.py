@@ -2,8 +2,9 @@
 
 What differs from transcripts, and only that: a book is checked against the provider's catalog (model, voices,
 sample rate, language), planned by chunking its text (:mod:`.plan`), its unit of
-work is one chapter's chunks (synthesized concurrently, :mod:`.synthesize`), and it is assembled by stitching,
-normalizing and encoding (:mod:`.assemble`). Everything else (admission, budget, stop, failure isolation,
+work is one chapter's chunks (synthesized concurrently, :mod:`.synthesize`, each checked and repeated while bad,
+:mod:`.verify`), and it is assembled by stitching, normalizing and encoding (:mod:`.assemble`), with its audit report
+``<id>.audit.json`` (:mod:`voxbatch.audit.report`). Everything else (admission, budget, stop, failure isolation,
 records) is :mod:`voxbatch.run.kernel`'s.
 """
 
@@ -14,18 +15,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from voxbatch.audit.options import NO_AUDIT, AuditOptions
+from voxbatch.audit.report import AuditedChunk, audit_document, flags, write_audit
 from voxbatch.cache import ChunkCache
 from voxbatch.client.limits import Unit
 from voxbatch.manifest.errors import RowError
 from voxbatch.manifest.tts import BookRow
-from voxbatch.pipelines.audiobook.assemble import AssembledBook, already_built, assemble_book
+from voxbatch.pipelines.audiobook.assemble import AssembledBook, BookOutputs, already_built, assemble_book
+from voxbatch.pipelines.audiobook.estimate import book_estimate
 from voxbatch.pipelines.audiobook.plan import BookPlan, ChunkJob, plan_book, speech_options
 from voxbatch.pipelines.audiobook.speakers import book_voices
 from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome, synthesize_batch
+from voxbatch.pipelines.audiobook.verify import ChunkChecks
 from voxbatch.pricing import PriceTable
 from voxbatch.run.catalog import Catalog
 from voxbatch.run.context import RunContext
-from voxbatch.run.estimate import ItemEstimate, item_estimate, tts_latency_s
+from voxbatch.run.estimate import ItemEstimate
 from voxbatch.run.kernel import Planned, PlanPlace
 from voxbatch.run.report import ItemResult
 from voxbatch.text.chapter_selection import ChapterSelectionError
@@ -33,16 +38,7 @@ from voxbatch.text.voicing import NARRATOR_VOICE
 
 Chapter = tuple[ChunkJob, ...]  # the unit of work: one chapter's chunks, one task run
 
-
-def book_estimate(plan: BookPlan, cache: ChunkCache, prices: PriceTable) -> ItemEstimate:
-    """The uncached chunks of a book: characters, cost and latency."""
-    uncached = [job for job in plan.jobs if cache.get(job.key) is None]
-    chars = [len(job.chunk.spoken) for job in uncached]
-    costs = [prices.cost_usd(job.speech.model, input_chars=n) for job, n in zip(uncached, chars, strict=True)]
-    latencies = [tts_latency_s(n) for n in chars]
-    return item_estimate(
-        plan.row.id, plan.row.model, "chars", len(plan.jobs), [float(n) for n in chars], costs, latencies
-    )
+__all__ = ["AudiobookPipeline", "Chapter", "book_estimate"]
 
 
 def _skipped(item_id: str, built: AssembledBook) -> ItemResult:
@@ -61,6 +57,7 @@ class AudiobookPipeline:
     unit: Unit = "chars"
     noun: str = "book"
     items_in_flight: int | None = None  # every book at once: the limiter paces their chunks
+    audit: AuditOptions = NO_AUDIT  # whether chunks are heard back (their durations are always checked)
 
     def item_id(self, row: BookRow) -> str:
         return row.id
@@ -100,7 +97,7 @@ class AudiobookPipeline:
         return len(plan.jobs)
 
     def estimate(self, plan: BookPlan, cache_root: Path, prices: PriceTable) -> ItemEstimate:
-        return book_estimate(plan, ChunkCache(cache_root), prices)
+        return book_estimate(plan, ChunkCache(cache_root), prices, self.audit)
 
     def work(self, plan: BookPlan) -> Sequence[Chapter]:
         return plan.chapter_batches()
@@ -112,21 +109,41 @@ class AudiobookPipeline:
         return len(work)
 
     async def execute(self, ctx: RunContext, work: Chapter) -> list[ChunkOutcome]:
-        """Every chunk of one chapter, concurrently; cached chunks make no request."""
-        return await synthesize_batch(ctx.client, ctx.cache, work)
+        """Every chunk of one chapter, concurrently, each checked (:mod:`.verify`); cached chunks make no request
+        unless they are bad."""
+        checks = ChunkChecks.for_run(ctx.client, ctx.cache, self.audit)
+        return await synthesize_batch(ctx.client, ctx.cache, work, each=checks.chunk)
 
     def failed(self, work: Chapter, reason: str) -> list[ChunkOutcome]:
         return [ChunkOutcome(job.item_id, job.chunk.index, None, from_cache=False, error=reason) for job in work]
 
     async def assemble(self, plan: BookPlan, outcomes: list[ChunkOutcome]) -> ItemResult:
-        """Stitch, normalize and encode the book, with its chapters.json and .srt (off the event loop)."""
+        """Write the audit report, then stitch, normalize and encode the book, with its chapters.json, captions and
+        words.json (off the event loop); a chunk still bad after its repeats flags the book."""
+        outputs = BookOutputs.for_book(self.out_dir, plan.row.id, plan.row.audio_format)
+        checks = {o.chunk_index: o.check for o in outcomes if o.check is not None}
+        audited = [
+            AuditedChunk(job.chunk.index, job.chunk.chapter_index, checks[job.chunk.index])
+            for job in plan.jobs
+            if job.chunk.index in checks
+        ]
+        document = audit_document(plan.row.id, outputs.audio.name, audited, self.audit)
+        await asyncio.to_thread(write_audit, outputs.audit, document)
         built = await asyncio.to_thread(assemble_book, plan, outcomes, self.out_dir, loudness_chart=self.loudness_chart)
         return ItemResult(
             plan.row.id,
             "ok",
             path=str(built.outputs.audio),
-            paths={} if built.loudness_chart is None else {"loudness": str(built.loudness_chart)},
+            paths=_paths(built.outputs, built.loudness_chart),
             duration_s=round(built.duration_s, 2),
             chapters=built.chapters,
             chunks=len(outcomes),
+            flags=flags(audited, outputs.audit),
         )
+
+
+def _paths(outputs: BookOutputs, loudness_chart: Path | None) -> dict[str, str]:
+    """A book's outputs by kind (the loudness chart only when this build drew one)."""
+    kinds = ("audio", "chapters", "srt", "vtt", "words", "audit")
+    paths = {kind: str(getattr(outputs, kind)) for kind in kinds if getattr(outputs, kind).is_file()}
+    return paths if loudness_chart is None else paths | {"loudness": str(loudness_chart)}

@@ -61,7 +61,8 @@ def book_sample_rate_hz(row: BookRow) -> int:
 
 
 def speech_options(row: BookRow) -> SpeechOptions:
-    """How every chunk of ``row`` is synthesized."""
+    """How every chunk of ``row`` is synthesized; a streamed chunk comes with its words' times (``alignment=word``,
+    the book's words.json and captions use them)."""
     return SpeechOptions(
         model=row.model,
         voice=row.voice,
@@ -69,6 +70,7 @@ def speech_options(row: BookRow) -> SpeechOptions:
         transport=cast(Transport, row.transport),
         sample_rate_hz=book_sample_rate_hz(row),
         encoding=BOOK_ENCODING,
+        word_timestamps=row.transport != "rest",
     )
 
 

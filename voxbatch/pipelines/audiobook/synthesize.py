@@ -8,9 +8,10 @@ at most for the calls that were in flight then.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from voxbatch.audit.verdict import ChunkCheck
 from voxbatch.cache import CachedChunk, ChunkCache
 from voxbatch.client.call_options import CallContext
 from voxbatch.client.client import SpeechClient
@@ -30,16 +31,22 @@ class ChunkOutcome:
     chunk: CachedChunk | None  # None when it failed
     from_cache: bool
     error: str | None = None
+    check: ChunkCheck | None = None  # what the duration check and the audit found (voxbatch.audit)
 
     @property
     def index(self) -> int:
         return self.chunk_index
 
 
-async def synthesize_chunk(client: SpeechClient, cache: ChunkCache, job: ChunkJob) -> ChunkOutcome:
-    """One chunk: a cache hit costs nothing and makes no request; a miss is synthesized and stored."""
-    context = CallContext(job.item_id, job.chunk.index)
-    hit = cache.get(job.key)
+async def synthesize_chunk(
+    client: SpeechClient, cache: ChunkCache, job: ChunkJob, *, purpose: str | None = None
+) -> ChunkOutcome:
+    """One chunk: a cache hit costs nothing and makes no request; a miss is synthesized and stored.
+
+    With a ``purpose`` (a repeat the chunk's checks asked for, see :mod:`.verify`) the cache is not looked in: the
+    chunk is synthesized again, recorded with that purpose, and replaces the stored one."""
+    context = CallContext(job.item_id, job.chunk.index, purpose=purpose)
+    hit = cache.get(job.key) if purpose is None else None
     if hit is not None:
         client.record_cached(
             endpoint="speech",
@@ -83,17 +90,22 @@ def store(cache: ChunkCache, job: ChunkJob, result: SpeechResult) -> CachedChunk
 
 
 async def synthesize_batch(
-    client: SpeechClient, cache: ChunkCache, jobs: Sequence[ChunkJob], concurrency: int = MAX_IN_FLIGHT
+    client: SpeechClient,
+    cache: ChunkCache,
+    jobs: Sequence[ChunkJob],
+    concurrency: int = MAX_IN_FLIGHT,
+    each: Callable[[ChunkJob], Awaitable[ChunkOutcome]] | None = None,
 ) -> list[ChunkOutcome]:
     """All ``jobs`` concurrently (at most ``concurrency`` at once; the run's limiter does the real pacing), in job
     order; once the run is stopping, the chunks not yet sent come back with an error (and every chunk in flight
-    is waited for, so its answer is kept)."""
+    is waited for, so its answer is kept). ``each`` makes one chunk (default :func:`synthesize_chunk`; the
+    pipeline's checks wrap it)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(job: ChunkJob) -> ChunkOutcome:
         async with gate:
             try:
-                return await synthesize_chunk(client, cache, job)
+                return await (each(job) if each is not None else synthesize_chunk(client, cache, job))
             except RunStopped as exc:
                 return ChunkOutcome(job.item_id, job.chunk.index, None, from_cache=False, error=str(exc))
 
