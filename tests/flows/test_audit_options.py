@@ -38,6 +38,6 @@ def test_the_dry_run_prices_an_audit_on_the_endpoint(tmp_path: Path, monkeypatch
 
 
 def test_the_audit_reaches_the_flow_but_not_the_manifest_defaults() -> None:
-    options = book_options(False, "rest", None, MarkupDefaults(), "", "openai/whisper-large-v3")
+    options = book_options(False, "rest", None, MarkupDefaults(), "", audit="openai/whisper-large-v3")
     assert options.parameters()["audit"] == "on"  # the default model, said the short way
     assert "audit" not in options.defaults()

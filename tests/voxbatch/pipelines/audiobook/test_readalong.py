@@ -3,15 +3,12 @@ paragraphs; a finished book that lacks the EPUB it should have is assembled agai
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pytest
 from lxml import etree
 
 from tests.voxbatch.readalong.factory import decoded_duration_s
@@ -58,44 +55,14 @@ def _seconds(parts: tuple[str, ...]) -> float:
     return hours * 3600 + minutes * 60 + seconds + millis / 1000
 
 
-def _words_json_from_srt(plan: BookPlan, out: Path) -> None:
-    """What the assemble step's words.json will hold (issue 16 part 2), made here from the .srt's chunk cues: each
-    chunk's words spread evenly over its speech."""
-    cues = [_SRT_TIME_RE.search(block) for block in (out / "book.srt").read_text().split("\n\n") if block.strip()]
-    chunks, words = [], []
-    for job, cue in zip(plan.jobs, cues, strict=True):
-        assert cue is not None
-        start_s, end_s = _seconds(cue.groups()[:4]), _seconds(cue.groups()[4:])
-        chunk = job.chunk
-        chunks.append(
-            {"index": chunk.index, "chapter": chunk.chapter_index, "text": chunk.spoken, "start_s": start_s}
-            | {"end_s": end_s}
-        )
-        tokens = chunk.spoken.split()
-        slot = (end_s - start_s) / len(tokens)
-        for n, token in enumerate(tokens):
-            words.append(
-                {"text": token, "start_s": start_s + n * slot, "end_s": start_s + (n + 0.8) * slot}
-                | {"chapter": chunk.chapter_index, "chunk": chunk.index}
-            )
-    duration_s = json.loads((out / "book.build.json").read_text())["duration_s"]
-    document = {"version": 1, "audio": "book.mp3", "duration_s": duration_s, "chunks": chunks, "words": words}
-    words_path(out, "book").write_text(json.dumps(document))
-
-
-def test_a_book_gets_its_readalong_once_words_json_exists(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    plan = plan_book(replace(ROW, readalong=True), "endpoint")
+def test_a_readalong_asked_for_after_the_book_was_made_is_made_from_the_cache(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    outcomes = _outcomes(plan, tmp_path / "chunks")
-    with caplog.at_level(logging.WARNING):
-        assemble_book(plan, outcomes, out)
-    if words_path(out, "book").is_file():  # the assemble step writes words.json itself (issue 16 part 2)
-        words_path(out, "book").unlink()
-    else:
-        assert "book book: no book.words.json, so no read-along EPUB" in caplog.text
-    readalong_path(out, "book").unlink(missing_ok=True)
-    assert already_built(plan, out) is not None  # no words.json: nothing missing
-    _words_json_from_srt(plan, out)
+    plain = plan_book(replace(ROW, readalong=False), "endpoint")
+    outcomes = _outcomes(plain, tmp_path / "chunks")
+    assemble_book(plain, outcomes, out)
+    assert words_path(out, "book").is_file() and not readalong_path(out, "book").exists()
+    assert already_built(plain, out) is not None
+    plan = plan_book(replace(ROW, readalong=True), "endpoint")
     assert already_built(plan, out) is None  # asked for, possible, and missing: assemble again (from the cache)
     assemble_book(plan, outcomes, out)
     epub = readalong_path(out, "book")
@@ -112,8 +79,7 @@ def test_a_book_gets_its_readalong_once_words_json_exists(tmp_path: Path, caplog
 def test_the_assemble_step_writes_words_json_and_the_readalong_itself(tmp_path: Path) -> None:
     plan = plan_book(replace(ROW, readalong=True), "endpoint")
     assemble_book(plan, _outcomes(plan, tmp_path / "chunks"), tmp_path / "out")
-    if not words_path(tmp_path / "out", "book").is_file():
-        pytest.skip("the assemble step does not write words.json yet (issue 16 part 2)")
+    assert words_path(tmp_path / "out", "book").is_file()
     epub = readalong_path(tmp_path / "out", "book")
     assert epub_problems(epub, decoded_duration_s(tmp_path / "out" / "book.mp3")) == []
 
