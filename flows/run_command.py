@@ -38,16 +38,16 @@ def fail(message: str) -> None:
 
 def prepare_run(module: str, flow_name: str, spec: Any = None) -> Callable[..., Coroutine[Any, Any, RunReport]]:
     """Arm the stop (from here on SIGINT/SIGTERM stop the run gracefully), make sure a Prefect API will answer,
-    and import the flow (which imports Prefect) while it starts. Says first when ``spec`` runs on the embedded
+    and import the flow (which imports Prefect) while it starts. Then says when ``spec`` runs on the embedded
     server (the flow logs it too, at INFO, which the command does not show unless asked)."""
     import importlib
 
-    if spec is not None and spec.embedded:
-        typer.echo(embedded_notice(), err=True)
     _arm_stop()
     prefect_ready = _prefect_api()
     flow = getattr(importlib.import_module(module), flow_name)
     prefect_ready()
+    if spec is not None and spec.embedded:  # once the run will go ahead: a failure to start is one line alone
+        typer.echo(embedded_notice(), err=True)
     return cast("Callable[..., Coroutine[Any, Any, RunReport]]", flow)
 
 

@@ -160,7 +160,7 @@ def test_a_flow_run_leaves_its_summary_as_artifacts(
         return [base64.b64decode(b) for b in re.findall(r"\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", artifact.data)]
 
     assert inline(found["audiobook-charts"]) == [(out / "ledger-charts.png").read_bytes()]
-    assert report.items["ok"].paths == {"loudness": str(out / "ok.loudness.png")}
+    assert report.items["ok"].paths["loudness"] == str(out / "ok.loudness.png")
     assert inline(found["audiobook-loudness"]) == [(out / "ok.loudness.png").read_bytes()]
     assert (out / "ok.loudness.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
