@@ -227,9 +227,9 @@ def test_translation_answers_in_english_without_speaker_segments(fake_server: Lo
 @pytest.mark.slow
 def test_concurrent_transcriptions_match_sequential(server: LocalServer, short_wav: bytes) -> None:
     sequential = _post(server, {}, short_wav, name="a.wav").json()["text"]
-    with ThreadPoolExecutor(3) as pool:
-        texts = list(pool.map(lambda _: _post(server, {}, short_wav, name="a.wav").json()["text"], range(3)))
-    assert texts == [sequential] * 3
+    with ThreadPoolExecutor(2) as pool:
+        texts = list(pool.map(lambda _: _post(server, {}, short_wav, name="a.wav").json()["text"], range(2)))
+    assert texts == [sequential] * 2  # the embedded server decodes two at once
 
 
 def test_audio_seconds_are_billed(make_server: Callable[..., LocalServer], short_wav: bytes) -> None:
