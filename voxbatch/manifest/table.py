@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from voxbatch.manifest.content import SNIFF_BYTES, describe_binary
 from voxbatch.manifest.errors import ManifestError, RowError
 from voxbatch.manifest.ids import ID_PATTERN
@@ -86,6 +84,8 @@ def _check_file(path: Path) -> None:
 
 
 def _read_parquet(path: Path) -> Table:
+    import pandas as pd  # here: a CSV manifest is read without it (the command checks one before anything starts)
+
     try:
         frame = pd.read_parquet(path).astype(object)
     except (ValueError, OSError) as exc:
