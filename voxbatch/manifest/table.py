@@ -22,9 +22,9 @@ from pathlib import Path
 
 from voxbatch.manifest.content import SNIFF_BYTES, describe_binary
 from voxbatch.manifest.errors import ManifestError, RowError
-from voxbatch.manifest.ids import ID_PATTERN
+from voxbatch.manifest.ids import ID_PATTERN, id_problem
 
-__all__ = ["FIRST_DATA_ROW", "ID_PATTERN", "ManifestError", "Table", "TableRow", "read_table"]
+__all__ = ["FIRST_DATA_ROW", "ID_PATTERN", "ManifestError", "Table", "TableRow", "read_table", "table_ids"]
 
 FIRST_DATA_ROW = 2  # the header is row 1
 DELIMITERS = (",", ";", "\t", "|")
@@ -68,6 +68,19 @@ def read_table(path: Path, required: tuple[str, ...]) -> Table:
             f"manifest {path} has no {', '.join(repr(c) for c in missing)} column (its columns: {shown or 'none'})"
         )
     return table
+
+
+def table_ids(path: Path) -> list[str] | None:
+    """The ``id`` of every row, from the table alone (no manuscript or audio file is read); None when a row cannot
+    be read or has no valid, unique id (that manifest has a row error to report)."""
+    try:
+        table = read_table(path, required=("id",))
+    except ManifestError:
+        return None
+    ids = [record.cells.get("id", "") for record in table.rows]
+    if table.errors or len(set(ids)) != len(ids) or any(id_problem(item_id) for item_id in ids):
+        return None
+    return ids
 
 
 def _check_file(path: Path) -> None:

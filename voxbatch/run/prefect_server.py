@@ -139,6 +139,11 @@ class EmbeddedServer:
     process: subprocess.Popen[bytes]
     log_path: Path
 
+    @property
+    def home(self) -> Path:
+        """The ``PREFECT_HOME`` it was started in (its database and log are there)."""
+        return self.log_path.parent
+
     def wait_healthy(self, timeout_s: float, give_up: Callable[[], bool] = lambda: False) -> None:
         """Wait until it answers; raise :class:`PrefectServerError` if it does not within ``timeout_s`` or when
         ``give_up()`` says so (polled)."""
