@@ -13,6 +13,7 @@ from bench import (
     bench_report,
     bench_server,
     bench_silence,
+    bench_startup,
     bench_stitch,
 )
 
@@ -28,6 +29,7 @@ def main() -> None:
         bench_silence,
         bench_audiobook,
         bench_report,
+        bench_startup,
     )
     for module in modules:
         for section in module.run():
