@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 import flows.run_command
 import voxbatch.server.runner as runner
+from flows import in_process
 from flows.cli import app
 from tests.conftest import REPO_ROOT
 from voxbatch.ledger.writer import read_ledger
@@ -29,6 +31,17 @@ def _forbid_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens: a flow run would fail
     monkeypatch.setattr(runner.LocalServer, "__enter__", no_server)
     monkeypatch.setattr(flows.run_command, "prepare_run", no_flow)
+
+
+def test_an_item_without_its_done_marker_is_work_and_nothing_else_is_read(tmp_path: Path) -> None:
+    (tmp_path / "first.build.json").write_text("{}")
+
+    def never() -> Any:
+        raise AssertionError("read although an item plainly has work")
+
+    markers = [tmp_path / "first.build.json", tmp_path / "second.build.json"]
+    assert in_process.finish_if_done(markers, never, never, spec=None) is None  # the run goes on
+    assert in_process.finish_if_done(None, never, never, spec=None) is None  # ids unknown: the flow decides
 
 
 def test_a_tts_rerun_with_every_book_built_starts_nothing_and_says_skipped(
