@@ -9,29 +9,18 @@ not touched, so a clean text comes out exactly as it went in.
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING
+import ftfy
 
-if TYPE_CHECKING:
-    import ftfy
-
-
-@functools.cache
-def _fixes() -> ftfy.TextFixerConfig:
-    import ftfy  # here: a run that reads no manuscript (a transcript run) never pays its import
-
-    return ftfy.TextFixerConfig(
-        uncurl_quotes=False,
-        fix_character_width=False,
-        fix_line_breaks=False,
-        remove_control_chars=False,
-        normalization=None,
-        explain=False,
-    )
+_FIXES = ftfy.TextFixerConfig(
+    uncurl_quotes=False,
+    fix_character_width=False,
+    fix_line_breaks=False,
+    remove_control_chars=False,
+    normalization=None,
+    explain=False,
+)
 
 
 def repair_text(text: str) -> str:
     """``text`` with mojibake, ligatures and stray HTML entities repaired (unchanged when there are none)."""
-    import ftfy
-
-    return ftfy.fix_text(text, _fixes())
+    return ftfy.fix_text(text, _FIXES)
