@@ -14,6 +14,7 @@ from bench import (
     bench_report,
     bench_server,
     bench_silence,
+    bench_startup,
     bench_stitch,
 )
 
@@ -30,6 +31,7 @@ def main() -> None:
         bench_audiobook,
         bench_report,
         bench_charts,
+        bench_startup,
     )
     for module in modules:
         for section in module.run():

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flows import run_command
+from flows import in_process, run_command
 from flows.audit_options import audit_setting
 from flows.cli_checks import check_choice
 
@@ -96,17 +96,51 @@ def dry_run(
     """``voxbatch tts --dry-run``: the chapters of every book that will run (body chapters numbered, with their size
     and price), then the run's plan and price, in this process and calling nothing (it ends the command)."""
     from voxbatch.audit.options import parse_audit
-    from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
     from voxbatch.pipelines.audiobook.contents import contents_text
     from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 
-    defaults = BookDefaults(
-        model=model, voice=voice, language=language, audio_format=audio_format, author=author, **book.defaults()
-    )
-    rows, errors = load_tts_manifest(manifest, defaults, allowed)
+    rows, errors = book_rows(manifest, allowed, book, model, voice, language, audio_format, author)
     report = run_command.dry_run(AudiobookPipeline(out, audit=parse_audit(book.audit)), rows, errors, spec)
     estimated = report.estimate.items if report.estimate is not None else {}
     listed = [row for row in rows if row.id in estimated]  # not a row the catalog refused: it will not be paid
     if listed:
         typer.echo(contents_text(listed))
     run_command.finish(report)
+
+
+def finish_if_done(
+    manifest: Path,
+    out: Path,
+    allowed: list[str],
+    spec: Any,
+    book: BookOptions,
+    model: str,
+    voice: str | None,
+    language: str | None,
+    audio_format: str,
+    author: str | None,
+) -> None:
+    """A run whose every book is already built for exactly these inputs ends here, with no server of any kind
+    (:mod:`flows.in_process`); returns when a book has work."""
+    options = (book, model, voice, language, audio_format, author)
+    in_process.books_if_done(manifest, out, spec, lambda: book_rows(manifest, allowed, *options))
+
+
+def book_rows(
+    manifest: Path,
+    allowed: list[str],
+    book: BookOptions,
+    model: str,
+    voice: str | None,
+    language: str | None,
+    audio_format: str,
+    author: str | None,
+) -> tuple[list[Any], list[Any]]:
+    """The manifest's books and row errors, read with these defaults as the flow reads them."""
+    from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
+
+    defaults = BookDefaults(
+        model=model, voice=voice, language=language, audio_format=audio_format, author=author, **book.defaults()
+    )
+    rows, errors = load_tts_manifest(manifest, defaults, allowed)
+    return list(rows), list(errors)

@@ -10,6 +10,7 @@ import typer
 from flows import (
     audit_options,
     book_options,
+    in_process,
     markup_options,
     report_command,
     run_command,
@@ -151,6 +152,7 @@ def tts(
     if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
         book_options.dry_run(manifest, out, allowed, spec, book, model, voice, language, audio_format, author)
     scale_out = _scale_out(dask_workers, dask_address)
+    book_options.finish_if_done(manifest, out, allowed, spec, book, model, voice, language, audio_format, author)
     audiobook_flow = run_command.prepare_run("flows.audiobook", "audiobook_flow", spec)
     report = run_command.run_flow(
         lambda: audiobook_flow(
@@ -275,16 +277,9 @@ def stt(
         diarize=diarize,
         task="translate" if task == "translate" else "transcribe",
     )
-    if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
-        from voxbatch.manifest.stt import load_stt_inputs
-        from voxbatch.pipelines.transcript.pipeline import TranscriptPipeline
-
-        pipeline = TranscriptPipeline(
-            out, parse_formats(formats), split=split, max_upload_bytes=int(max_upload_mb * BYTES_PER_MB)
-        )
-        rows, errors = load_stt_inputs(source, defaults, allowed)
-        run_command.finish(run_command.dry_run(pipeline, rows, errors, spec))
     scale_out = _scale_out(dask_workers, dask_address)
+    upload_bytes = int(max_upload_mb * BYTES_PER_MB)  # the dry run, or every file already done, ends here:
+    in_process.transcripts(source, out, defaults, allowed, formats, split, upload_bytes, spec, dry_run)
     transcript_flow = run_command.prepare_run("flows.transcripts", "transcript_flow", spec)
     report = run_command.run_flow(
         lambda: transcript_flow(
@@ -293,7 +288,7 @@ def stt(
             defaults,
             formats,
             split,
-            max_upload_bytes=int(max_upload_mb * BYTES_PER_MB),
+            max_upload_bytes=upload_bytes,
             spec=spec,
             dry_run=dry_run,
             max_cost_usd=max_cost_usd,

@@ -71,13 +71,22 @@ def _prefect_api() -> Callable[[], None]:
         return lambda: None
     import os
 
-    from prefect.context import refresh_global_settings_context
-    from prefect.settings import get_current_settings
-
+    from voxbatch.run.prefect_config import may_configure_api, prefect_home
     from voxbatch.run.prefect_server import PrefectServerError, check_reachable, start_embedded_prefect_server
     from voxbatch.run.shutdown import current_stop, exit_code, signal_name
 
+    early = None  # started before Prefect is imported (~1 CPU-s), when no setting can name another API
+    if not may_configure_api(os.environ, Path.cwd()):
+        early = started = start_embedded_prefect_server(prefect_home(os.environ))
+        current_stop().at_abort(lambda: started.stop(wait_s=0))  # a second signal exits at once: stop it first
+
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import get_current_settings
+
     current = get_current_settings()
+    if early is not None and (current.api.url or early.home.resolve() != Path(current.home).expanduser().resolve()):
+        early.stop(wait_s=0)  # Prefect says otherwise after all (see voxbatch.run.prefect_config): not this one
+        early = None
     if current.api.url:
         try:
             check_reachable(current.api.url)
@@ -88,8 +97,9 @@ def _prefect_api() -> Callable[[], None]:
             )
         return lambda: None
     timeout_s = current.server.ephemeral.startup_timeout_seconds
-    server = start_embedded_prefect_server(current.home)
-    current_stop().at_abort(lambda: server.stop(wait_s=0))  # a second signal exits at once: stop it first
+    server = early or start_embedded_prefect_server(current.home)
+    if early is None:
+        current_stop().at_abort(lambda: server.stop(wait_s=0))  # a second signal exits at once: stop it first
     os.environ["PREFECT_API_URL"] = server.api_url  # for Prefect here and for any worker process
     refresh_global_settings_context()
 

@@ -19,11 +19,10 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect_dask import DaskTaskRunner
 
 from tasks.scale.gcl_limiter import PrefectGCLLimiter, default_lease_size, setup_gcl
 from tasks.secrets import secret_value
@@ -35,6 +34,9 @@ from voxbatch.run.context import RunContext, open_run
 from voxbatch.run.kernel import Pipeline, Steps, run_unit
 from voxbatch.run.report import WorkerUse
 from voxbatch.run.spec import RunSpec
+
+if TYPE_CHECKING:
+    from prefect_dask import DaskTaskRunner
 
 DEFAULT_THREADS_PER_WORKER = 4
 DEFAULT_LOCAL_WORKERS = 2
@@ -62,6 +64,10 @@ class ScaleOut:
         return None if self.address else self.workers or DEFAULT_LOCAL_WORKERS
 
     def task_runner(self) -> DaskTaskRunner:
+        """The task runner for this cluster (prefect-dask and Dask are imported here: ~0.5 CPU-s that a run which
+        does not scale out never pays)."""
+        from prefect_dask import DaskTaskRunner
+
         if self.address:
             return DaskTaskRunner(address=self.address)
         kwargs = {

@@ -37,11 +37,18 @@ def test_help_lists_the_commands() -> None:
     assert all(name in result.output for name in ("serve", "tts", "stt"))
 
 
-def test_importing_the_command_loads_no_numpy_pandas_pyarrow_or_matplotlib() -> None:
-    heavy = "('numpy', 'pandas', 'pyarrow', 'matplotlib')"
+def test_importing_the_command_loads_no_numpy_pandas_pyarrow_prefect_or_matplotlib() -> None:
+    heavy = "('numpy', 'pandas', 'pyarrow', 'prefect', 'distributed', 'matplotlib')"
     code = f"import sys, flows.cli; print(' '.join(m for m in {heavy} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
     assert loaded.stdout.split() == []  # its defaults come from light modules (voxbatch.defaults, split_options)
+
+
+def test_a_run_that_does_not_scale_out_loads_no_dask() -> None:
+    heavy = "('dask', 'distributed', 'prefect_dask')"
+    code = f"import sys, flows.audiobook, flows.transcripts; print(' '.join(m for m in {heavy} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert loaded.stdout.split() == []  # prefect-dask and distributed are imported when a cluster is asked for
 
 
 def test_serve_rejects_a_bad_fault_spec() -> None:

@@ -63,6 +63,12 @@ R = TypeVar("R")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def provider_label(options: ClientOptions) -> str:
+    """What the ledger calls the provider: ``local`` for a server on this machine, else the provider's name."""
+    host = urlparse(options.base_url).hostname or ""
+    return "local" if host in LOCAL_HOSTS else options.provider
+
+
 class SpeechClient:
     """Async client for Together's audio API and OpenAI-compatible servers.
 
@@ -108,8 +114,7 @@ class SpeechClient:
     @property
     def provider_label(self) -> str:
         """``local`` for a server on this machine, else the provider profile's name."""
-        host = urlparse(self.options.base_url).hostname or ""
-        return "local" if host in LOCAL_HOSTS else self.options.provider
+        return provider_label(self.options)
 
     async def aclose(self) -> None:
         await self.transport.aclose()

@@ -20,13 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from voxbatch.manifest.content import SNIFF_BYTES, describe_binary
 from voxbatch.manifest.errors import ManifestError, RowError
-from voxbatch.manifest.ids import ID_PATTERN
+from voxbatch.manifest.ids import ID_PATTERN, id_problem
 
-__all__ = ["FIRST_DATA_ROW", "ID_PATTERN", "ManifestError", "Table", "TableRow", "read_table"]
+__all__ = ["FIRST_DATA_ROW", "ID_PATTERN", "ManifestError", "Table", "TableRow", "read_table", "table_ids"]
 
 FIRST_DATA_ROW = 2  # the header is row 1
 DELIMITERS = (",", ";", "\t", "|")
@@ -72,6 +70,19 @@ def read_table(path: Path, required: tuple[str, ...]) -> Table:
     return table
 
 
+def table_ids(path: Path) -> list[str] | None:
+    """The ``id`` of every row, from the table alone (no manuscript or audio file is read); None when a row cannot
+    be read or has no valid, unique id (that manifest has a row error to report)."""
+    try:
+        table = read_table(path, required=("id",))
+    except ManifestError:
+        return None
+    ids = [record.cells.get("id", "") for record in table.rows]
+    if table.errors or len(set(ids)) != len(ids) or any(id_problem(item_id) for item_id in ids):
+        return None
+    return ids
+
+
 def _check_file(path: Path) -> None:
     try:
         mode = path.stat().st_mode
@@ -86,6 +97,8 @@ def _check_file(path: Path) -> None:
 
 
 def _read_parquet(path: Path) -> Table:
+    import pandas as pd  # here: a CSV manifest is read without it (the command checks one before anything starts)
+
     try:
         frame = pd.read_parquet(path).astype(object)
     except (ValueError, OSError) as exc:

@@ -10,6 +10,7 @@ fails on in an unforeseen way (that row fails, the others run).
 
 from __future__ import annotations
 
+import importlib
 import re
 import stat
 from collections.abc import Callable
@@ -18,21 +19,29 @@ from pathlib import Path
 
 from voxbatch.manifest.content import TEXT_MAX_BYTES, ContentError, read_text_file
 from voxbatch.manuscript.book import FORMAT_NAMES, Format, Manuscript, ManuscriptError
-from voxbatch.manuscript.docx import read_docx
-from voxbatch.manuscript.epub import read_epub
-from voxbatch.manuscript.html import read_html
-from voxbatch.manuscript.pdf import read_pdf
 from voxbatch.manuscript.repair import repair_text
 from voxbatch.manuscript.sniff import expected_kind, mismatch, sniff_file
 
 MANUSCRIPT_MAX_BYTES = 1024 * 1024 * 1024  # an illustrated EPUB or PDF may be large; its text is capped per part
 _LANGUAGE_RE = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*")
 
+
+def _imported_when_read(module: str, function: str) -> Callable[[Path], Manuscript]:
+    """The reader ``module.function``, imported the first time a file of its format is read (python-docx, pypdf
+    and the rest cost about half a CPU-second to import; most runs read none of them)."""
+
+    def read(path: Path) -> Manuscript:
+        reader: Callable[[Path], Manuscript] = getattr(importlib.import_module(module), function)
+        return reader(path)
+
+    return read
+
+
 _READERS: dict[Format, Callable[[Path], Manuscript]] = {
-    "epub": read_epub,
-    "docx": read_docx,
-    "pdf": read_pdf,
-    "html": read_html,
+    "epub": _imported_when_read("voxbatch.manuscript.epub", "read_epub"),
+    "docx": _imported_when_read("voxbatch.manuscript.docx", "read_docx"),
+    "pdf": _imported_when_read("voxbatch.manuscript.pdf", "read_pdf"),
+    "html": _imported_when_read("voxbatch.manuscript.html", "read_html"),
 }
 
 

@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 DOWNLOADS_DIR_NAME = "downloads"  # under the cache root: recordings given by URL
 
 
+def new_run_id(flow: str) -> str:
+    """A fresh run's id, e.g. ``audiobook-3f2a9c01d4e5``."""
+    return f"{flow}-{uuid.uuid4().hex[:12]}"
+
+
 @dataclass
 class RunContext:
     """What every step of one run shares in one process."""
@@ -117,7 +122,7 @@ async def open_run(
             assert flow is not None and unit is not None and out_dir is not None, "a fresh run needs its name"
             in_flight = embedded_in_flight(spec.max_in_flight, unit) if endpoint.embedded else spec.max_in_flight
             spec = spec.opened(
-                run_id=f"{flow}-{uuid.uuid4().hex[:12]}",
+                run_id=new_run_id(flow),
                 flow=flow,
                 unit=unit,
                 base_url=endpoint.options.base_url,

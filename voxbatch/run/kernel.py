@@ -21,9 +21,11 @@
 
 A dry run is the same life with execution switched off: check, plan, find what is finished, estimate; no server
 of any kind is opened (and the catalog is the embedded server's own, or a copy on disk:
-:mod:`voxbatch.run.catalog_source`). The pipelines (:mod:`voxbatch.pipelines.audiobook.pipeline`,
-:mod:`voxbatch.pipelines.transcript.pipeline`) say only what differs: how an item is planned, what one unit of its
-work is and how it is executed, how it is assembled and estimated.
+:mod:`voxbatch.run.catalog_source`). :meth:`Kernel.finished_run` asks the same "finished?" the same way before a
+run opens anything: when every item is finished, that is the run (recorded, :mod:`voxbatch.run.finished_run`).
+The pipelines (:mod:`voxbatch.pipelines.audiobook.pipeline`, :mod:`voxbatch.pipelines.transcript.pipeline`) say
+only what differs: how an item is planned, what one unit of its work is and how it is executed, how it is
+assembled and estimated.
 
 Where a chunk's life happens, once for both pipelines:
 
@@ -65,6 +67,7 @@ from voxbatch.run.catalog_source import load_catalog
 from voxbatch.run.context import DOWNLOADS_DIR_NAME, RunContext, open_run
 from voxbatch.run.endpoint import SecretResolver
 from voxbatch.run.estimate import ItemEstimate, estimate_report
+from voxbatch.run.finished_run import endpoint_description, record_finished_run
 from voxbatch.run.progress import RunProgress
 from voxbatch.run.report import ItemResult, ItemStatus, RunReport
 from voxbatch.run.shutdown import RunStopped, current_stop
@@ -223,12 +226,41 @@ class Kernel:
         report.wall_s = round(time.perf_counter() - started, 2)
         return report
 
-    async def _checked(self, rows: Sequence[Any], *, ask: bool) -> tuple[list[Any], list[str]]:
+    async def finished_run(self, rows: Sequence[Any], row_errors: Sequence[str]) -> RunReport | None:
+        """The run when every row's item is already finished for exactly these inputs (the "finished?" step
+        :meth:`run` takes, in this process), each recorded ``skipped`` in the ledger as :meth:`run` records it;
+        nothing is started or called. None, with nothing written, when a row has work or a row error, or the rows
+        cannot be checked against the provider's catalog without asking it: then :meth:`run` must run. Rows are
+        planned one at a time in input order, and the check stops at the first that has work."""
+        started, begun = time.perf_counter(), datetime.now(UTC)
+        unchecked: list[str] = []  # the catalog would have to be fetched: the run's own check may refuse a row
+        kept, unfit = await self._checked(rows, ask=False, warn=unchecked.append)
+        if not rows or row_errors or unfit or unchecked:
+            return None
+        root = self.spec.cache_root(self.out_dir)
+        place = PlanPlace(self.spec.endpoint_id(), (root / DOWNLOADS_DIR_NAME).resolve(), root)
+        finished = []
+        for row in kept:
+            t0 = time.perf_counter()
+            planned = await self._plan(DirectSteps(), row, place)
+            if planned.finished is None:
+                return None
+            finished.append((row, replace(planned.finished, wall_s=round(time.perf_counter() - t0, 2))))
+        ledger = self.spec.ledger_root(self.out_dir).resolve()
+        report = RunReport(self.pipeline.flow, items={r.item_id: r for _, r in finished}, ledger=str(ledger))
+        report.run_id = record_finished_run(self.spec, self.pipeline, ledger, finished, begun)
+        report.endpoint = endpoint_description(self.spec)
+        report.wall_s = round(time.perf_counter() - started, 2)
+        return report
+
+    async def _checked(
+        self, rows: Sequence[Any], *, ask: bool, warn: Callable[[str], None] | None = None
+    ) -> tuple[list[Any], list[str]]:
         """The rows the provider's catalog accepts, and the others' row errors (nothing of theirs is planned or
-        paid). With no catalog to be had (warned by :func:`load_catalog`), every row."""
+        paid). With no catalog to be had (``warn``-ed, by default to the log, by :func:`load_catalog`), every row."""
         root = self.spec.cache_root(self.out_dir)
         catalog = await load_catalog(
-            self.spec, root, ask=ask, resolve_secret=self.resolve_secret, warn=self.logger.warning
+            self.spec, root, ask=ask, resolve_secret=self.resolve_secret, warn=warn or self.logger.warning
         )
         if catalog is None:
             return list(rows), []

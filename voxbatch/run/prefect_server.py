@@ -55,10 +55,16 @@ def _prefect_exe() -> list[str]:
     return [found] if found else [sys.executable, "-m", "prefect"]
 
 
-def _healthy(api_url: str) -> bool:
+def _health_client() -> httpx.Client:
+    """One client for every poll of a wait: a client of its own per poll would build a TLS context each time
+    (~0.1 CPU-s), which polling every 0.1 s turned into a core kept busy while the server itself was starting."""
+    return httpx.Client(timeout=HEALTH_TIMEOUT_S)
+
+
+def _healthy(client: httpx.Client, api_url: str) -> bool:
     """Whether ``<api_url>/health`` answers 200 now."""
     try:
-        return httpx.get(f"{api_url}/health", timeout=HEALTH_TIMEOUT_S).status_code == 200
+        return client.get(f"{api_url}/health").status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -68,12 +74,13 @@ def wait_healthy(
 ) -> None:
     """Poll ``<api_url>/health`` until it answers ``true``."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise PrefectServerError(f"the server exited with code {process.returncode}")
-        if _healthy(api_url):
-            return
-        time.sleep(POLL_INTERVAL_S)
+    with _health_client() as client:
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise PrefectServerError(f"the server exited with code {process.returncode}")
+            if _healthy(client, api_url):
+                return
+            time.sleep(POLL_INTERVAL_S)
     raise PrefectServerError(f"{api_url} did not answer within {timeout_s:.0f} s")
 
 
@@ -132,20 +139,26 @@ class EmbeddedServer:
     process: subprocess.Popen[bytes]
     log_path: Path
 
+    @property
+    def home(self) -> Path:
+        """The ``PREFECT_HOME`` it was started in (its database and log are there)."""
+        return self.log_path.parent
+
     def wait_healthy(self, timeout_s: float, give_up: Callable[[], bool] = lambda: False) -> None:
         """Wait until it answers; raise :class:`PrefectServerError` if it does not within ``timeout_s`` or when
         ``give_up()`` says so (polled)."""
         deadline = time.monotonic() + timeout_s
-        while True:
-            if give_up():
-                raise PrefectServerError("given up waiting")
-            if self.process.poll() is not None:
-                raise PrefectServerError(f"it exited with code {self.process.returncode} (log: {self.log_path})")
-            if _healthy(self.api_url):
-                return
-            if time.monotonic() >= deadline:
-                raise PrefectServerError(f"it did not answer within {timeout_s:g} s (log: {self.log_path})")
-            time.sleep(EMBEDDED_POLL_INTERVAL_S)
+        with _health_client() as client:
+            while True:
+                if give_up():
+                    raise PrefectServerError("given up waiting")
+                if self.process.poll() is not None:
+                    raise PrefectServerError(f"it exited with code {self.process.returncode} (log: {self.log_path})")
+                if _healthy(client, self.api_url):
+                    return
+                if time.monotonic() >= deadline:
+                    raise PrefectServerError(f"it did not answer within {timeout_s:g} s (log: {self.log_path})")
+                time.sleep(EMBEDDED_POLL_INTERVAL_S)
 
     def stop(self, wait_s: float = STOP_WAIT_S) -> None:
         """Terminate it (and kill it if it lingers more than ``wait_s``)."""

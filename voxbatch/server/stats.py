@@ -32,19 +32,26 @@ class ServerStats:
     """Thread-safe per-endpoint, per-status counts and billing totals, plus a bounded request log.
 
     Also the work in progress (decodes and syntheses running now, per endpoint: a gauge that ``reset``
-    leaves alone) and how many of them were stopped because their caller left (``cancelled``).
+    leaves alone), the most that ran at once (``peak_in_progress``: e.g. both recognizer workers busy together),
+    the work-seconds they added up to (``work_s``: the gauge over time, ``clock`` seconds; busy workers times
+    time, for benchmarks) and how many were stopped because their caller left (``cancelled``).
     """
 
-    def __init__(self, keep: int = 10000) -> None:
+    def __init__(self, keep: int = 10000, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._keep = keep
+        self._clock = clock
         self._working: Counter[str] = Counter()
         self._version = 0  # bumped at every change, for wait_until
         self.reset()
 
     def reset(self) -> None:
         with self._lock:
+            now = self._clock()
+            self._peak: Counter[str] = Counter(self._working)  # since the reset: what runs now, at least
+            self._work_s: dict[str, float] = {}
+            self._work_since: dict[str, float] = dict.fromkeys(self._working, now)
             self._cancelled: Counter[str] = Counter()
             self._stops_asked: Counter[str] = Counter()
             self._by_endpoint: dict[str, Counter[int]] = {}
@@ -68,8 +75,17 @@ class ServerStats:
     def work_started(self, path: str) -> None:
         """A decode or synthesis for ``path`` began."""
         with self._lock:
+            self._tally_work(path)
             self._working[path] += 1
+            self._peak[path] = max(self._peak[path], self._working[path])
             self._notify()
+
+    def _tally_work(self, path: str) -> None:
+        """Add the work done for ``path`` since its gauge last changed (call with the lock held)."""
+        now = self._clock()
+        since = self._work_since.get(path, now)
+        self._work_s[path] = self._work_s.get(path, 0.0) + self._working[path] * (now - since)
+        self._work_since[path] = now
 
     def stop_asked(self, path: str) -> None:
         """Work for ``path`` was told to stop (its caller left); ``work_ended`` follows once it has."""
@@ -84,6 +100,7 @@ class ServerStats:
     def work_ended(self, path: str, *, cancelled: bool) -> None:
         """It ended: finished or failed, or ``cancelled`` (stopped part way because its caller left)."""
         with self._lock:
+            self._tally_work(path)
             self._working[path] -= 1
             if cancelled:
                 self._cancelled[path] += 1
@@ -93,6 +110,19 @@ class ServerStats:
         """Decodes and syntheses running now (0: the server is idle)."""
         with self._lock:
             return sum(n for p, n in self._working.items() if path is None or p == path)
+
+    def peak_in_progress(self, path: str | None = None) -> int:
+        """The most decodes or syntheses (of ``path``, or of any one endpoint) that ran at once since the reset."""
+        with self._lock:
+            return max((n for p, n in self._peak.items() if path is None or p == path), default=0)
+
+    def work_s(self, path: str | None = None) -> float:
+        """Work-seconds since the reset: each decode or synthesis's running time, added up (two workers busy
+        for one second: 2.0). Includes the work running now."""
+        with self._lock:
+            for p in list(self._working):
+                self._tally_work(p)
+            return sum(s for p, s in self._work_s.items() if path is None or p == path)
 
     def cancelled(self, path: str | None = None) -> int:
         """Work stopped part way because its caller left."""
@@ -148,6 +178,7 @@ class ServerStats:
                 "characters_billed": self._characters,
                 "audio_seconds_billed": round(self._audio_seconds, 3),
                 "in_progress": sum(self._working.values()),
+                "peak_in_progress": dict(sorted(self._peak.items())),
                 "cancelled": {p: n for p, n in sorted(self._cancelled.items()) if n},
             }
             if include_log:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from voxbatch.manifest.table import ManifestError, read_table
+from voxbatch.manifest.table import ManifestError, read_table, table_ids
 
 
 def _write(tmp_path: Path, data: bytes | str, name: str = "m.csv") -> Path:
@@ -99,3 +99,12 @@ def test_missing_folder_and_parquet(tmp_path: Path) -> None:
     pd.DataFrame({"ID": ["a", None], "n": [1, 2]}).to_parquet(tmp_path / "m.parquet")
     table = read_table(tmp_path / "m.parquet", ("id",))
     assert [(r.row, r.cells) for r in table.rows] == [(2, {"id": "a", "n": "1"}), (3, {"id": "", "n": "2"})]
+
+
+def test_table_ids_are_read_from_the_table_alone_and_only_when_every_row_has_a_valid_unique_one(tmp_path: Path) -> None:
+    assert table_ids(_write(tmp_path, "id,text_path\nalice,missing.epub\nbob,nowhere.pdf\n")) == ["alice", "bob"]
+    assert table_ids(_write(tmp_path, "id,text\nalice,a\nalice,b\n")) is None  # a duplicate: a row error
+    assert table_ids(_write(tmp_path, "id,text\n,a\n")) is None  # no id
+    assert table_ids(_write(tmp_path, "id,text\n../up,a\n")) is None  # not an id: never a path to look at
+    assert table_ids(_write(tmp_path, 'id,text\nalice,"never closed\n')) is None  # a row that cannot be read
+    assert table_ids(tmp_path / "nope.csv") is None

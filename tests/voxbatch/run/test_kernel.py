@@ -1,5 +1,6 @@
 """The kernel checks every row against the provider's catalog before anything is planned or paid: in the dry run
-(the embedded server's own catalog, no server started) and in the run (the server's lists, asked once, then kept)."""
+(the embedded server's own catalog, no server started) and in the run (the server's lists, asked once, then kept).
+A run whose every item is finished is known, and recorded, without opening anything."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from voxbatch.ledger.writer import read_ledger
 from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
 from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 from voxbatch.run.kernel import Kernel
@@ -93,3 +95,43 @@ def test_a_failed_one_chunk_book_says_chunk_in_the_singular(
     error = report.items["short"].error
     assert report.items["short"].status == "failed" and error is not None
     assert error.startswith("1 of 1 chunk failed; first: chunk 0: "), error
+
+
+ITEM_COLUMNS = ["flow", "provider", "endpoint", "item_id", "model", "voice", "status", "kind", "audio_seconds"]
+ITEM_COLUMNS += ["chunks", "cost_usd", "attempts"]
+
+
+def test_a_run_with_every_item_finished_is_known_and_recorded_without_opening_anything(
+    tmp_path: Path, make_server: Callable[..., LocalServer]
+) -> None:
+    server = make_server(api_key=None)
+    out = tmp_path / "out"
+    manifest = tmp_path / "books.csv"
+    manifest.write_text('id,text\nfirst,"One short sentence."\nsecond,"Another short sentence."\n')
+
+    def rows() -> list[object]:
+        return list(load_tts_manifest(manifest, BookDefaults())[0])
+
+    kernel = Kernel(AudiobookPipeline(out), RunSpec(base_url=server.origin), out)
+    assert asyncio.run(kernel.finished_run(rows(), [])) is None  # nothing built yet
+    asyncio.run(kernel.run(rows(), []))
+    rerun = asyncio.run(kernel.run(rows(), []))  # what a run records when every book is built
+    asked = server.stats.count()
+
+    done = asyncio.run(kernel.finished_run(rows(), []))
+    assert done is not None and done.statuses() == {"first": "skipped", "second": "skipped"}
+    assert server.stats.count() == asked  # nothing was asked, not even the catalog (its copy is on disk)
+    assert done.items["first"].path == rerun.items["first"].path and done.ledger == rerun.ledger
+    ledger = read_ledger(Path(str(done.ledger)))
+    recorded = ledger[ledger.run_id == done.run_id][ITEM_COLUMNS].sort_values("item_id").reset_index(drop=True)
+    expected = ledger[(ledger.run_id == rerun.run_id) & (ledger.kind == "item")][ITEM_COLUMNS]
+    expected = expected.sort_values("item_id").reset_index(drop=True)  # a run records items as they finish
+    assert recorded.equals(expected) and list(recorded.status) == ["skipped", "skipped"]
+
+    assert asyncio.run(kernel.finished_run(rows(), ["row 4: bad"])) is None  # a row error: the run reports it
+    (out / ".voxbatch-cache" / "catalogs").rename(tmp_path / "kept-catalogs")
+    assert asyncio.run(kernel.finished_run(rows(), [])) is None  # the run would ask the catalog, and may refuse
+    (tmp_path / "kept-catalogs").rename(out / ".voxbatch-cache" / "catalogs")
+    manifest.write_text('id,text\nfirst,"One short sentence."\nsecond,"Another short sentence, edited."\n')
+    assert asyncio.run(kernel.finished_run(rows(), [])) is None  # an edited book has work
+    assert server.stats.count() == asked and len(read_ledger(out / "ledger")) == len(ledger)  # nothing more written

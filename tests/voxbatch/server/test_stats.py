@@ -219,6 +219,26 @@ def test_server_stats_unit() -> None:
     assert stats.count() == 0 and stats.requests() == []
 
 
+def test_work_in_progress_its_peak_and_its_work_seconds_on_a_fake_clock() -> None:
+    now = [100.0]
+    stats = ServerStats(clock=lambda: now[0])
+    path = "/v1/audio/transcriptions"
+    stats.work_started(path)
+    now[0] += 2.0  # one decode for 2 s
+    stats.work_started(path)
+    now[0] += 3.0  # two at once for 3 s
+    stats.work_ended(path, cancelled=False)
+    assert (stats.in_progress(path), stats.peak_in_progress(path), stats.work_s(path)) == (1, 2, 2.0 + 2 * 3.0)
+    now[0] += 1.0  # the one left runs on, counted while it runs
+    assert stats.work_s() == 9.0 and stats.snapshot()["peak_in_progress"] == {path: 2}
+    stats.reset()
+    assert (stats.peak_in_progress(path), stats.work_s(path)) == (1, 0.0)  # since the reset: the one still running
+    now[0] += 0.5
+    stats.work_ended(path, cancelled=False)
+    assert (stats.in_progress(), stats.peak_in_progress(path), stats.work_s(path)) == (0, 1, 0.5)
+    assert stats.peak_in_progress("/v1/audio/speech") == 0
+
+
 def test_a_request_is_counted_before_its_answer_arrives(make_server) -> None:
     srv = make_server()
     body = {"model": KOKORO, "voice": "af_heart", "input": "Counted."}
