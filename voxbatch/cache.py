@@ -4,13 +4,17 @@ The key is a SHA-256 over everything that shapes the audio: provider, base URL, 
 parameter and the chunk text. A chunk is two files: ``<key>.pcm`` (raw audio) and ``<key>.json`` (its format,
 duration and word timings). Both are written atomically and the JSON last, so a chunk whose JSON exists is
 complete; a crash mid-write leaves at most an orphan ``.pcm`` that the next run overwrites.
+
+A chunk may also carry ``<key>.levels``: its loudness statistics (:mod:`voxbatch.audio.chunk_levels`), written
+after it, so the book's measuring pass need not read its audio. It is optional (absent for chunks cached before it
+existed, or when writing it failed) and removed whenever the chunk's audio is written again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ class CachedChunk:
     encoding: str
     duration_s: float
     words: tuple[tuple[str, float, float], ...]
+    levels_path: Path | None = None  # its loudness statistics, when stored
 
 
 class ChunkCache:
@@ -47,6 +52,9 @@ class ChunkCache:
         folder = self.root / key[:2]
         return folder / f"{key}.pcm", folder / f"{key}.json"
 
+    def _levels_path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.levels"
+
     def get(self, key: str) -> CachedChunk | None:
         """The chunk for ``key`` if a complete one is stored."""
         pcm_path, meta_path = self._paths(key)
@@ -56,7 +64,8 @@ class ChunkCache:
             return None
         if not pcm_path.is_file() or pcm_path.stat().st_size != meta.get("bytes"):
             return None
-        return self._chunk(key, pcm_path, meta)
+        levels = self._levels_path(key)
+        return self._chunk(key, pcm_path, meta, levels if levels.is_file() else None)
 
     def put(
         self,
@@ -70,6 +79,7 @@ class ChunkCache:
     ) -> CachedChunk:
         """Store a finished chunk (audio first, then the JSON that marks it complete)."""
         pcm_path, meta_path = self._paths(key)
+        self._levels_path(key).unlink(missing_ok=True)  # levels of audio written before are not this audio's
         write_bytes_atomic(pcm_path, audio)
         meta = {
             "bytes": len(audio),
@@ -81,8 +91,12 @@ class ChunkCache:
         write_text_atomic(meta_path, json.dumps(meta))
         return self._chunk(key, pcm_path, meta)
 
+    def put_levels(self, chunk: CachedChunk, data: bytes) -> CachedChunk:
+        """Store a stored chunk's loudness statistics (bytes from :mod:`voxbatch.audio.chunk_levels`)."""
+        return replace(chunk, levels_path=write_bytes_atomic(self._levels_path(chunk.key), data))
+
     @staticmethod
-    def _chunk(key: str, pcm_path: Path, meta: dict[str, Any]) -> CachedChunk:
+    def _chunk(key: str, pcm_path: Path, meta: dict[str, Any], levels_path: Path | None = None) -> CachedChunk:
         return CachedChunk(
             key=key,
             pcm_path=pcm_path,
@@ -90,6 +104,7 @@ class ChunkCache:
             encoding=str(meta["encoding"]),
             duration_s=float(meta["duration_s"]),
             words=tuple((str(w), float(s), float(e)) for w, s, e in meta.get("words", [])),
+            levels_path=levels_path,
         )
 
 

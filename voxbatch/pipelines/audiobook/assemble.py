@@ -150,6 +150,7 @@ def assemble_book(plan: BookPlan, outcomes: Sequence[ChunkOutcome], out_dir: Pat
                 chapter_title=chapters[job.chunk.chapter_index].title,
                 pause_s=job.chunk.pause_s,
                 sample_rate_hz=outcome.chunk.sample_rate_hz,
+                levels_path=outcome.chunk.levels_path,
             )
         )
     opts = stitch_options(plan)
