@@ -15,6 +15,7 @@ no pickles): the histogram is stored sparse, as the levels that occur and their 
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +91,7 @@ class ChunkLevels:
                 peak = float(npz["peak"][0])
                 levels = npz["levels"].astype(np.int64)
                 counts = npz["counts"].astype(np.int64)
-        except (OSError, ValueError, KeyError, IndexError, EOFError) as exc:
+        except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
             raise ChunkLevelsError(f"unreadable chunk levels: {exc}") from exc
         if version != LEVELS_VERSION:
             raise ChunkLevelsError(f"chunk levels of version {version}, expected {LEVELS_VERSION}")

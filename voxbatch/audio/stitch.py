@@ -344,12 +344,13 @@ def _segments(plan: _Plan, opts: StitchOptions, parallel: ParallelEncode) -> lis
     return segments if len(segments) > 1 else []
 
 
-def _merge(meters: Sequence[LevelMeter]) -> LevelMeter:
+def _merge(meters: Sequence[LevelMeter], total: int) -> LevelMeter:
+    """The segments' output levels as the book's: the samples left out at the joins are its silence."""
     merged = LevelMeter()
     for meter in meters:
-        merged.samples += meter.samples
         merged.sum_squares += meter.sum_squares
         merged.peak = max(merged.peak, meter.peak)
+    merged.samples = total
     return merged
 
 
@@ -407,7 +408,7 @@ def stitch_book(
                 meta.cover_path,
                 parallel.worker_count(),
             )
-            output = _merge([meters[start] for start in sorted(meters)])
+            output = _merge([meters[start] for start in sorted(meters)], plan.total)
         except SegmentedEncodeError as exc:
             log.warning("%s: encoding in one piece instead of in segments (%s)", out_path.name, exc)
     if output is None:
