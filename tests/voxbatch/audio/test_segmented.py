@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import subprocess
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_cuts_go_only_in_long_silences_and_the_segments_follow_the_frames() -> N
     segments = plan_segments(silences, 120_000, aac, guard, count=4)
     assert [s.end for s in segments[:-1]] == [40_000 + guard, 70_000 + guard, 95_000 + guard]  # not the first: short
     assert segments[0].start == 0 and segments[-1].end == 120_000
-    for before, after in zip(segments, segments[1:], strict=False):
+    for before, after in itertools.pairwise(segments):
         assert after.start == before.start + before.frames * 1024  # the next starts where the frames end
         assert before.end < after.start <= before.end + 2048
     assert plan_segments([], 120_000, aac, guard, count=4) == [Segment(0, 120_000, aac.frames(120_000))]
