@@ -11,6 +11,7 @@ import sys
 from bench import (
     bench_audiobook,
     bench_client,
+    bench_codecs,
     bench_learning,
     bench_limiter,
     bench_report,
@@ -27,6 +28,7 @@ def main() -> None:
         bench_learning,
         bench_limiter,
         bench_stitch,
+        bench_codecs,
         bench_silence,
         bench_audiobook,
         bench_report,
