@@ -39,11 +39,6 @@ RESTITCH_TARGET_RATIO = 1.1
 TITLE = "Alice's Adventures in Wonderland"
 
 
-def _cpu_children_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _manifest(folder: Path, audio_format: str) -> Path:
     manifest = folder / f"alice-{audio_format}.csv"
     manifest.write_text(
@@ -52,24 +47,37 @@ def _manifest(folder: Path, audio_format: str) -> Path:
     return manifest
 
 
+# Runs a command and reports, as its last line of stderr, the CPU time and the largest peak RSS of that command and
+# everything it waited for (RUSAGE_CHILDREN of a fresh process: nothing else of the benchmark's is counted).
+_MEASURED = (
+    "import json, resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[1:])\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(json.dumps({'code': done.returncode, 'cpu_s': usage.ru_utime + usage.ru_stime, "
+    "'peak_kib': usage.ru_maxrss}), file=sys.stderr)\n"
+)
+
+
 def _run_tts(manifest: Path, out: Path) -> dict[str, float | str]:
     (out / ".prefect").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PREFECT_HOME": str(out / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("TOGETHER_API_KEY", None)
-    cpu0, start = _cpu_children_s(), time.perf_counter()
+    command = [sys.executable, "-m", "flows.cli", "tts", str(manifest), "--out", str(out)]
+    command += ["--allow-path", str(ALICE.parent)]
+    start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "tts", str(manifest), "--out", str(out), "--allow-path", str(ALICE.parent)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-c", _MEASURED, *command], cwd=REPO, env=env, capture_output=True, text=True, check=False
     )
-    wall, cpu = time.perf_counter() - start, _cpu_children_s() - cpu0
-    if done.returncode != 0:
+    wall = time.perf_counter() - start
+    usage = json.loads(done.stderr.strip().splitlines()[-1])
+    if usage["code"] != 0:
         raise RuntimeError(f"voxbatch tts failed:\n{done.stdout}\n{done.stderr}")
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / KIB_PER_MIB  # the largest so far
-    return {"wall_s": wall, "cpu_s": cpu, "peak_mib": peak_mib, "line": done.stdout.strip().splitlines()[0]}
+    return {
+        "wall_s": wall,
+        "cpu_s": usage["cpu_s"],
+        "peak_mib": usage["peak_kib"] / KIB_PER_MIB,
+        "line": done.stdout.strip().splitlines()[0],
+    }
 
 
 def _cpu_self_and_children_s() -> float:
