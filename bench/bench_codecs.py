@@ -30,9 +30,13 @@ SPEECH_RANGE_DB = 50.0
 TARGET_RMS = 32768 * 10 ** (-20 / 20)
 SETTINGS: tuple[tuple[str, list[str], str], ...] = (
     ("AAC `twoloop` (ffmpeg's default), 64k", ["-c:a", "aac", "-b:a", "64k"], "ipod"),
-    ("AAC `twoloop`, 70k (the size `fast` makes at 64k)", ["-c:a", "aac", "-b:a", "70k"], "ipod"),
+    ("AAC `twoloop`, 70k (about the size of `fast` at 64k)", ["-c:a", "aac", "-b:a", "70k"], "ipod"),
     ("AAC `fast`, 64k (**chosen**)", ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "64k"], "ipod"),
-    ("AAC `fast`, 58k (the size `twoloop` makes at 64k)", ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "58k"], "ipod"),
+    (
+        "AAC `fast`, 58k (about the size of `twoloop` at 64k)",
+        ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "58k"],
+        "ipod",
+    ),
     ("mp3 LAME, 64k (**kept**)", ["-c:a", "libmp3lame", "-b:a", "64k"], "mp3"),
     ("mp3 LAME `-compression_level 7`, 64k", ["-c:a", "libmp3lame", "-compression_level", "7", "-b:a", "64k"], "mp3"),
 )
