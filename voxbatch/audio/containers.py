@@ -129,8 +129,8 @@ def ffmetadata(
 def codec_argv(audio_format: AudioFormat, sample_rate_hz: int, bitrate_kbps: int) -> list[str]:
     """ffmpeg's codec arguments for the book's audio in ``audio_format`` (no container, no tags).
 
-    AAC uses ffmpeg's ``fast`` coder: 3.7x cheaper than its default ``twoloop`` on Alice's speech, and no worse by
-    measurement (SNR and log-spectral distance of the decoded audio against the source; BENCHMARKS.md)."""
+    AAC uses ffmpeg's ``fast`` coder: 3.3-3.7x cheaper than its default ``twoloop`` on Alice's speech, and no worse
+    by measurement (SNR and log-spectral distance of the decoded audio against the source; BENCHMARKS.md)."""
     bitrate = f"{bitrate_kbps}k"
     if audio_format == "mp3":
         return ["-c:a", "libmp3lame", "-b:a", bitrate]
