@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8765
 FAULTS ?=
+BENCH ?=
 PYTEST_ARGS ?=
 # pytest-xdist processes: most tests wait on servers and subprocesses, so three share 2 cores well (measured on a
 # quiet 2-core machine: 4:44 with two, 4:13 with three). Each takes whole files in collection order
@@ -43,8 +44,8 @@ check: $(STAMP) ## Lint and type-check (ruff + mypy).
 	@$(VENV)/bin/ruff format --check voxbatch flows tasks tests bench
 	@$(VENV)/bin/mypy
 
-bench: $(STAMP) ## Run the benchmarks and print their results (see BENCHMARKS.md).
-	@$(PY) -m bench
+bench: $(STAMP) ## Run the benchmarks and print their results (see BENCHMARKS.md); BENCH="audiobook stitch" runs only those.
+	@$(PY) -m bench $(BENCH)
 
 serve: $(STAMP) ## Start the local Together-compatible audio server (HOST, PORT, FAULTS).
 	@$(VENV)/bin/voxbatch serve --host $(HOST) --port $(PORT) $(if $(FAULTS),--faults "$(FAULTS)")

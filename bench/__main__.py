@@ -1,4 +1,7 @@
-"""Run every benchmark and print a Markdown report (copied into BENCHMARKS.md)."""
+"""Run the benchmarks and print a Markdown report (copied into BENCHMARKS.md).
+
+``python -m bench`` runs them all; ``python -m bench audiobook stitch`` only those named (``bench_<name>``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from bench import (
     bench_audiobook,
     bench_charts,
     bench_client,
+    bench_codecs,
     bench_learning,
     bench_limiter,
     bench_report,
@@ -20,21 +24,27 @@ from bench import (
 
 
 def main() -> None:
-    print(f"# voxbatch benchmarks\n\nPython {sys.version.split()[0]} on {platform.machine()}, {platform.system()}\n")
     modules = (
         bench_server,
         bench_client,
         bench_learning,
         bench_limiter,
         bench_stitch,
+        bench_codecs,
         bench_silence,
         bench_audiobook,
         bench_report,
         bench_charts,
         bench_startup,
     )
-    for module in modules:
-        for section in module.run():
+    names = {module.__name__.removeprefix("bench.bench_"): module for module in modules}
+    wanted = sys.argv[1:] or list(names)
+    unknown = [name for name in wanted if name not in names]
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(names)}")
+    print(f"# voxbatch benchmarks\n\nPython {sys.version.split()[0]} on {platform.machine()}, {platform.system()}\n")
+    for name in wanted:
+        for section in names[name].run():
             print(section, flush=True)
 
 

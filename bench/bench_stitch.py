@@ -133,32 +133,41 @@ METHODS: dict[str, tuple[str, Callable[[Sequence[Path], Path, float], None]]] = 
 }
 
 
-def _vmhwm_kib(pid: int | str = "self") -> int:
+def _vm_kib(pid: int | str = "self", field: str = "VmHWM") -> int:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return 0
     for line in status.splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
 
+def _vmhwm_kib(pid: int | str = "self") -> int:
+    return _vm_kib(pid, "VmHWM")
+
+
 class _ChildPeak(threading.Thread):
-    """Polls this process's ffmpeg children and keeps the highest peak RSS seen (VmHWM only grows)."""
+    """Polls this process's ffmpeg children: the highest peak RSS of one (VmHWM only grows), and the highest sum of
+    the RSS of those running at once (a book encoded in segments runs one per CPU)."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.peak_kib = 0
+        self.together_kib = 0
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.wait(POLL_S):
+            together = 0
             for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
                 with contextlib.suppress(OSError):
                     for pid in children.read_text().split():
                         if b"ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
                             self.peak_kib = max(self.peak_kib, _vmhwm_kib(pid))
+                            together += _vm_kib(pid, "VmRSS")
+            self.together_kib = max(self.together_kib, together)
 
     def stop(self) -> int:
         self._done.set()
@@ -194,6 +203,7 @@ def _measure_in_this_process(method: str, folder: str, count: int, budget_s: flo
         "done": done / count,
         "python_mib": _vmhwm_kib() / 1024,
         "ffmpeg_mib": watcher.stop() / 1024,
+        "ffmpeg_all_mib": watcher.together_kib / 1024,
         "cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
         "hours": _output_hours(out) if out.exists() else math.nan,
         "mib": out.stat().st_size / 2**20 if out.exists() else math.nan,
@@ -231,7 +241,7 @@ def _rows(folder: Path, count: int, repeats: int) -> list[str]:
             speed = f"{hours * 3600 / med['wall_s']:.0f}x"
             python = f"{med['python_mib']:.0f} MiB"
             output = f"{med['hours']:.3f} h, {med['mib']:.0f} MiB"
-        ffmpeg = f"{med['ffmpeg_mib']:.0f} MiB" if med["ffmpeg_mib"] else "-"
+        ffmpeg = f"{med['ffmpeg_mib']:.0f} MiB ({med['ffmpeg_all_mib']:.0f} MiB)" if med["ffmpeg_mib"] else "-"
         rows.append(
             f"| {hours:g} h | {label} | {wall} | {speed} | {med['cpu_s']:.1f} s | {python} | {ffmpeg} | {output} |"
         )
@@ -254,6 +264,7 @@ def stitch_section() -> str:
             note = f" Disk was tight ({free / 2**30:.0f} GiB free), so the long case is {long_hours:g} h, not 10 h."
         long_count = round(long_hours * 3600 / CHUNK_S)
         short_count = min(round(SHORT_HOURS * 3600 / CHUNK_S), long_count)
+        load_before = "/".join(f"{value:.1f}" for value in os.getloadavg())
         start = time.perf_counter()
         _make_chunks(scratch, long_count)
         made_s = time.perf_counter() - start
@@ -270,7 +281,9 @@ def stitch_section() -> str:
             f"{made_s:.0f} s; warm in the page cache) stitched to mp3 at {BITRATE_KBPS} kb/s. The {short_hours:g} h "
             f"case uses the first {short_count} chunks, median of {SHORT_REPEATS} runs; the {long_hours:g} h case is "
             f"one run.{note} Each run is a fresh child process; 'Python peak' is its VmHWM, 'ffmpeg peak' the peak "
-            "RSS of its ffmpeg child (they overlap in time, so the sum is an upper bound). Scratch disk: "
+            "RSS of one ffmpeg child and, in brackets, the most its ffmpeg children held at once (`stitch_book` runs "
+            "one encoder per CPU); Python and ffmpeg overlap in time, so their sum is an upper bound. Load average "
+            f"before: {load_before}. Scratch disk: "
             f"`{df[-1] if df else '?'}`.",
             "",
             "| book | method | wall | speed (audio / wall) | CPU (incl. ffmpeg) | Python peak | ffmpeg peak | output |",

@@ -7,13 +7,17 @@ complete; a crash mid-write leaves at most an orphan ``.pcm`` that the next run 
 
 Word timings come from the provider (``words``: streamed with the audio) or from the audit (``heard``: what a
 recognizer, ``heard_by``, found in the audio, noted after the chunk was stored), so a rerun has them for free.
+
+A chunk may also carry ``<key>.levels``: its loudness statistics (:mod:`voxbatch.audio.chunk_levels`), written
+after it, so the book's measuring pass need not read its audio. It is optional (absent for chunks cached before it
+existed, or when writing it failed) and removed whenever the chunk's audio is written again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,7 @@ class CachedChunk:
     words: tuple[tuple[str, float, float], ...]  # the provider's word timestamps (seconds into the chunk)
     heard: tuple[tuple[str, float, float], ...] = ()  # the words the audit heard, with their times
     heard_by: str | None = None  # the recognizer that heard them (None: not heard)
+    levels_path: Path | None = None  # its loudness statistics, when stored
 
 
 class ChunkCache:
@@ -52,6 +57,9 @@ class ChunkCache:
         folder = self.root / key[:2]
         return folder / f"{key}.pcm", folder / f"{key}.json"
 
+    def _levels_path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.levels"
+
     def get(self, key: str) -> CachedChunk | None:
         """The chunk for ``key`` if a complete one is stored."""
         pcm_path, meta_path = self._paths(key)
@@ -61,7 +69,8 @@ class ChunkCache:
             return None
         if not pcm_path.is_file() or pcm_path.stat().st_size != meta.get("bytes"):
             return None
-        return self._chunk(key, pcm_path, meta)
+        levels = self._levels_path(key)
+        return self._chunk(key, pcm_path, meta, levels if levels.is_file() else None)
 
     def put(
         self,
@@ -77,6 +86,7 @@ class ChunkCache:
     ) -> CachedChunk:
         """Store a finished chunk (audio first, then the JSON that marks it complete)."""
         pcm_path, meta_path = self._paths(key)
+        self._levels_path(key).unlink(missing_ok=True)  # levels of audio written before are not this audio's
         write_bytes_atomic(pcm_path, audio)
         meta: dict[str, Any] = {
             "bytes": len(audio),
@@ -96,10 +106,14 @@ class ChunkCache:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         meta |= {"heard": [list(w) for w in heard], "heard_by": heard_by}
         write_text_atomic(meta_path, json.dumps(meta))
-        return self._chunk(chunk.key, pcm_path, meta)
+        return self._chunk(chunk.key, pcm_path, meta, chunk.levels_path)
+
+    def put_levels(self, chunk: CachedChunk, data: bytes) -> CachedChunk:
+        """Store a stored chunk's loudness statistics (bytes from :mod:`voxbatch.audio.chunk_levels`)."""
+        return replace(chunk, levels_path=write_bytes_atomic(self._levels_path(chunk.key), data))
 
     @staticmethod
-    def _chunk(key: str, pcm_path: Path, meta: dict[str, Any]) -> CachedChunk:
+    def _chunk(key: str, pcm_path: Path, meta: dict[str, Any], levels_path: Path | None = None) -> CachedChunk:
         return CachedChunk(
             key=key,
             pcm_path=pcm_path,
@@ -109,6 +123,7 @@ class ChunkCache:
             words=tuple((str(w), float(s), float(e)) for w, s, e in meta.get("words", [])),
             heard=tuple((str(w), float(s), float(e)) for w, s, e in meta.get("heard", [])),
             heard_by=meta.get("heard_by"),
+            levels_path=levels_path,
         )
 
 

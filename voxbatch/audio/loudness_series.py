@@ -11,6 +11,7 @@ ACX convention, not K-weighted LUFS).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -69,32 +70,49 @@ class LoudnessSeries:
 
 
 class LoudnessCollector:
-    """Per-window sums of squares and peaks of a stream of int16 blocks of any lengths (not thread-safe)."""
+    """Per-window sums of squares and peaks of int16 blocks placed on the book's timeline: in order (:meth:`add`) or
+    at any sample offset, in any order and from any thread (:meth:`add_at`, for segments encoded in parallel)."""
 
     def __init__(self, sample_rate_hz: int, window_s: float = WINDOW_S) -> None:
         if sample_rate_hz <= 0 or not (math.isfinite(window_s) and window_s > 0):
             raise ValueError("sample_rate_hz and window_s must be positive")
         self.window_s = window_s
         self.window = max(1, round(window_s * sample_rate_hz))  # samples per window
-        self._squares: list[npt.NDArray[np.float64]] = []  # per finished window: its sum of squares
-        self._peaks: list[npt.NDArray[np.float64]] = []
-        self._open_sum, self._open_peak, self._open_n = 0.0, 0.0, 0  # the window being filled
+        self._sums = np.zeros(0, dtype=np.float64)  # per window: its sum of squares so far
+        self._peaks = np.zeros(0, dtype=np.float64)
+        self._end = 0  # one past the last sample seen
+        self._next = 0  # where :meth:`add` places its block
+        self._lock = threading.Lock()
 
     def add(self, block: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> None:
         """The next samples of the stream."""
-        start = 0
-        if self._open_n:
-            start = min(self.window - self._open_n, len(block))
-            self._fill(block[:start])
-            if self._open_n == self.window:
-                self._close()
-        whole = (len(block) - start) // self.window * self.window
+        self.add_at(self._next, block)
+
+    def add_at(self, offset: int, block: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> None:
+        """The samples ``block`` of the timeline, from sample ``offset`` on."""
+        if not len(block):
+            return
+        first = offset // self.window
+        head = min(len(block), -offset % self.window)  # up to the next window's start
+        whole = (len(block) - head) // self.window * self.window
+        parts = [block[:head]] if head else []
         if whole:
-            windows = block[start : start + whole].reshape(-1, self.window)
-            self._squares.append(_sums_of_squares(windows))
-            self._peaks.append(_peaks(windows))
-        if start + whole < len(block):
-            self._fill(block[start + whole :])
+            parts.append(block[head : head + whole].reshape(-1, self.window))
+        if head + whole < len(block):
+            parts.append(block[head + whole :])
+        rows = [part if part.ndim == 2 else part.reshape(1, -1) for part in parts]
+        sums = np.concatenate([_sums_of_squares(row) for row in rows])
+        peaks = np.concatenate([_peaks(row) for row in rows])
+        with self._lock:
+            needed = first + len(sums)
+            if needed > len(self._sums):
+                grow = needed - len(self._sums)
+                self._sums = np.concatenate([self._sums, np.zeros(grow)])
+                self._peaks = np.concatenate([self._peaks, np.zeros(grow)])
+            self._sums[first:needed] += sums
+            np.maximum(self._peaks[first:needed], peaks, out=self._peaks[first:needed])
+            self._end = max(self._end, offset + len(block))
+            self._next = offset + len(block)
 
     def series(
         self,
@@ -103,26 +121,16 @@ class LoudnessCollector:
         peak_ceiling_dbfs: float | None = None,
     ) -> LoudnessSeries:
         """What was collected so far (a last, shorter window included: its mean is over its own samples)."""
-        squares = [float(x) / self.window for part in self._squares for x in part]
-        peaks = [float(x) for part in self._peaks for x in part]
-        if self._open_n:
-            squares.append(self._open_sum / self._open_n)
-            peaks.append(self._open_peak)
+        with self._lock:
+            count = -(-self._end // self.window)
+            sizes = np.full(count, float(self.window))
+            if count and self._end % self.window:
+                sizes[-1] = self._end % self.window
+            squares = (self._sums[:count] / sizes).tolist()
+            peaks = self._peaks[:count].tolist()
         return LoudnessSeries(
             self.window_s, tuple(squares), tuple(peaks), tuple(chapters), target_rms_dbfs, peak_ceiling_dbfs
         )
-
-    def _fill(self, samples: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> None:
-        if len(samples):
-            row = samples.reshape(1, -1)
-            self._open_sum += float(_sums_of_squares(row)[0])
-            self._open_peak = max(self._open_peak, float(_peaks(row)[0]))
-            self._open_n += len(samples)
-
-    def _close(self) -> None:
-        self._squares.append(np.array([self._open_sum]))
-        self._peaks.append(np.array([self._open_peak]))
-        self._open_sum, self._open_peak, self._open_n = 0.0, 0.0, 0
 
 
 def _sums_of_squares(windows: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

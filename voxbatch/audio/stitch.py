@@ -18,10 +18,16 @@ Loudness (``normalize_loudness``) takes two passes over the chunk files:
    formats the limiter aims :data:`LOSSY_HEADROOM_DB` lower, because decoding overshoots.
 
 Every chunk edge gets a ``fade_ms`` raised-cosine fade, so a join never jumps (no click).
+
+A chunk whose loudness statistics were measured when it was cached (``Piece.levels_path``,
+:mod:`voxbatch.audio.chunk_levels`) is not read in pass 1: its statistics are added instead, with exactly the result
+reading it would give. A long mp3 or m4b is encoded in segments on every core and joined without re-encoding
+(:mod:`voxbatch.audio.segmented`); the other formats, and short books, by one ffmpeg process.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -31,8 +37,18 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from voxbatch.audio.chunk_levels import BLOCK_SAMPLES, ChunkLevelsError, read_levels
 from voxbatch.audio.containers import AUDIO_FORMATS, AudioFormat, CoverError, StreamingEncoder, cover_mime, ffmetadata
 from voxbatch.audio.loudness import FloatArray, LevelMeter, PeakLimiter, edge_fade, from_dbfs, normalizing_gain
+from voxbatch.audio.segmented import (
+    ParallelEncode,
+    Segment,
+    SegmentedEncodeError,
+    Write,
+    encode_segmented,
+    framing,
+    plan_segments,
+)
 from voxbatch.audio.sidecars import write_chapters_json, write_srt
 
 __all__ = [
@@ -40,11 +56,13 @@ __all__ = [
     "BookMeta",
     "ChapterMark",
     "Cue",
+    "ParallelEncode",
     "PauseKind",
     "Piece",
     "StitchError",
     "StitchOptions",
     "StitchResult",
+    "fade_samples",
     "stitch_book",
     "write_chapters_json",
     "write_srt",
@@ -52,7 +70,8 @@ __all__ = [
 
 PauseKind = Literal["none", "sentence", "paragraph", "chapter"]
 
-BLOCK_SAMPLES = 1 << 16  # ~2.7 s at 24 kHz, ~1.5 s at 44.1 kHz: 512 KiB as float64
+log = logging.getLogger(__name__)
+
 LIMITER_HALF_WIDTH_S = 0.005  # gain ramps of ~10 ms around a limited peak
 LOSSY_HEADROOM_DB = 1.0  # mp3/aac/opus decode with peaks a little above the PCM they were given
 LOSSY_FORMATS: frozenset[AudioFormat] = frozenset({"mp3", "m4b", "opus"})
@@ -71,6 +90,7 @@ class Piece:
     chapter_title: str  # title of its chapter (for chapter markers)
     pause_s: float | None = None  # exact silence after it (a pause tag), instead of pause_after's
     sample_rate_hz: int | None = None  # the rate its audio is at, when known: must be the book's
+    levels_path: Path | None = None  # its loudness statistics (chunk_levels), when measured: pass 1 reads them
 
 
 @dataclass(frozen=True)
@@ -126,6 +146,7 @@ class _Slot:
     n_samples: int
     start: int  # sample offset of its audio in the book
     pause: int  # samples of silence after it
+    levels_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +156,11 @@ class _Plan:
     total: int
     chapters: tuple[ChapterMark, ...]
     cues: tuple[Cue, ...]
+
+
+def fade_samples(fade_ms: float, sample_rate_hz: int) -> int:
+    """The length of every chunk's edge fades, in samples."""
+    return round(fade_ms / 1000 * sample_rate_hz)
 
 
 def _check_options(opts: StitchOptions) -> None:
@@ -186,7 +212,7 @@ def _plan(pieces: Sequence[Piece], opts: StitchOptions) -> _Plan:
             # The first chapter starts at 0: the lead-in belongs to it.
             chapter_starts.append((piece.chapter_index, piece.chapter_title, position if slots else 0))
         pause = pause_s[piece.pause_after] if piece.pause_s is None else piece.pause_s
-        slot = _Slot(piece.pcm_path, size // 2, position, round(pause * rate))
+        slot = _Slot(piece.pcm_path, size // 2, position, round(pause * rate), piece.levels_path)
         slots.append(slot)
         cues.append(Cue(number, slot.start / rate, (slot.start + slot.n_samples) / rate, piece.text))
         position += slot.n_samples + slot.pause
@@ -220,11 +246,43 @@ def _silence_blocks(n_samples: int) -> Iterator[FloatArray]:
         yield np.zeros(min(BLOCK_SAMPLES, n_samples - start))
 
 
-def _timeline(plan: _Plan, fade_samples: int) -> Iterator[FloatArray]:
-    yield from _silence_blocks(plan.lead_in)
-    for slot in plan.slots:
-        yield from _chunk_blocks(slot, fade_samples)
-        yield from _silence_blocks(slot.pause)
+def _timeline(plan: _Plan, fade_samples: int, start: int = 0, end: int | None = None) -> Iterator[FloatArray]:
+    """The faded timeline's samples ``[start, end)`` (the whole book by default) as float64 blocks."""
+    end = plan.total if end is None else end
+    position = 0
+    spans = [(None, plan.lead_in)] + [
+        span for slot in plan.slots for span in ((slot, slot.n_samples), (None, slot.pause))
+    ]
+    for slot, length in spans:
+        low, high = max(start, position), min(end, position + length)
+        if low < high:
+            if slot is None:
+                yield from _silence_blocks(high - low)
+            else:
+                offset = position
+                for block in _chunk_blocks(slot, fade_samples):
+                    lo, hi = max(low, offset), min(high, offset + len(block))
+                    if lo < hi:
+                        yield block[lo - offset : hi - offset]
+                    offset += len(block)
+        position += length
+        if position >= end:
+            break
+
+
+def _slot_levels(slot: _Slot, fade_samples: int, meter: LevelMeter) -> bool:
+    """Add the chunk's stored levels to ``meter``; False when it has none that fit (then read its audio)."""
+    if slot.levels_path is None:
+        return False
+    try:
+        levels = read_levels(slot.levels_path)
+    except ChunkLevelsError as exc:
+        log.debug("%s", exc)
+        return False
+    if not levels.fits(slot.n_samples, fade_samples):
+        return False
+    levels.add_to(meter)
+    return True
 
 
 def _measure(plan: _Plan, fade_samples: int) -> LevelMeter:
@@ -232,10 +290,83 @@ def _measure(plan: _Plan, fade_samples: int) -> LevelMeter:
     meter = LevelMeter(histogram=True)
     meter.add_silence(plan.lead_in)
     for slot in plan.slots:
-        for block in _chunk_blocks(slot, fade_samples):
-            meter.add(block)
+        if not _slot_levels(slot, fade_samples, meter):
+            for block in _chunk_blocks(slot, fade_samples):
+                meter.add(block)
         meter.add_silence(slot.pause)
     return meter
+
+
+def _silences(plan: _Plan) -> list[tuple[int, int]]:
+    """The pauses of the timeline: runs of digital silence, ``[start, end)``."""
+    return [(s.start + s.n_samples, s.start + s.n_samples + s.pause) for s in plan.slots if s.pause]
+
+
+@dataclass(frozen=True)
+class _Render:
+    """Pass 2 for any stretch of the book: gain, peak limiter (a fresh one per stretch), int16."""
+
+    plan: _Plan
+    fade_samples: int
+    gain: float
+    limiter: Callable[[], PeakLimiter] | None
+
+    def __call__(self, start: int, end: int, write: Write) -> LevelMeter:
+        output = LevelMeter()
+        limiter = self.limiter() if self.limiter is not None else None
+
+        def emit(block: FloatArray) -> None:
+            if len(block):
+                pcm = np.clip(np.rint(block), -32768, 32767).astype(np.int16)
+                output.add(pcm)
+                write(pcm)
+
+        for block in _timeline(self.plan, self.fade_samples, start, end):
+            scaled = block * self.gain if self.gain != 1.0 else block
+            emit(limiter.process(scaled) if limiter is not None else scaled)
+        if limiter is not None:
+            emit(limiter.flush())
+        return output
+
+
+def _tee(start: int, write: Write, on_pcm: Callable[[int, np.ndarray], None] | None) -> Write:
+    """``write``, also handing every block to ``on_pcm`` with its place on the timeline (a stretch from ``start``)."""
+    if on_pcm is None:
+        return write
+    position = start
+
+    def both(pcm: np.ndarray) -> None:
+        nonlocal position
+        on_pcm(position, pcm)
+        position += len(pcm)
+        write(pcm)
+
+    return both
+
+
+def _segments(plan: _Plan, opts: StitchOptions, parallel: ParallelEncode) -> list[Segment]:
+    """How to cut the book for parallel encoders: one segment when it is short, or its format is not cut."""
+    plan_framing = framing(opts.audio_format, opts.sample_rate_hz)
+    workers = parallel.worker_count()
+    count = min(
+        workers * parallel.segments_per_worker, int(plan.total / (parallel.min_segment_s * opts.sample_rate_hz))
+    )
+    if plan_framing is None or workers < 2 or count < 2:
+        return []
+    # Zeros either side of a cut: the limiter's look-ahead window, and two frames for the encoders' overlap.
+    guard = 4 * round(LIMITER_HALF_WIDTH_S * opts.sample_rate_hz) + 2 * plan_framing.frame_samples
+    segments = plan_segments(_silences(plan), plan.total, plan_framing, guard, count)
+    return segments if len(segments) > 1 else []
+
+
+def _merge(meters: Sequence[LevelMeter], total: int) -> LevelMeter:
+    """The segments' output levels as the book's: the samples left out at the joins are its silence."""
+    merged = LevelMeter()
+    for meter in meters:
+        merged.sum_squares += meter.sum_squares
+        merged.peak = max(merged.peak, meter.peak)
+    merged.samples = total
+    return merged
 
 
 def stitch_book(
@@ -243,13 +374,15 @@ def stitch_book(
     out_path: Path,
     meta: BookMeta,
     opts: StitchOptions = StitchOptions(),
+    parallel: ParallelEncode = ParallelEncode(),
     *,
-    on_pcm: Callable[[np.ndarray], None] | None = None,
+    on_pcm: Callable[[int, np.ndarray], None] | None = None,
 ) -> StitchResult:
     """Stitch ``pieces`` into one audiobook file at ``out_path`` (written atomically) and describe it.
 
-    ``on_pcm`` sees every int16 block of the finished signal, in order, as it goes to the encoder (e.g.
-    :meth:`voxbatch.audio.loudness_series.LoudnessCollector.add`)."""
+    ``on_pcm`` sees every int16 block of the finished signal with its first sample's place in the book, as it goes
+    to an encoder (in order within a segment; segments encoded in parallel interleave), e.g.
+    :meth:`voxbatch.audio.loudness_series.LoudnessCollector.add_at`."""
     _check_options(opts)
     if not pieces:
         raise StitchError("no pieces to stitch")
@@ -260,36 +393,49 @@ def stitch_book(
             raise StitchError(str(exc)) from exc
     plan = _plan(pieces, opts)
     rate = opts.sample_rate_hz
-    fade_samples = round(opts.fade_ms / 1000 * rate)
+    fade = fade_samples(opts.fade_ms, rate)
 
     gain = 1.0
-    limiter: PeakLimiter | None = None
+    limiter: Callable[[], PeakLimiter] | None = None
     if opts.normalize_loudness:
         headroom = LOSSY_HEADROOM_DB if opts.audio_format in LOSSY_FORMATS else 0.0
         # One sample of margin so rounding to int16 cannot step over the ceiling.
         threshold = math.floor(from_dbfs(opts.peak_ceiling_dbfs - headroom)) - 1.0
-        gain = normalizing_gain(_measure(plan, fade_samples), from_dbfs(opts.target_rms_dbfs), threshold)
-        limiter = PeakLimiter(threshold, round(LIMITER_HALF_WIDTH_S * rate))
+        gain = normalizing_gain(_measure(plan, fade), from_dbfs(opts.target_rms_dbfs), threshold)
 
+        def limiter() -> PeakLimiter:
+            return PeakLimiter(threshold, round(LIMITER_HALF_WIDTH_S * rate))
+
+    render = _Render(plan, fade, gain, limiter)
     chapter_rows = [(c.title, c.start_s, c.end_s) for c in plan.chapters]
     metadata = ffmetadata(opts.audio_format, meta.title, meta.author, chapter_rows, meta.cover_path)
-    output = LevelMeter()
-    with StreamingEncoder(out_path, opts.audio_format, rate, metadata, meta.cover_path, opts.bitrate_kbps) as enc:
+    output: LevelMeter | None = None
+    segments = _segments(plan, opts, parallel)
+    if segments:
+        meters: dict[int, LevelMeter] = {}
 
-        def emit(block: FloatArray) -> None:
-            if len(block):
-                pcm = np.clip(np.rint(block), -32768, 32767).astype(np.int16)
-                output.add(pcm)
-                if on_pcm is not None:
-                    on_pcm(pcm)
-                enc.write(pcm)
+        def render_segment(start: int, end: int, write: Write) -> None:
+            meters[start] = render(start, end, _tee(start, write, on_pcm))
 
-        for block in _timeline(plan, fade_samples):
-            scaled = block * gain if gain != 1.0 else block
-            emit(limiter.process(scaled) if limiter is not None else scaled)
-        if limiter is not None:
-            emit(limiter.flush())
-        enc.finish()
+        try:
+            encode_segmented(
+                segments,
+                render_segment,
+                out_path,
+                opts.audio_format,
+                rate,
+                opts.bitrate_kbps,
+                metadata,
+                meta.cover_path,
+                parallel.worker_count(),
+            )
+            output = _merge([meters[start] for start in sorted(meters)], plan.total)
+        except SegmentedEncodeError as exc:
+            log.warning("%s: encoding in one piece instead of in segments (%s)", out_path.name, exc)
+    if output is None:
+        with StreamingEncoder(out_path, opts.audio_format, rate, metadata, meta.cover_path, opts.bitrate_kbps) as enc:
+            output = render(0, plan.total, _tee(0, enc.write, on_pcm))
+            enc.finish()
     return StitchResult(
         path=out_path,
         duration_s=plan.total / rate,

@@ -3,6 +3,7 @@ the stitcher feeding it every block it encodes (``stitch_book(on_pcm=...)``)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -60,6 +61,18 @@ def test_binning_averages_energy_and_keeps_the_highest_peak() -> None:
         series.binned(0)
 
 
+def test_blocks_placed_in_any_order_make_the_series_of_the_stream() -> None:
+    signal = _signal(3.7, seed=3)
+    in_order, shuffled = LoudnessCollector(RATE_HZ), LoudnessCollector(RATE_HZ)
+    cuts = [0, 1, 5000, RATE_HZ, RATE_HZ + 7, 2 * RATE_HZ + 11, len(signal)]
+    for start, end in itertools.pairwise(cuts):
+        in_order.add(signal[start:end])
+    for start, end in reversed(list(itertools.pairwise(cuts))):
+        shuffled.add_at(start, signal[start:end])
+    assert shuffled.series() == in_order.series()
+    assert len(in_order.series().mean_square) == 4
+
+
 def test_the_stitcher_hands_every_encoded_block_to_on_pcm(tmp_path: Path) -> None:
     pieces = []
     for n in range(2):
@@ -68,7 +81,7 @@ def test_the_stitcher_hands_every_encoded_block_to_on_pcm(tmp_path: Path) -> Non
         pieces.append(Piece(path, "chapter", n, f"piece {n}", f"Chapter {n + 1}"))
     collector = LoudnessCollector(RATE_HZ)
     options = StitchOptions(audio_format="wav", sample_rate_hz=RATE_HZ)
-    result = stitch_book(pieces, tmp_path / "book.wav", BookMeta("Book"), options, on_pcm=collector.add)
+    result = stitch_book(pieces, tmp_path / "book.wav", BookMeta("Book"), options, on_pcm=collector.add_at)
     series = collector.series()
     assert len(series.mean_square) == math.ceil(result.duration_s)
     samples = round(result.duration_s * RATE_HZ)

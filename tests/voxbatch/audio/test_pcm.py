@@ -173,3 +173,11 @@ def test_from_wav_rejects_stereo_and_8_bit() -> None:
             w.writeframes(b"\x00" * 16)
         with pytest.raises(ValueError, match="mono 16-bit"):
             pcm.from_wav(buf.getvalue())
+
+
+def test_resample_is_deterministic_and_keeps_digital_silence() -> None:
+    """soxr's own int16 output dithers (random LSBs, even in silence); ours is rounded by numpy."""
+    samples = np.concatenate([tone(440, 22050, 0.3), np.zeros(22050, np.int16)])
+    first = pcm.resample(samples, 22050, 24000)
+    assert all(np.array_equal(first, pcm.resample(samples.copy(), 22050, 24000)) for _ in range(5))
+    assert not first[round(0.35 * 24000) :].any()

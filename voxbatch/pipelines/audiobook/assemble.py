@@ -175,13 +175,16 @@ def assemble_book(
                 chapter_title=chapters[job.chunk.chapter_index].title,
                 pause_s=job.chunk.pause_s,
                 sample_rate_hz=outcome.chunk.sample_rate_hz,
+                levels_path=outcome.chunk.levels_path,
             )
         )
     opts = stitch_options(plan)
     outputs = BookOutputs.for_book(out_dir, plan.row.id, plan.row.audio_format)
     meta = BookMeta(title=plan.row.title, author=plan.row.author, cover_path=cover_file(plan, out_dir))
     levels = LoudnessCollector(opts.sample_rate_hz) if loudness_chart else None
-    result: StitchResult = stitch_book(pieces, outputs.audio, meta, opts, on_pcm=None if levels is None else levels.add)
+    result: StitchResult = stitch_book(
+        pieces, outputs.audio, meta, opts, on_pcm=None if levels is None else levels.add_at
+    )
     write_chapters_json(result, outputs.chapters)
     write_timed_sidecars(plan, outcomes, result, opts, outputs.srt, outputs.vtt, outputs.words)
     write_book_readalong(plan, outputs.audio, outputs.chapters, meta.cover_path)  # after words.json

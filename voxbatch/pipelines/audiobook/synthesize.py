@@ -2,7 +2,9 @@
 
 A synthesized chunk is cached the moment its answer is complete, from inside the client's call (``keep``),
 before the call's ledger outcome, the limiter or any other chunk runs, so a run killed at any instant pays again
-at most for the calls that were in flight then.
+at most for the calls that were in flight then. Its loudness statistics (:mod:`voxbatch.audio.chunk_levels`) are
+measured next, off the event loop, and kept beside it, so stitching the book reads no audio to measure it; a cached
+chunk that has none yet (cached by an older version) gets them the same way.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from voxbatch.audio.chunk_levels import measure_pcm_file
+from voxbatch.audio.stitch import StitchOptions, fade_samples
 from voxbatch.audit.verdict import ChunkCheck
 from voxbatch.cache import CachedChunk, ChunkCache
 from voxbatch.client.call_options import CallContext
@@ -57,7 +61,7 @@ async def synthesize_chunk(
             audio_seconds=hit.duration_s,
             n_bytes=hit.pcm_path.stat().st_size,
         )
-        return ChunkOutcome(job.item_id, job.chunk.index, hit, from_cache=True)
+        return ChunkOutcome(job.item_id, job.chunk.index, await with_levels(cache, hit), from_cache=True)
     stored: list[CachedChunk] = []
 
     def keep(result: SpeechResult) -> None:
@@ -73,7 +77,25 @@ async def synthesize_chunk(
         except OSError as exc:
             reason = f"the answer could not be cached: {type(exc).__name__}: {exc}"
             return ChunkOutcome(job.item_id, job.chunk.index, None, from_cache=False, error=reason)
-    return ChunkOutcome(job.item_id, job.chunk.index, stored[0], from_cache=False)
+    return ChunkOutcome(job.item_id, job.chunk.index, await with_levels(cache, stored[0]), from_cache=False)
+
+
+def _store_levels(cache: ChunkCache, chunk: CachedChunk) -> CachedChunk:
+    # The book's stitch fades every chunk edge by the default fade_ms (assemble.stitch_options keeps it).
+    levels = measure_pcm_file(chunk.pcm_path, fade_samples(StitchOptions().fade_ms, chunk.sample_rate_hz))
+    return cache.put_levels(chunk, levels.to_bytes())
+
+
+async def with_levels(cache: ChunkCache, chunk: CachedChunk) -> CachedChunk:
+    """``chunk`` with its loudness statistics stored beside it (measured in a thread when it has none yet).
+
+    They only save the stitcher a read: when they cannot be written, the chunk is returned without them."""
+    if chunk.levels_path is not None or chunk.encoding != "pcm_s16le":
+        return chunk
+    try:
+        return await asyncio.to_thread(_store_levels, cache, chunk)
+    except (OSError, ValueError):
+        return chunk
 
 
 def store(cache: ChunkCache, job: ChunkJob, result: SpeechResult) -> CachedChunk:

@@ -40,3 +40,26 @@ def test_every_answer_is_cached_before_its_outcome_is_recorded(server: LocalServ
     assert seen == [("ok", True)] * 6  # cached first, recorded second
     again = asyncio.run(run())
     assert all(o.from_cache for o in again) and seen[6:] == [("cached", True)] * 6
+
+
+def test_every_chunk_keeps_its_loudness_statistics(server: LocalServer, tmp_path: Path) -> None:
+    """Measured when it is cached, or when a chunk cached without them (an older version) is met again."""
+    (tmp_path / "book.md").write_text("# Part\n\nThe first sentence. The second one.")
+    (tmp_path / "books.csv").write_text("id,text_path\nbook,book.md\n")
+    (row,), _ = load_tts_manifest(tmp_path / "books.csv", BookDefaults())
+    book = plan_book(row, server.origin)
+    cache = ChunkCache(tmp_path / "cache")
+
+    async def run() -> list[ChunkOutcome]:
+        async with SpeechClient(options_for(server, TEST_API_KEY)) as client:
+            return await synthesize_batch(client, cache, book.jobs)
+
+    fresh = asyncio.run(run())
+    paths = [o.chunk.levels_path for o in fresh if o.chunk is not None]
+    assert len(paths) == len(book.jobs) and all(p is not None and p.is_file() for p in paths)
+    for path in paths:
+        assert path is not None
+        path.unlink()
+    again = asyncio.run(run())
+    assert all(o.from_cache and o.chunk is not None and o.chunk.levels_path for o in again)
+    assert all(p is not None and p.is_file() for p in paths)

@@ -1,0 +1,98 @@
+"""Chunk loudness statistics kept in the cache: the same meter, hence the same gain, as reading the audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voxbatch.audio import stitch
+from voxbatch.audio.chunk_levels import BLOCK_SAMPLES, ChunkLevels, ChunkLevelsError, measure_pcm_file, read_levels
+from voxbatch.audio.loudness import LevelMeter, from_dbfs, normalizing_gain
+from voxbatch.audio.stitch import Piece, StitchOptions
+
+RATE = 24000
+FADE = stitch.fade_samples(StitchOptions().fade_ms, RATE)
+
+
+def chunk(path: Path, n_samples: int, seed: int, level: float = 3000.0) -> Path:
+    rng = np.random.default_rng(seed)
+    samples = np.clip(np.rint(rng.normal(0, level, n_samples)), -32768, 32767).astype("<i2")
+    path.write_bytes(samples.tobytes())
+    return path
+
+
+def pieces(folder: Path, with_levels: bool) -> list[Piece]:
+    lengths = [2 * BLOCK_SAMPLES + 12345, 300, 7, BLOCK_SAMPLES, 40000]  # several blocks, shorter than two fades...
+    out = []
+    for i, n in enumerate(lengths):
+        path = chunk(folder / f"{i}.pcm", n, seed=i, level=1000.0 * (i + 1))
+        levels = None
+        if with_levels:
+            levels = path.with_suffix(".levels")
+            levels.write_bytes(measure_pcm_file(path, FADE).to_bytes())
+        out.append(Piece(path, "paragraph" if i % 2 else "sentence", 0, f"chunk {i}", "One", levels_path=levels))
+    return out
+
+
+def assert_same_meter(a: LevelMeter, b: LevelMeter) -> None:
+    assert a.samples == b.samples
+    assert a.sum_squares == b.sum_squares  # bit for bit: the block sums are added in the same order
+    assert a.peak == b.peak
+    assert a.histogram is not None and b.histogram is not None
+    assert np.array_equal(a.histogram, b.histogram)
+
+
+def test_stored_levels_measure_the_book_exactly_as_its_audio_does(tmp_path: Path) -> None:
+    opts = StitchOptions()
+    read = stitch._measure(stitch._plan(pieces(tmp_path, with_levels=False), opts), FADE)
+    stored = stitch._measure(stitch._plan(pieces(tmp_path, with_levels=True), opts), FADE)
+    assert_same_meter(read, stored)
+    target, limit = from_dbfs(opts.target_rms_dbfs), from_dbfs(opts.peak_ceiling_dbfs) - 1
+    assert normalizing_gain(read, target, limit) == normalizing_gain(stored, target, limit)
+
+
+def test_with_levels_the_measuring_pass_reads_no_audio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = stitch._plan(pieces(tmp_path, with_levels=True), StitchOptions())
+
+    def no_reading(*args: object) -> None:
+        raise AssertionError("the measuring pass read a chunk's audio")
+
+    monkeypatch.setattr(stitch, "_chunk_blocks", no_reading)
+    assert stitch._measure(plan, FADE).samples == plan.total
+
+
+def test_levels_of_another_fade_or_length_or_unreadable_ones_are_not_used(tmp_path: Path) -> None:
+    (tmp_path / "read").mkdir()
+    (tmp_path / "stored").mkdir()
+    expected = stitch._measure(stitch._plan(pieces(tmp_path / "read", with_levels=False), StitchOptions()), FADE)
+    book = pieces(tmp_path / "stored", with_levels=True)
+    paths = [piece.levels_path for piece in book]
+    assert all(paths)
+    other_fade, other_length, broken = paths[0], paths[1], paths[3]
+    assert other_fade and other_length and broken
+    other_fade.write_bytes(measure_pcm_file(book[0].pcm_path, FADE + 1).to_bytes())
+    other_length.write_bytes(measure_pcm_file(book[2].pcm_path, FADE).to_bytes())
+    broken.write_bytes(b"not levels")
+    levels = read_levels(other_fade)
+    assert not levels.fits(levels.n_samples, FADE) and levels.fits(levels.n_samples, FADE + 1)
+    assert_same_meter(stitch._measure(stitch._plan(book, StitchOptions()), FADE), expected)
+
+
+def test_levels_survive_a_round_trip_and_refuse_garbage(tmp_path: Path) -> None:
+    path = chunk(tmp_path / "c.pcm", BLOCK_SAMPLES + 10, seed=3)
+    levels = measure_pcm_file(path, FADE)
+    again = ChunkLevels.from_bytes(levels.to_bytes())
+    assert (again.fade_samples, again.n_samples, again.block_sum_squares, again.peak) == (
+        levels.fade_samples,
+        levels.n_samples,
+        levels.block_sum_squares,
+        levels.peak,
+    )
+    assert np.array_equal(again.levels, levels.levels) and np.array_equal(again.counts, levels.counts)
+    assert len(again.block_sum_squares) == 2 and int(again.counts.sum()) == BLOCK_SAMPLES + 10
+    with pytest.raises(ChunkLevelsError):
+        ChunkLevels.from_bytes(levels.to_bytes()[:50])
+    with pytest.raises(ChunkLevelsError):
+        read_levels(tmp_path / "missing.levels")
