@@ -38,7 +38,8 @@ from voxbatch.server.faults import FaultSpec
 from voxbatch.server.options import ServerOptions
 from voxbatch.server.runner import LocalServer
 
-pytestmark = pytest.mark.slow
+CHAINS_HANG_GUARD_S = 1800  # all 17 runs, set up by the first test: minutes on a loaded machine, never hours
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(CHAINS_HANG_GUARD_S)]
 
 SPEECH = "/v1/audio/speech"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
