@@ -1,7 +1,7 @@
 """Ctrl-C, SIGTERM and SIGKILL mid-run never pay twice: real ``voxbatch tts|stt`` processes against local servers.
 
 One chain of runs per flow, on one output folder and one server (so the server's counts are the chain's):
-SIGINT, SIGINT and SIGTERM (graceful stops), then SIGKILL five times, then a run to the end. Every signal is
+SIGINT, SIGINT and SIGTERM (graceful stops), then SIGKILL three times (at the first answer of its run, and later), then a run to the end. Every signal is
 sent once the server has answered a given number of calls (counted at the server, never timed), and the
 server is slowed (``latency_ms``) so calls are in flight when it lands.
 
@@ -47,7 +47,7 @@ MAX_IN_FLIGHT = 2
 LATENCY_MS = 150  # every answer's last byte waits this long, so calls are in flight when a signal lands
 STOPS = ((2, signal.SIGINT), (3, signal.SIGINT))  # (answers in all, signal): graceful stops
 LAST_STOP = {"tts": (4, signal.SIGTERM)}  # one SIGTERM is enough: it takes the same path as SIGINT
-KILLS = (5, 6, 8, 9, 10)  # SIGKILL once the server has answered this many calls in all (and one more this run)
+KILLS = (5, 6, 9)  # SIGKILL once the server has answered this many calls in all (and one more this run)
 BOOKS = 3
 CHAPTERS_PER_BOOK = 4  # two short chunks per chapter (its title, its text): 24 calls, more than any point needs
 RECORDINGS = 14  # one call each (short files are not split): more than any point needs
