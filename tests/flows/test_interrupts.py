@@ -1,7 +1,7 @@
 """Ctrl-C, SIGTERM and SIGKILL mid-run never pay twice: real ``voxbatch tts|stt`` processes against local servers.
 
 One chain of runs per flow, on one output folder and one server (so the server's counts are the chain's):
-SIGINT, SIGINT and SIGTERM (graceful stops), then SIGKILL three times (at the first answer of its run, and later), then a run to the end. Every signal is
+SIGINT, SIGINT and SIGTERM (graceful stops), then SIGKILL three times, then a run to the end. Every signal is
 sent once the server has answered a given number of calls (counted at the server, never timed), and the
 server is slowed (``latency_ms``) so calls are in flight when it lands.
 
