@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from voxbatch.audio.chunk_levels import measure_chunk
 from voxbatch.audio.ffmpeg import ffmpeg_exe
-from voxbatch.audio.stitch import BookMeta, PauseKind, Piece, StitchOptions, stitch_book
+from voxbatch.audio.stitch import BookMeta, PauseKind, Piece, StitchOptions, fade_samples, stitch_book
 
 RATE_HZ = 24000
 CHUNK_S = 10.0
@@ -65,13 +66,17 @@ def _speechlike(rng: np.random.Generator) -> np.ndarray:
 
 
 def _make_chunks(folder: Path, count: int) -> list[Path]:
-    """Write ``count`` chunk files (raw s16le; ``.sw`` is the extension ffmpeg's concat demuxer knows)."""
+    """Write ``count`` chunk files (raw s16le; ``.sw`` is the extension ffmpeg's concat demuxer knows), each with its
+    loudness statistics beside it (``.levels``), as the chunk cache keeps them."""
     rng = np.random.default_rng(0)
-    signals = [_speechlike(rng).tobytes() for _ in range(DISTINCT_CHUNKS)]
+    signals = [_speechlike(rng) for _ in range(DISTINCT_CHUNKS)]
+    fade = fade_samples(OPTS.fade_ms, RATE_HZ)
+    levels = [measure_chunk(signal, fade).to_bytes() for signal in signals]
     paths = []
     for i in range(count):
         path = folder / f"c{i:05d}.sw"
-        path.write_bytes(signals[i % DISTINCT_CHUNKS])
+        path.write_bytes(signals[i % DISTINCT_CHUNKS].tobytes())
+        path.with_suffix(".levels").write_bytes(levels[i % DISTINCT_CHUNKS])
         paths.append(path)
     return paths
 
@@ -84,7 +89,14 @@ def _pause(i: int, count: int) -> PauseKind:
 
 def _pieces(paths: Sequence[Path]) -> list[Piece]:
     return [
-        Piece(p, _pause(i, len(paths)), i // CHAPTER_EVERY, f"chunk {i}", f"Chapter {i // CHAPTER_EVERY + 1}")
+        Piece(
+            p,
+            _pause(i, len(paths)),
+            i // CHAPTER_EVERY,
+            f"chunk {i}",
+            f"Chapter {i // CHAPTER_EVERY + 1}",
+            levels_path=p.with_suffix(".levels"),
+        )
         for i, p in enumerate(paths)
     ]
 
@@ -290,8 +302,10 @@ def stitch_section() -> str:
             "|---|---|---|---|---|---|---|---|",
             *rows,
             "",
-            "`stitch_book` reads every chunk twice (loudness measurement, then encode) and does pauses, fades, a "
-            "look-ahead peak limiter and ID3 chapters; its memory does not depend on the book's length. pydub holds "
+            "`stitch_book` measures the book's loudness from each chunk's stored statistics (as the chunk cache keeps "
+            "them), reads every chunk once and does pauses, fades, a look-ahead peak limiter and ID3 chapters, with "
+            "one mp3 encoder per CPU (segments joined without re-encoding); its memory does not depend on the book's "
+            "length. pydub holds "
             "the whole book as one `bytes` object and copies it at every `+=`, then writes it again as a temp wav "
             "for ffmpeg.",
             "",

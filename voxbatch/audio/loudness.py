@@ -19,6 +19,7 @@ FloatArray = npt.NDArray[np.float64]
 INT16_LEVELS = 32769  # |sample| of int16 PCM is 0..32768
 GAIN_SEARCH_STEPS = 60  # bisection steps on log(gain): far finer than a 0.01 dB step
 MAX_GAIN_DB = 40.0  # never lift a (nearly) silent book by more than this
+MERGE_GAP_SAMPLES = 4096  # the limiter works on stretches around peaks; closer ones share one stretch
 
 
 def to_dbfs(amplitude: float) -> float:
@@ -173,15 +174,29 @@ class PeakLimiter:
     def _limit(self, window: FloatArray, n_out: int) -> FloatArray:
         context, width = 2 * self._h, 2 * self._h + 1
         centre = window[context : context + n_out]
-        magnitude = np.abs(window)
-        if magnitude.max() <= self.threshold:
-            return centre.copy()
-        wanted = self.threshold / np.maximum(magnitude, self.threshold)
-        # Average the gain REDUCTION (1 - gain): where the window holds no reduction the cumulative
-        # sum is flat, the difference is exactly 0 and those samples pass bit-exact.
-        reduction = 1.0 - sliding_min(wanted, width)
-        sums = np.concatenate([[0.0], np.cumsum(reduction)])
-        smooth = 1.0 - (sums[width:] - sums[:-width]) / width
-        # An average of gains that are each <= wanted[centre] cannot exceed it; the min() only
-        # absorbs the rounding of the cumulative sum.
-        return centre * np.minimum(smooth, wanted[context : context + n_out])
+        out = centre.copy()
+        over = np.flatnonzero(np.abs(window) > self.threshold)
+        if not len(over):
+            return out
+        # Output sample i is turned down only if a sample over the threshold lies in window[i : i + 2 * context + 1]:
+        # work on those stretches alone (peaks are rare), merged when they are close. Everywhere else the gain is
+        # exactly 1 and the samples pass bit-exact.
+        starts, ends = over - 2 * context, over
+        breaks = np.flatnonzero(starts[1:] > ends[:-1] + MERGE_GAP_SAMPLES)
+        for first, last in zip(
+            np.concatenate([[starts[0]], starts[breaks + 1]]), np.concatenate([ends[breaks], [ends[-1]]]), strict=True
+        ):
+            a, b = max(int(first), 0), min(int(last), n_out - 1)
+            if a > b:
+                continue
+            stretch = np.abs(window[a : b + 2 * context + 1])
+            wanted = self.threshold / np.maximum(stretch, self.threshold)
+            # Average the gain REDUCTION (1 - gain): where the stretch holds no reduction the cumulative sum is
+            # flat and the difference exactly 0.
+            reduction = 1.0 - sliding_min(wanted, width)
+            sums = np.concatenate([[0.0], np.cumsum(reduction)])
+            smooth = 1.0 - (sums[width:] - sums[:-width]) / width
+            # An average of gains that are each <= wanted[centre] cannot exceed it; the min() only absorbs the
+            # rounding of the cumulative sum.
+            out[a : b + 1] = centre[a : b + 1] * np.minimum(smooth, wanted[context : context + b - a + 1])
+        return out

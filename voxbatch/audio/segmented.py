@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +49,7 @@ AAC_FRAME_SAMPLES = 1024
 AAC_PRIMING_SAMPLES = 1024  # ffmpeg's AAC encoder delays its input by one frame
 MP3_PRIMING_SAMPLES = 1152  # LAME's 576-sample encoder delay, then padding to whole frames (measured, every rate)
 MPEG1_MIN_RATE_HZ = 32000  # MPEG-1 layer III (1152-sample frames) from here; MPEG-2 and 2.5 have 576
+READ_BYTES = 1 << 20  # frames are counted in 1 MiB reads
 ADTS_HEADER_BYTES = 7
 MP3_HEADER_BYTES = 4
 _MP3_KBPS = {  # layer III bit rates by bitrate index, MPEG-1 and MPEG-2/2.5
@@ -55,6 +57,20 @@ _MP3_KBPS = {  # layer III bit rates by bitrate index, MPEG-1 and MPEG-2/2.5
     2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
 }
 _MP3_RATES_HZ = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # by version bits
+
+
+MAX_DEFAULT_WORKERS = 4  # encoders per process by default, however many CPUs: ~30 MiB of ffmpeg each
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on, at most :data:`MAX_DEFAULT_WORKERS`."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
+
+
+# Segment encoders running in this process, across every book stitched at once (the kernel assembles books
+# concurrently): never more than the CPUs allow, so many books finishing together do not multiply the encoders.
+_ENCODER_SLOTS = threading.BoundedSemaphore(default_workers())
 
 
 class SegmentedEncodeError(AudioEncodeError):
@@ -65,14 +81,12 @@ class SegmentedEncodeError(AudioEncodeError):
 class ParallelEncode:
     """How many encoders a book may use at once, and how finely it is cut."""
 
-    workers: int | None = None  # None: every CPU this process may run on
+    workers: int | None = None  # None: every CPU this process may run on, at most MAX_DEFAULT_WORKERS
     segments_per_worker: int = 3  # more segments than workers: a busy core holds the book up less
     min_segment_s: float = 120.0  # shorter books are encoded in one piece
 
     def worker_count(self) -> int:
-        if self.workers is not None:
-            return max(1, self.workers)
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return default_workers() if self.workers is None else max(1, self.workers)
 
 
 @dataclass(frozen=True)
@@ -150,39 +164,45 @@ def segment_argv(audio_format: AudioFormat, sample_rate_hz: int, bitrate_kbps: i
     return [*argv, "-f", "adts"]
 
 
-def _adts_frames(data: bytes) -> int | None:
-    count, at = 0, 0
-    while at < len(data):
-        if at + ADTS_HEADER_BYTES > len(data) or data[at] != 0xFF or data[at + 1] & 0xF0 != 0xF0:
-            return None
-        length = ((data[at + 3] & 0x03) << 11) | (data[at + 4] << 3) | (data[at + 5] >> 5)
-        if length < ADTS_HEADER_BYTES:
-            return None
-        at += length
-        count += 1
-    return count if at == len(data) else None
+def _adts_frame_bytes(data: bytes | memoryview, at: int) -> int | None:
+    if data[at] != 0xFF or data[at + 1] & 0xF0 != 0xF0:
+        return None
+    length = ((data[at + 3] & 0x03) << 11) | (data[at + 4] << 3) | (data[at + 5] >> 5)
+    return length if length >= ADTS_HEADER_BYTES else None
 
 
-def _mp3_frames(data: bytes) -> int | None:
-    count, at = 0, 0
-    while at < len(data):
-        if at + MP3_HEADER_BYTES > len(data):
-            return None
-        header = int.from_bytes(data[at : at + MP3_HEADER_BYTES], "big")
-        version, layer = (header >> 19) & 0x3, (header >> 17) & 0x3
-        bitrate_index, rate_index, padding = (header >> 12) & 0xF, (header >> 10) & 0x3, (header >> 9) & 0x1
-        if header >> 21 != 0x7FF or version == 1 or layer != 1 or bitrate_index in (0, 15) or rate_index == 3:
-            return None
-        kbps = _MP3_KBPS[1 if version == 3 else 2][bitrate_index]
-        rate = _MP3_RATES_HZ[version][rate_index]
-        at += (144 if version == 3 else 72) * kbps * 1000 // rate + padding
-        count += 1
-    return count if at == len(data) else None
+def _mp3_frame_bytes(data: bytes | memoryview, at: int) -> int | None:
+    header = int.from_bytes(data[at : at + MP3_HEADER_BYTES], "big")
+    version, layer = (header >> 19) & 0x3, (header >> 17) & 0x3
+    bitrate_index, rate_index, padding = (header >> 12) & 0xF, (header >> 10) & 0x3, (header >> 9) & 0x1
+    if header >> 21 != 0x7FF or version == 1 or layer != 1 or bitrate_index in (0, 15) or rate_index == 3:
+        return None
+    kbps = _MP3_KBPS[1 if version == 3 else 2][bitrate_index]
+    rate = _MP3_RATES_HZ[version][rate_index]
+    return (144 if version == 3 else 72) * kbps * 1000 // rate + padding
 
 
-def count_frames(data: bytes, stream_format: str) -> int | None:
-    """Frames in a bare ADTS or MPEG audio stream, or None when it is not one from end to end."""
-    return _adts_frames(data) if stream_format == "adts" else _mp3_frames(data)
+def count_frames(stream: BinaryIO, stream_format: str) -> int | None:
+    """Frames in a bare ADTS or MPEG audio stream read to its end, or None when it is not one from end to end.
+
+    Reads in blocks of :data:`READ_BYTES`, so memory does not grow with the stream."""
+    frame_bytes = _adts_frame_bytes if stream_format == "adts" else _mp3_frame_bytes
+    header = ADTS_HEADER_BYTES if stream_format == "adts" else MP3_HEADER_BYTES
+    count, buffer, at = 0, b"", 0
+    while True:
+        more = stream.read(READ_BYTES)
+        buffer = buffer[at:] + more
+        at = 0
+        while at + header <= len(buffer):
+            size = frame_bytes(buffer, at)
+            if size is None:
+                return None
+            if at + size > len(buffer) and more:
+                break  # the rest of this frame is in the next block
+            at += size
+            count += 1
+        if not more:
+            return count if at == len(buffer) else None
 
 
 def _encode_one(
@@ -210,7 +230,8 @@ def _encode_one(
 def _check_frames(paths: Sequence[Path], segments: Sequence[Segment], framing: Framing) -> None:
     for index, (path, segment) in enumerate(zip(paths, segments, strict=True)):
         expected = segment.frames + (1 if index == 0 and framing.header_frame else 0)
-        found = count_frames(path.read_bytes(), framing.stream_format)
+        with path.open("rb") as stream:
+            found = count_frames(stream, framing.stream_format)
         if found != expected:
             raise SegmentedEncodeError(f"segment {index} has {found} frames, {expected} expected")
 
@@ -226,8 +247,9 @@ def encode_segmented(
     cover_path: Path | None,
     workers: int,
 ) -> Path:
-    """Encode ``segments`` (from :func:`plan_segments`) with up to ``workers`` encoders at once, join them and write
-    the book at ``out_path`` atomically (temp files, all hidden in a folder beside it, are removed either way).
+    """Encode ``segments`` (from :func:`plan_segments`) with up to ``workers`` encoders at once (and no more than
+    :func:`default_workers` in the whole process), join them and write the book at ``out_path`` atomically (temp
+    files, all hidden in a folder beside it, are removed either way).
 
     Raises :class:`SegmentedEncodeError` when the frames do not come out as planned (nothing is written then),
     :class:`AudioEncodeError` when ffmpeg fails, and whatever ``render`` raises.
@@ -243,9 +265,10 @@ def encode_segmented(
 
         def one(index: int) -> None:
             try:
-                _encode_one(
-                    index, segments[index], paths[index], render, audio_format, sample_rate_hz, bitrate_kbps, failed
-                )
+                with _ENCODER_SLOTS:
+                    _encode_one(
+                        index, segments[index], paths[index], render, audio_format, sample_rate_hz, bitrate_kbps, failed
+                    )
             except BaseException:
                 failed.set()
                 raise

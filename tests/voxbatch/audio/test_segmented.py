@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import subprocess
@@ -39,7 +40,8 @@ def encoded_frames(tmp_path: Path, audio_format: str, rate: int, n_samples: int,
     subprocess.run(argv, input=pcm.tobytes(), check=True, capture_output=True)
     plan = framing(audio_format, rate)  # type: ignore[arg-type]
     assert plan is not None
-    return count_frames(out.read_bytes(), plan.stream_format)
+    with out.open("rb") as stream:
+        return count_frames(stream, plan.stream_format)
 
 
 @pytest.mark.parametrize(("audio_format", "rate"), [("m4b", 24000), ("mp3", 24000), ("mp3", 44100)])
@@ -54,8 +56,18 @@ def test_the_encoders_write_the_frames_the_framing_predicts(tmp_path: Path, audi
 
 def test_other_formats_are_not_cut_and_garbage_has_no_frames() -> None:
     assert framing("opus", RATE) is None and framing("flac", RATE) is None and framing("wav", RATE) is None
-    assert count_frames(b"\xff\xf1\x50\x80\x00\x1f", "adts") is None
-    assert count_frames(b"ID3\x03\x00", "mp3") is None
+    assert count_frames(io.BytesIO(b"\xff\xf1\x50\x80\x00\x1f"), "adts") is None
+    assert count_frames(io.BytesIO(b"ID3\x03\x00"), "mp3") is None
+
+
+def test_frames_are_counted_across_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = encoded_frames(tmp_path, "mp3", RATE, 24000, first=False)
+    monkeypatch.setattr(segmented, "READ_BYTES", 100)  # frames of ~192 bytes: every one is cut by a read
+    with (tmp_path / "s.mp3").open("rb") as stream:
+        assert count_frames(stream, "mp3") == expected
+    (tmp_path / "cut.mp3").write_bytes((tmp_path / "s.mp3").read_bytes()[:-5])
+    with (tmp_path / "cut.mp3").open("rb") as stream:
+        assert count_frames(stream, "mp3") is None
 
 
 def test_cuts_go_only_in_long_silences_and_the_segments_follow_the_frames() -> None:
