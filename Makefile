@@ -12,8 +12,6 @@ PYTEST_ARGS ?=
 # quiet 2-core machine: 4:44 with two, 4:13 with three). Each takes whole files in collection order
 # (--no-loadscope-reorder), which tests/conftest.py makes slowest-first.
 TEST_WORKERS ?= 3
-# The tests start ~35 Python processes (voxbatch, Prefect, Dask workers): with bytecode caching off (a
-# PYTHONDONTWRITEBYTECODE in the environment) each would compile the project's sources again.
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -39,7 +37,7 @@ run: $(STAMP) ## Run the demo manifests end to end on the embedded local server 
 	@$(VENV)/bin/voxbatch stt manifests/transcripts-demo.csv --out out/transcripts
 
 test: $(STAMP) ## Run the whole test suite (TEST_WORKERS processes, one test file each at a time).
-	@PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 check: $(STAMP) ## Lint and type-check (ruff + mypy).
 	@$(VENV)/bin/ruff check voxbatch flows tasks tests bench
