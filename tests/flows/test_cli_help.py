@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.run_command import PREFECT_STARTUP_TIMEOUT_S
+from tests.conftest import REPO_ROOT
 from voxbatch import __version__
 from voxbatch.environment import ENVIRONMENT
 from voxbatch.run.shutdown import STOP_GRACE_S
+
+COMMAND_HANG_GUARD_S = 120
 
 WIDE = {"COLUMNS": "250"}
 
@@ -53,11 +60,22 @@ def test_the_base_url_option_reads_the_environment(monkeypatch: pytest.MonkeyPat
     assert context.params["base_url"] == "http://127.0.0.1:9"
 
 
+def _complete(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The command in a process of its own, as a shell runs it (completion reads the process's environment)."""
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **env},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_HANG_GUARD_S,
+    )
+
+
 def test_shell_completion_is_on() -> None:
-    script = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="voxbatch")
-    assert script.exit_code == 0 and "_VOXBATCH_COMPLETE=complete_bash" in script.output
-    env = {"_VOXBATCH_COMPLETE": "complete_bash", "COMP_WORDS": "voxbatch st", "COMP_CWORD": "1"}
-    completed = CliRunner().invoke(app, [], prog_name="voxbatch", env=env)
-    assert completed.exit_code == 0 and completed.output.split() == ["stt"]
+    script = _complete("--show-completion", "bash")
+    assert script.returncode == 0 and "_VOXBATCH_COMPLETE=complete_bash" in script.stdout, script.stderr
+    completed = _complete(_VOXBATCH_COMPLETE="complete_bash", COMP_WORDS="voxbatch st", COMP_CWORD="1")
+    assert completed.returncode == 0 and completed.stdout.split() == ["stt"], completed.stderr
     env = {"_VOXBATCH_COMPLETE": "complete_bash", "COMP_WORDS": "voxbatch report L --a", "COMP_CWORD": "3"}
-    assert CliRunner().invoke(app, [], prog_name="voxbatch", env=env).output.split() == ["--as"]
+    assert _complete(**env).stdout.split() == ["--as"]
