@@ -81,26 +81,44 @@ def book_options(
     return BookOptions(keep_front_matter, transport, sample_rate_hz, markup, chapters, readalong, audit_setting(audit))
 
 
-def dry_run(
-    manifest: Path,
-    out: Path,
-    allowed: list[str],
-    spec: Any,
-    book: BookOptions,
-    model: str,
-    voice: str | None,
-    language: str | None,
-    audio_format: str,
-    author: str | None,
-) -> None:
+@dataclass(frozen=True)
+class BookRows:
+    """Where the command's books come from, and the defaults their rows are read with (as the flow reads them)."""
+
+    manifest: Path
+    allowed: list[str]
+    book: BookOptions
+    model: str
+    voice: str | None
+    language: str | None
+    audio_format: str
+    author: str | None
+
+    def read(self) -> tuple[list[Any], list[Any]]:
+        """The manifest's books and row errors."""
+        from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
+
+        defaults = BookDefaults(
+            model=self.model,
+            voice=self.voice,
+            language=self.language,
+            audio_format=self.audio_format,
+            author=self.author,
+            **self.book.defaults(),
+        )
+        rows, errors = load_tts_manifest(self.manifest, defaults, self.allowed)
+        return list(rows), list(errors)
+
+
+def dry_run(out: Path, spec: Any, books: BookRows) -> None:
     """``voxbatch tts --dry-run``: the chapters of every book that will run (body chapters numbered, with their size
     and price), then the run's plan and price, in this process and calling nothing (it ends the command)."""
     from voxbatch.audit.options import parse_audit
     from voxbatch.pipelines.audiobook.contents import contents_text
     from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 
-    rows, errors = book_rows(manifest, allowed, book, model, voice, language, audio_format, author)
-    report = run_command.dry_run(AudiobookPipeline(out, audit=parse_audit(book.audit)), rows, errors, spec)
+    rows, errors = books.read()
+    report = run_command.dry_run(AudiobookPipeline(out, audit=parse_audit(books.book.audit)), rows, errors, spec)
     estimated = report.estimate.items if report.estimate is not None else {}
     listed = [row for row in rows if row.id in estimated]  # not a row the catalog refused: it will not be paid
     if listed:
@@ -108,39 +126,7 @@ def dry_run(
     run_command.finish(report)
 
 
-def finish_if_done(
-    manifest: Path,
-    out: Path,
-    allowed: list[str],
-    spec: Any,
-    book: BookOptions,
-    model: str,
-    voice: str | None,
-    language: str | None,
-    audio_format: str,
-    author: str | None,
-) -> None:
+def finish_if_done(out: Path, spec: Any, books: BookRows) -> None:
     """A run whose every book is already built for exactly these inputs ends here, with no server of any kind
     (:mod:`flows.in_process`); returns when a book has work."""
-    options = (book, model, voice, language, audio_format, author)
-    in_process.books_if_done(manifest, out, spec, lambda: book_rows(manifest, allowed, *options))
-
-
-def book_rows(
-    manifest: Path,
-    allowed: list[str],
-    book: BookOptions,
-    model: str,
-    voice: str | None,
-    language: str | None,
-    audio_format: str,
-    author: str | None,
-) -> tuple[list[Any], list[Any]]:
-    """The manifest's books and row errors, read with these defaults as the flow reads them."""
-    from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
-
-    defaults = BookDefaults(
-        model=model, voice=voice, language=language, audio_format=audio_format, author=author, **book.defaults()
-    )
-    rows, errors = load_tts_manifest(manifest, defaults, allowed)
-    return list(rows), list(errors)
+    in_process.books_if_done(books.manifest, out, spec, books.read)

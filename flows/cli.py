@@ -149,10 +149,11 @@ def tts(
     spec = run_command.run_spec(
         base_url, rpm, chars_per_minute, max_in_flight, cache_dir, ledger_dir, api_key_secret, limit_name, timeout_s
     )
+    rows = book_options.BookRows(manifest, allowed, book, model, voice, language, audio_format, author)
     if dry_run:  # the same lifecycle with execution off, in this process: no server of any kind
-        book_options.dry_run(manifest, out, allowed, spec, book, model, voice, language, audio_format, author)
+        book_options.dry_run(out, spec, rows)
     scale_out = _scale_out(dask_workers, dask_address)
-    book_options.finish_if_done(manifest, out, allowed, spec, book, model, voice, language, audio_format, author)
+    book_options.finish_if_done(out, spec, rows)
     audiobook_flow = run_command.prepare_run("flows.audiobook", "audiobook_flow", spec)
     report = run_command.run_flow(
         lambda: audiobook_flow(

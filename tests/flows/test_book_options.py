@@ -22,7 +22,7 @@ def test_the_readalong_flag_reaches_the_book_options(
     seen: list[book_options.BookOptions] = []
 
     def record(*args: object) -> None:
-        seen.append(next(arg for arg in args if isinstance(arg, book_options.BookOptions)))
+        seen.append(next(arg.book for arg in args if isinstance(arg, book_options.BookRows)))
         raise typer.Exit(0)
 
     monkeypatch.setattr(book_options, "dry_run", record)
