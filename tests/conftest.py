@@ -20,6 +20,7 @@ os.environ.pop("PREFECT_API_URL", None)
 # every flow run and `voxbatch` process of the suite. The chart tests ask; commands started by tests inherit this.
 os.environ["VOXBATCH_CHARTS"] = "off"
 
+from tests.prefect_db import harness_on_template, migrated_template, seed_prefect_home, template_folder  # noqa: E402
 from voxbatch.server.options import ServerOptions  # noqa: E402
 from voxbatch.server.runner import LocalServer  # noqa: E402
 
@@ -136,16 +137,32 @@ PREFECT_HARNESS_STARTUP_TIMEOUT_S = 120
 
 
 @pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[str]:
-    """One temporary Prefect server (its own SQLite database) for the whole session; yields its API URL.
+def prefect_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated Prefect database, made once for the session's workers (see tests/prefect_db.py)."""
+    return migrated_template(template_folder(tmp_path_factory))
 
-    Opt-in (about 17 s to start): only tests that run flows or Prefect limits ask for it. Never nest
+
+@pytest.fixture
+def prefect_home(tmp_path: Path, prefect_db_template: Path) -> Path:
+    """A fresh Prefect home whose database is already migrated, for a command that starts its own Prefect server."""
+    return seed_prefect_home(tmp_path / "prefect-home", prefect_db_template)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(prefect_db_template: Path) -> Iterator[str]:
+    """One temporary Prefect server (its own SQLite database, a copy of the migrated template) for the whole
+    session; yields its API URL.
+
+    Opt-in (seconds to start): only tests that run flows or Prefect limits ask for it. Never nest
     another harness inside it: an inner harness's exit would stop the shared server.
     """
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=PREFECT_HARNESS_STARTUP_TIMEOUT_S):
+    with (
+        harness_on_template(prefect_db_template),
+        prefect_test_harness(server_startup_timeout=PREFECT_HARNESS_STARTUP_TIMEOUT_S),
+    ):
         url = PREFECT_API_URL.value()
         assert url, "the harness sets PREFECT_API_URL"
         yield str(url)

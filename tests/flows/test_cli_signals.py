@@ -130,12 +130,12 @@ def test_a_prefect_server_that_does_not_start_in_time_is_one_line_and_is_not_lef
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="looks for left-over processes in /proc")
 def test_ctrl_c_at_the_terminal_stops_gracefully_and_spares_the_commands_prefect_server(
-    tmp_path: Path, make_server: Callable[..., LocalServer]
+    tmp_path: Path, prefect_home: Path, make_server: Callable[..., LocalServer]
 ) -> None:
     # No PREFECT_API_URL: the command starts Prefect's API itself. A terminal's Ctrl-C is SIGINT to the whole
     # foreground process group; it used to kill Prefect's embedded server too, and the run hung for minutes.
     server = make_server(api_key=None, faults=FaultSpec(latency_ms=300))
-    home = tmp_path / "prefect-home"
+    home = prefect_home  # migrated, as after a first run: the start is the command's, the migrations are not
     argv = ["tts", str(_manifest(tmp_path)), "--out", str(tmp_path / "out"), "--base-url", server.origin]
     run = Run([*argv, "--max-in-flight", "1"], _env(home), new_session=True)
     run.wait_for(lambda: server.stats.count("/v1/audio/speech", 200) >= 1, "a first answer")

@@ -17,11 +17,11 @@ from tests.flows.commands import RUN_TIMEOUT_S, free_port, wait_for
 
 
 @pytest.mark.slow
-def test_schedule_starts_a_prefect_server_when_asked(tmp_path: Path) -> None:
+def test_schedule_starts_a_prefect_server_when_asked(tmp_path: Path, prefect_home: Path) -> None:
     (tmp_path / "m.csv").write_text('id,text\nbook,"A short book."\n')
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(tmp_path / "home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     argv = [sys.executable, "-m", "flows.cli", "schedule", "--tts-manifest", str(tmp_path / "m.csv")]
     argv += ["--start-server", "--server-port", str(port)]
     serving = subprocess.Popen(
@@ -37,7 +37,7 @@ def test_schedule_starts_a_prefect_server_when_asked(tmp_path: Path) -> None:
                 return False
 
         wait_for(registered, RUN_TIMEOUT_S, "the started server and the served deployment")
-        assert (tmp_path / "home" / "voxbatch-server.log").is_file()
+        assert (prefect_home / "voxbatch-server.log").is_file()
     finally:
         os.killpg(serving.pid, signal.SIGINT)
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import random
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,6 @@ from voxbatch.text.chunking import (
 from voxbatch.text.normalize import normalize_document, normalize_text
 
 ALICE_PATH = Path(__file__).resolve().parents[2] / "data" / "carroll-alice.txt"
-ALICE_SECONDS_LIMIT = 10.0  # measured ~1 s; generous for slow CI machines
 WHITESPACE_RE = re.compile(r"\s+")
 
 
@@ -249,11 +247,8 @@ def alice_raw() -> str:
 
 
 def test_alice_chunks_cover_the_whole_book(alice_raw: str) -> None:
-    started = time.perf_counter()
     raw = alice_raw
     result = chunk_text(raw, max_chars=DEFAULT_MAX_CHARS)
-    elapsed = time.perf_counter() - started
-    assert elapsed < ALICE_SECONDS_LIMIT
     assert_chunked(result, raw, max_chars=DEFAULT_MAX_CHARS)
     assert len(result.chapters) == 12
     assert result.chapters[0].title == "Chapter I: Down the Rabbit-Hole"
