@@ -64,6 +64,8 @@ def test_chapters_chooses_what_is_read_and_priced(tmp_path: Path) -> None:
     assert whole.exit_code == first.exit_code == titled.exit_code == 0, titled.output
     assert 0 < chunks(first.output) < chunks(titled.output) < chunks(whole.output)
     assert "alice: 3 chapters" in first.output  # the contents still list every chapter, to choose from
+    assert "; reading 1 of them (marked *)" in first.output and re.search(r"\n\*  1  ", first.output)
+    assert re.search(r"\n   1  ", titled.output) and re.search(r"\n\*  2  .*\n\*  3  ", titled.output)
 
     missing = CliRunner().invoke(app, [*argv, "--chapters", "4"])
     assert missing.exit_code == 1, missing.output

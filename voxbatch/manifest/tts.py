@@ -83,6 +83,7 @@ class BookRow:
     markup: BookMarkup = field(default_factory=BookMarkup)
     chapters: str = ""  # which body chapters are read (1-3,7 or titles; voxbatch.text.chapter_selection); "": all
     readalong: bool = False  # also write <id>.readalong.epub (voxbatch.readalong), once the book's words.json exists
+    voice_is_default: bool = False  # nobody named the voice: the model's default, which the catalog may correct
 
 
 def load_tts_manifest(
@@ -177,6 +178,7 @@ def _validate(
         markup=book_markup,
         chapters=chapters,
         readalong=manuscript.format == "epub" if readalong is None else readalong,
+        voice_is_default=not (cell.get("voice") or defaults.voice),
     )
 
 

@@ -125,6 +125,9 @@ class Pipeline(Protocol[RowT, PlanT, WorkT]):
 
     def item_id(self, row: RowT) -> str: ...
     def describe(self, row: RowT) -> tuple[str | None, str | None]: ...  # model, voice (for the ledger)
+    def fit(
+        self, row: RowT, catalog: Catalog
+    ) -> Any: ...  # the row (same type) with the catalog's defaults where it has none
     def check(self, row: RowT, catalog: Catalog) -> list[str]: ...  # its row errors against the provider's catalog
     def plan(self, row: RowT, place: PlanPlace) -> Planned[PlanT]: ...  # may block: run in a thread
     def plan_failure(self, row: RowT, exc: Exception) -> str: ...
@@ -265,7 +268,7 @@ class Kernel:
         if catalog is None:
             return list(rows), []
         kept, errors = [], []
-        for row in rows:
+        for row in (self.pipeline.fit(row, catalog) for row in rows):
             problems = self.pipeline.check(row, catalog)
             errors += problems
             if not problems:

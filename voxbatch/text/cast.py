@@ -20,12 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from voxbatch.text.dialogue import BRACKET_MARKS, DOUBLE_MARKS, SINGLE_MARKS
 from voxbatch.text.markup import TAG_RE, MarkupError, where
-from voxbatch.text.side_files import csv_rows, json_object, read_side_file
+from voxbatch.text.side_files import Entry, SideFileKind
 
 MAX_NAME_CHARS = 40
 NARRATOR = "narrator"  # the key of the built-in speaker who reads with the book's own voice
@@ -94,10 +93,10 @@ def _entry(name: Any, value: Any, where_: str) -> tuple[str, CastVoice]:
     return name.strip(), CastVoice(voice.strip(), model.strip() if model else None)
 
 
-def _build(entries: list[tuple[str, CastVoice]]) -> Cast:
+def _build(entries: list[Entry]) -> Cast:
     voices: dict[str, CastVoice] = {}
     names: dict[str, str] = {}
-    for name, voice in entries:
+    for name, voice in (_entry(*entry) for entry in entries):
         key = speaker_key(name)
         if key in voices:
             raise CastError(f"speaker {name!r} is listed twice")
@@ -107,29 +106,18 @@ def _build(entries: list[tuple[str, CastVoice]]) -> Cast:
     return Cast(voices, names)
 
 
-def parse_cast_json(text: str) -> Cast:
-    """A cast from JSON: ``{"speaker": "voice"}`` or ``{"speaker": {"voice": ..., "model": ...}}``."""
-    data = json_object(text, CastError, 'must be a JSON object of speaker names, e.g. {"Alice": "af_bella"}')
-    return _build([_entry(name, value, "the cast") for name, value in data.items()])
-
-
-def parse_cast_csv(text: str) -> Cast:
-    """A cast from CSV with the columns ``speaker``, ``voice`` and optionally ``model``."""
-    entries = []
-    for number, raw in csv_rows(text, CastError, ("speaker", "voice"), "model"):
-        cells = {k: v.strip() for k, v in raw.items()}
-        value = {"voice": cells.get("voice", "")} | ({"model": cells["model"]} if cells.get("model") else {})
-        entries.append(_entry(cells.get("speaker", ""), value, f"row {number}"))
-    return _build(entries)
-
-
-def read_cast(path: Path) -> Cast:
-    """The cast in ``path`` (``.json`` or ``.csv``); every problem is a :class:`CastError`."""
-    text, suffix = read_side_file(path, CastError, MAX_CAST_FILE_BYTES)
-    try:
-        return parse_cast_json(text) if suffix == ".json" else parse_cast_csv(text)
-    except CastError as exc:
-        raise CastError(f"file {path.name}: {exc}") from None
+CAST_FILE: SideFileKind[Cast] = SideFileKind(
+    CastError,
+    MAX_CAST_FILE_BYTES,
+    key="speaker",
+    fields=("voice", "model"),
+    label="the cast",
+    not_an_object='must be a JSON object of speaker names, e.g. {"Alice": "af_bella"}',
+    build=_build,
+)
+parse_cast_json = CAST_FILE.from_json  # {"speaker": "voice"} or {"speaker": {"voice": ..., "model": ...}}
+parse_cast_csv = CAST_FILE.from_csv  # the columns speaker, voice and optionally model
+read_cast = CAST_FILE.read  # the cast in a .json or .csv file; every problem is a CastError
 
 
 def _expects_tag(text: str, start: int, end: int) -> bool:

@@ -24,11 +24,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from voxbatch.text.normalize import normalize_text
-from voxbatch.text.side_files import csv_rows, json_object, read_side_file
+from voxbatch.text.side_files import Entry, SideFileKind
 
 MAX_LEXICON_FILE_BYTES = 4 * 1024 * 1024
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
@@ -135,34 +134,25 @@ def _entry(term: Any, value: Any, where: str) -> LexiconEntry:
     return LexiconEntry(clean_term, _squeeze(normalize_text(spoken)), _flag(value.get("ignore_case", False), where))
 
 
-def _build(entries: list[LexiconEntry]) -> Lexicon:
+def _build(entries: list[Entry]) -> Lexicon:
+    built = [_entry(*entry) for entry in entries]
     seen: set[tuple[str, bool]] = set()
-    for entry in entries:
+    for entry in built:
         if (entry.key, entry.ignore_case) in seen:
             raise LexiconError(f"term {entry.term!r} is listed twice")
         seen.add((entry.key, entry.ignore_case))
-    return Lexicon(tuple(entries))
+    return Lexicon(tuple(built))
 
 
-def parse_lexicon_json(text: str) -> Lexicon:
-    """A lexicon from JSON: ``{"term": "spoken"}`` or ``{"term": {"spoken": ..., "ignore_case": true}}``."""
-    data = json_object(text, LexiconError, 'must be a JSON object of terms, e.g. {"Hermione": "Her-my-oh-nee"}')
-    return _build([_entry(term, value, "the lexicon") for term, value in data.items()])
-
-
-def parse_lexicon_csv(text: str) -> Lexicon:
-    """A lexicon from CSV with the columns ``term``, ``spoken`` and optionally ``ignore_case``."""
-    entries = []
-    for number, cells in csv_rows(text, LexiconError, ("term", "spoken"), "ignore_case"):
-        value = {"spoken": cells.get("spoken", ""), "ignore_case": cells.get("ignore_case", "")}
-        entries.append(_entry(cells.get("term", ""), value, f"row {number}"))
-    return _build(entries)
-
-
-def read_lexicon(path: Path) -> Lexicon:
-    """The lexicon in ``path`` (``.json`` or ``.csv``); every problem is a :class:`LexiconError`."""
-    text, suffix = read_side_file(path, LexiconError, MAX_LEXICON_FILE_BYTES)
-    try:
-        return parse_lexicon_json(text) if suffix == ".json" else parse_lexicon_csv(text)
-    except LexiconError as exc:
-        raise LexiconError(f"file {path.name}: {exc}") from None
+LEXICON_FILE: SideFileKind[Lexicon] = SideFileKind(
+    LexiconError,
+    MAX_LEXICON_FILE_BYTES,
+    key="term",
+    fields=("spoken", "ignore_case"),
+    label="the lexicon",
+    not_an_object='must be a JSON object of terms, e.g. {"Hermione": "Her-my-oh-nee"}',
+    build=_build,
+)
+parse_lexicon_json = LEXICON_FILE.from_json  # {"term": "spoken"} or {"term": {"spoken": ..., "ignore_case": true}}
+parse_lexicon_csv = LEXICON_FILE.from_csv  # the columns term, spoken and optionally ignore_case
+read_lexicon = LEXICON_FILE.read  # the lexicon in a .json or .csv file; every problem is a LexiconError

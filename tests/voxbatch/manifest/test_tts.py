@@ -42,6 +42,13 @@ def _voices(tmp_path: Path, defaults: BookDefaults) -> dict[str, tuple[str, str]
     )
     rows, errors = load_tts_manifest(tmp_path / "m.csv", defaults)
     assert errors == []
+    assert {r.id: r.voice_is_default for r in rows} == {
+        "kokoro": defaults.voice is None,
+        "orpheus": defaults.voice is None,
+        "cartesia": defaults.voice is None,
+        "unknown": defaults.voice is None,
+        "named": False,  # a catalog may replace only a voice nobody named (AudiobookPipeline.fit)
+    }
     return {r.id: (r.model, r.voice) for r in rows}
 
 

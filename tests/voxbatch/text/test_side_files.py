@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from voxbatch.text.side_files import csv_rows, json_object, read_side_file
+from voxbatch.text.side_files import Entry, SideFileKind, csv_rows, json_object, read_side_file
 
 
 class Problem(ValueError):
@@ -52,3 +52,37 @@ def test_json_object_is_an_object_or_says_what_it_must_be() -> None:
         json_object("[1]", Problem, "must be an object")
     with pytest.raises(Problem, match="is not valid JSON"):
         json_object("{", Problem, "must be an object")
+
+
+def _nicknames(entries: list[Entry]) -> dict[str, object]:
+    if not entries:
+        raise Problem("nobody is listed")
+    return {key: (value, where) for key, value, where in entries}
+
+
+NICKNAMES = SideFileKind(Problem, 1000, "name", ("nick", "note"), "the names", "must be an object", _nicknames)
+
+
+def test_json_and_csv_give_the_same_entries_with_where_each_is() -> None:
+    assert NICKNAMES.from_json('{"Ann": "Annie", "Bob": {"nick": "Rob"}}') == {
+        "Ann": ("Annie", "the names"),
+        "Bob": ({"nick": "Rob"}, "the names"),
+    }
+    # CSV cells are stripped, empty ones and unknown columns left out, blank rows skipped.
+    assert NICKNAMES.from_csv("Name,Nick,Note,extra\n Ann , Annie ,,x\n,,,\nBob,,late,\n") == {
+        "Ann": ({"nick": "Annie"}, "row 2"),
+        "Bob": ({"note": "late"}, "row 4"),
+    }
+    with pytest.raises(Problem, match=r"needs the columns name and nick \(and optionally note\)"):
+        NICKNAMES.from_csv("name,note\nAnn,x\n")
+
+
+def test_every_problem_reading_a_kind_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "names.json").write_text("{}")
+    with pytest.raises(Problem, match=r"^file names\.json: nobody is listed$"):
+        NICKNAMES.read(tmp_path / "names.json")
+    (tmp_path / "names.csv").write_text("name\nAnn\n")
+    with pytest.raises(Problem, match=r"^file names\.csv: needs the columns name and nick"):
+        NICKNAMES.read(tmp_path / "names.csv")
+    (tmp_path / "names.csv").write_text("name,nick\nAnn,Annie\n")
+    assert NICKNAMES.read(tmp_path / "names.csv") == {"Ann": ({"nick": "Annie"}, "row 2")}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from voxbatch.audit.options import NO_AUDIT, AuditOptions
@@ -64,6 +64,14 @@ class AudiobookPipeline:
 
     def describe(self, row: BookRow) -> tuple[str | None, str | None]:
         return row.model, row.voice
+
+    def fit(self, row: BookRow, catalog: Catalog) -> BookRow:
+        """A row nobody named a voice for reads with its model's default voice in the catalog, when the one
+        voxbatch knows (:func:`voxbatch.defaults.default_voice`) is not among the model's voices there."""
+        entry = catalog.tts.get(row.model) if catalog.tts is not None else None
+        if not row.voice_is_default or entry is None or entry.default_voice is None:
+            return row
+        return row if entry.voice_problem(row.voice) is None else replace(row, voice=entry.default_voice)
 
     def check(self, row: BookRow, catalog: Catalog) -> list[str]:
         """The row's model, voice, sample rate and language against the provider's catalog, and every other

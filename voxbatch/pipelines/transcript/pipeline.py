@@ -68,6 +68,9 @@ class TranscriptPipeline:
     def describe(self, row: AudioRow) -> tuple[str | None, str | None]:
         return row.model, None
 
+    def fit(self, row: AudioRow, catalog: Catalog) -> AudioRow:
+        return row  # a transcript row's model is always named (its default is the command's)
+
     def check(self, row: AudioRow, catalog: Catalog) -> list[str]:
         """The row's model against the provider's catalog (its language is checked when the manifest is read)."""
         problem = catalog.stt_problem(row.model)

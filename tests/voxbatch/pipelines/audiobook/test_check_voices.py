@@ -12,7 +12,7 @@ from voxbatch.manifest.markup import BookMarkup
 from voxbatch.manifest.tts import BookRow
 from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 from voxbatch.pipelines.audiobook.plan import plan_book
-from voxbatch.run.catalog import Catalog, embedded_catalog
+from voxbatch.run.catalog import Catalog, embedded_catalog, tts_entry
 from voxbatch.text.cast import parse_cast_json
 
 KOKORO = "hexgrad/Kokoro-82M"
@@ -99,3 +99,22 @@ def test_a_model_already_refused_is_named_once(catalog: Catalog) -> None:
 def test_a_catalog_that_lists_no_speech_models_checks_none(catalog: Catalog) -> None:
     bare = Catalog("a server that lists nothing")
     assert check(book('{"Alice": "zz_nobody"}', dialogue_voice="newsman", model=CARTESIA, voice="x"), bare) == []
+
+
+def test_a_row_without_a_voice_takes_its_models_default_from_the_catalog(catalog: Catalog) -> None:
+    """voxbatch's own default (af_heart for a model it does not know) gives way to the catalog's, for a row that
+    named no voice; a voice somebody named is never changed, only checked."""
+    assert catalog.tts is not None
+    served = Catalog("http://server", tts={**catalog.tts, "acme/new-tts": tts_entry("acme/new-tts", ["ivy", "oak"])})
+    pipeline = AudiobookPipeline(Path("out"))
+    unnamed = book(model="acme/new-tts", voice="af_heart", voice_is_default=True)
+    fitted = pipeline.fit(unnamed, served)
+    assert fitted.voice == "ivy" and check(fitted, served) == []
+    named = replace(unnamed, voice_is_default=False)
+    assert pipeline.fit(named, served) is named
+    assert check(named, served) == [
+        f"{WHERE} 'voice': 'af_heart' is not a voice of acme/new-tts; choose one of: ivy, oak"
+    ]
+    kokoro = book(voice_is_default=True)
+    assert pipeline.fit(kokoro, served) is kokoro  # voxbatch's default is the catalog's own: nothing changes
+    assert pipeline.fit(unnamed, Catalog("http://server")) is unnamed  # no voices listed: nothing to go by

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from voxbatch.manifest.tts import BookRow
 from voxbatch.manuscript.book import Manuscript, Section
 from voxbatch.manuscript.render import render_manuscript
@@ -55,3 +57,18 @@ def test_the_listing_names_the_book_and_each_chapter() -> None:
     assert lines[0] == "book: 2 chapters (The Book)"
     assert lines[1].split()[:2] == ["1", "One"] and lines[2].split()[:2] == ["2", "Two"]
     assert "chars" in lines[1] and "$" in lines[1]
+
+
+def test_a_book_read_in_part_lists_every_chapter_and_marks_the_chosen() -> None:
+    text = "\n\n".join(f"# {title}\n\n{TEXT}" for title in ("One", "Two", "Three"))
+    row = replace(_row(text, True, ("body",) * 3), chapters="1,Three")
+    entries = book_contents(row, default_price_table())
+    assert [e.chosen for e in entries] == [True, False, True]
+    lines = contents_text([row], default_price_table()).splitlines()
+    chosen = [e for e in entries if e.chosen]
+    cost = sum(e.cost_usd or 0.0 for e in chosen)
+    chars = sum(e.chars for e in chosen)
+    assert lines[0] == f"book: 3 chapters (The Book); reading 2 of them (marked *): {chars:,} chars, ${cost:.4f}"
+    assert [line[:4] for line in lines[1:]] == ["*  1", "   2", "*  3"]
+    whole = contents_text([replace(row, chapters="")], default_price_table()).splitlines()
+    assert whole[0] == "book: 3 chapters (The Book)" and [line[:4] for line in whole[1:]] == ["   1", "   2", "   3"]
