@@ -29,6 +29,7 @@ lexicon's rewrites are heard, not shown); a chapter gap starts a new cue.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ from voxbatch.cache import CachedChunk
 from voxbatch.client.results import WordTime
 from voxbatch.pipelines.audiobook.plan import BookPlan, ChunkJob
 from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome
-from voxbatch.pipelines.transcript.captions import CaptionOptions, to_srt, to_vtt
+from voxbatch.pipelines.transcript.captions import CaptionOptions, cues, to_srt, to_vtt
 from voxbatch.pipelines.transcript.merged import MergedTranscript
 
 WORDS_VERSION = 1
@@ -66,14 +67,18 @@ class ChunkTiming:
 
 def voiced_span(chunk: CachedChunk) -> tuple[float, float]:
     """Where a chunk's voice starts and ends (seconds into it); the whole chunk when it is silent."""
-    samples = np.abs(np.fromfile(chunk.pcm_path, dtype="<i2").astype(np.int32))
+    samples = np.fromfile(chunk.pcm_path, dtype="<i2")
     if not len(samples):
         return 0.0, chunk.duration_s
-    loud = np.flatnonzero(samples > max(VOICED_FLOOR_INT16, VOICED_PEAK_SHARE * int(samples.max())))
-    if not len(loud):
+    peak = max(int(samples.max()), -int(samples.min()))
+    # |sample| > the threshold, in int16 arithmetic: an integer is above x exactly when it is above floor(x).
+    threshold = math.floor(max(VOICED_FLOOR_INT16, VOICED_PEAK_SHARE * peak))
+    if threshold >= peak:
         return 0.0, chunk.duration_s
+    loud = (samples > threshold) | (samples < -threshold)
+    first, last = int(loud.argmax()), len(loud) - 1 - int(loud[::-1].argmax())
     rate = chunk.sample_rate_hz
-    return float(loud[0]) / rate, float(loud[-1] + 1) / rate
+    return float(first) / rate, float(last + 1) / rate
 
 
 def chunk_words(job: ChunkJob, chunk: CachedChunk) -> tuple[TimedWord, ...]:
@@ -180,7 +185,8 @@ def captions(
     default = CaptionOptions()
     gap_s = opts.chapter_pause_s
     cue_rules = CaptionOptions(max_pause_s=min(default.max_pause_s, gap_s)) if gap_s > 0 else default
-    return to_srt(merged, cue_rules), to_vtt(merged, cue_rules)
+    found = cues(merged, cue_rules)  # once for both
+    return to_srt(merged, cue_rules, found), to_vtt(merged, cue_rules, found)
 
 
 def write_timed_sidecars(

@@ -115,11 +115,12 @@ def cues(merged: MergedTranscript, options: CaptionOptions | None = None) -> lis
     return out
 
 
-def to_srt(merged: MergedTranscript, options: CaptionOptions | None = None) -> str:
-    """SubRip text: numbered cues with ``HH:MM:SS,mmm`` times, separated by blank lines."""
+def to_srt(merged: MergedTranscript, options: CaptionOptions | None = None, found: Sequence[Cue] | None = None) -> str:
+    """SubRip text: numbered cues with ``HH:MM:SS,mmm`` times, separated by blank lines (``found``: the cues of
+    ``merged`` with ``options``, when already made)."""
     blocks = [
         f"{c.index}\n{srt_timestamp(c.start_s)} --> {srt_timestamp(c.end_s)}\n" + "\n".join(c.lines) + "\n"
-        for c in cues(merged, options)
+        for c in (cues(merged, options) if found is None else found)
     ]
     return "\n".join(blocks)
 
@@ -129,10 +130,11 @@ def vtt_timestamp(seconds: float) -> str:
     return srt_timestamp(seconds).replace(",", ".")
 
 
-def to_vtt(merged: MergedTranscript, options: CaptionOptions | None = None) -> str:
-    """WebVTT text; a diarized transcript names each cue's speaker in a ``<v SPEAKER_00>`` voice tag."""
+def to_vtt(merged: MergedTranscript, options: CaptionOptions | None = None, found: Sequence[Cue] | None = None) -> str:
+    """WebVTT text; a diarized transcript names each cue's speaker in a ``<v SPEAKER_00>`` voice tag (``found``: as
+    for :func:`to_srt`)."""
     blocks = ["WEBVTT\n"]
-    for c in cues(merged, options):
+    for c in cues(merged, options) if found is None else found:
         lines = [_vtt_escape(line) for line in c.lines]
         if merged.diarized and c.speaker:
             lines[0] = f"<v {_vtt_escape(c.speaker)}>{lines[0]}"
@@ -334,24 +336,30 @@ def _wrap(words: Sequence[str], width: int) -> list[str]:
     than ``width`` is a line of its own."""
     n_lines = _line_count(words, width)
     n = len(words)
+    ends = [0]  # ends[j]: characters of words[:j], a space after each
+    for word in words:
+        ends.append(ends[-1] + len(word) + 1)
+    clause_end = [bool(_CLAUSE_END.search(word)) for word in words]
+
+    def length(i: int, j: int) -> int:
+        return ends[j] - ends[i] - 1
 
     def cost(i: int, j: int) -> int:
-        length = sum(len(w) for w in words[i:j]) + (j - i - 1)
-        return length if j == n or _CLAUSE_END.search(words[j - 1]) else length + MID_CLAUSE_BREAK_CHARS
+        return length(i, j) if j == n or clause_end[j - 1] else length(i, j) + MID_CLAUSE_BREAK_CHARS
 
-    def allowed(i: int, j: int) -> bool:
-        return j == i + 1 or sum(len(w) for w in words[i:j]) + (j - i - 1) <= width
+    def line_ends(i: int) -> range:
+        """The ends j of every line words[i:j] may be: one word, or as many as fit in ``width``."""
+        j = i + 1
+        while j < n and length(i, j + 1) <= width:
+            j += 1
+        return range(i + 1, j + 1)
 
     # best[k][i]: (worst line cost, end of the first line) for words[i:] in exactly k lines.
     best: list[dict[int, tuple[int, int]]] = [{n: (0, n)}]
     for k in range(1, n_lines + 1):
         row: dict[int, tuple[int, int]] = {}
         for i in range(n):
-            options = [
-                (max(cost(i, j), best[k - 1][j][0]), j)
-                for j in range(i + 1, n + 1)
-                if j in best[k - 1] and allowed(i, j)
-            ]
+            options = [(max(cost(i, j), best[k - 1][j][0]), j) for j in line_ends(i) if j in best[k - 1]]
             if options:
                 row[i] = min(options)
         best.append(row)
