@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 
 from voxbatch.audio.ffmpeg import decode_to_pcm
 from voxbatch.engines.sphinx import (
+    DEFAULT_POOL_SIZE,
     SPHINX_SAMPLE_RATE_HZ,
     Recognition,
     SphinxEngine,
@@ -159,15 +161,34 @@ def test_long_regions_are_split(jfk_pcm: npt.NDArray[np.int16]) -> None:
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(regions))
 
 
-CONCURRENT_CUT_S = 4.0  # recognition costs ~0.5 CPU-s per second of speech; a cut shows shared state as well
+CONCURRENT_CUT_S = 2.0  # "and so my fellow ...": words enough to compare; each decode costs ~1 CPU-s
+HANG_GUARD_S = 120.0  # only reached if a decode never starts
 
 
 def test_concurrent_calls_match_sequential(engine: SphinxEngine, jfk_pcm: npt.NDArray[np.int16]) -> None:
     cut = jfk_pcm[: round(CONCURRENT_CUT_S * SPHINX_SAMPLE_RATE_HZ)]
     alone = engine.recognize(cut)
     assert alone.words  # something was heard, so equal results mean something
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(engine.recognize, [cut, cut.copy()]))
+    # Both calls meet before decoding their first region (``should_stop`` is asked then), so the two decodes
+    # surely run at once, each on its own decoder of the pool, whatever the machine's speed.
+    together = threading.Barrier(DEFAULT_POOL_SIZE, timeout=HANG_GUARD_S)
+    met: list[int] = []
+
+    def in_company(pcm: npt.NDArray[np.int16]) -> Recognition:
+        waited = False
+
+        def meet() -> bool:  # asked before each region: wait for the other call before the first one only
+            nonlocal waited
+            if not waited:
+                waited = True
+                met.append(together.wait())
+            return False
+
+        return engine.recognize(pcm, should_stop=meet)
+
+    with ThreadPoolExecutor(max_workers=DEFAULT_POOL_SIZE) as pool:
+        results = list(pool.map(in_company, [cut, cut.copy()]))
+    assert sorted(met) == list(range(DEFAULT_POOL_SIZE))  # both calls were decoding together
     assert results == [alone, alone]
 
 
