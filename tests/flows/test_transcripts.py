@@ -13,7 +13,6 @@ import asyncio
 import itertools
 import json
 import re
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import pytest
 from flows.transcripts import transcript_flow
 from tests.conftest import JFK_TEXT, heard_by_fake
 from voxbatch.audio.ffmpeg import decode_to_pcm, encode_pcm
+from voxbatch.audio.pcm import to_wav
 from voxbatch.audio.silence import SilenceOptions
 from voxbatch.ledger.writer import read_ledger
 from voxbatch.manifest.stt import SttDefaults
@@ -107,11 +107,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory, jfk_flac: bytes) -> Archiv
     pcm = np.concatenate(parts)
     assert len(pcm) / RATE_HZ > 30 * 60
     path = tmp_path_factory.mktemp("archive") / "archive.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE_HZ)
-        out.writeframes(pcm.astype("<i2").tobytes())
+    path.write_bytes(to_wav(pcm, RATE_HZ))
     return Archive(path, pcm, spans)
 
 
