@@ -156,11 +156,25 @@ def prefect_harness(prefect_db_template: Path) -> Iterator[str]:
     Opt-in (seconds to start): only tests that run flows or Prefect limits ask for it. Never nest
     another harness inside it: an inner harness's exit would stop the shared server.
     """
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED,
+        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED,
+        temporary_settings,
+    )
     from prefect.testing.utilities import prefect_test_harness
 
+    # The harness server stores no task runs and no events: no test reads either, and storing them was over a third
+    # of each harness server's CPU (BENCHMARKS.md). Flow runs, their states, logs and artifacts are stored as ever.
+    # These reach the harness's server process only (it is started with this process's settings); servers that
+    # commands start themselves run every service.
+    unread = {
+        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED: False,
+        PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED: False,
+    }
     with (
         harness_on_template(prefect_db_template),
+        temporary_settings(updates=unread),
         prefect_test_harness(server_startup_timeout=PREFECT_HARNESS_STARTUP_TIMEOUT_S),
     ):
         url = PREFECT_API_URL.value()
