@@ -9,7 +9,7 @@ FAULTS ?=
 BENCH ?=
 PYTEST_ARGS ?=
 # pytest-xdist processes: most tests wait on servers and subprocesses, so three share 2 cores well (measured on a
-# quiet 2-core machine: 4:44 with two, 4:13 with three). Each takes whole files in collection order
+# quiet 2-core machine, side by side: 3:40 with two, 3:22 with three). Each takes whole files in collection order
 # (--no-loadscope-reorder), which tests/conftest.py makes slowest-first.
 TEST_WORKERS ?= 3
 
