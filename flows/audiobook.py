@@ -16,13 +16,13 @@ from pathlib import Path
 
 from prefect import flow
 
+from flows.book_options import BookOptions, book_defaults
 from tasks.run import flow_run_name, run_pipeline
 from tasks.scale.dask import ScaleOut
 from tasks.steps import load_tts_rows
 from voxbatch.audit.options import parse_audit
 from voxbatch.defaults import DEFAULT_AUDIO_FORMAT, DEFAULT_AUDIOBOOK_OUT_DIR, DEFAULT_TTS_MODEL
 from voxbatch.manifest.markup import MarkupDefaults
-from voxbatch.manifest.tts import BookDefaults
 from voxbatch.pipelines.audiobook.pipeline import AudiobookPipeline
 from voxbatch.run.report import RunReport
 from voxbatch.run.spec import RunSpec
@@ -58,19 +58,8 @@ async def audiobook_flow(
     ``markup``: the dialogue voice, cast, lexicon and pauses of rows that do not name their own; ``readalong``: also
     write the book's read-along EPUB once its words.json exists (:mod:`voxbatch.pipelines.audiobook.readalong`).
     """
-    defaults = BookDefaults(
-        model=model,
-        voice=voice,
-        language=language,
-        audio_format=audio_format,
-        author=author,
-        transport=transport,
-        sample_rate_hz=sample_rate_hz,
-        keep_front_matter=keep_front_matter,
-        markup=markup or MarkupDefaults(),
-        chapters=chapters,
-        readalong=readalong,
-    )
+    book = BookOptions(keep_front_matter, transport, sample_rate_hz, markup or MarkupDefaults(), chapters, readalong)
+    defaults = book_defaults(model, voice, language, audio_format, author, book)
     rows, row_errors = load_tts_rows(manifest, defaults, allow_paths)
     return await run_pipeline(
         AudiobookPipeline(Path(out_dir), loudness_chart=(spec or RunSpec()).charts_on(), audit=parse_audit(audit)),

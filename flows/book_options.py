@@ -20,6 +20,7 @@ from flows.cli_checks import check_choice
 
 if TYPE_CHECKING:
     from voxbatch.manifest.markup import MarkupDefaults
+    from voxbatch.manifest.tts import BookDefaults
 
 TRANSPORT_CHOICES = ("rest", "sse", "websocket")
 
@@ -96,18 +97,23 @@ class BookRows:
 
     def read(self) -> tuple[list[Any], list[Any]]:
         """The manifest's books and row errors."""
-        from voxbatch.manifest.tts import BookDefaults, load_tts_manifest
+        from voxbatch.manifest.tts import load_tts_manifest
 
-        defaults = BookDefaults(
-            model=self.model,
-            voice=self.voice,
-            language=self.language,
-            audio_format=self.audio_format,
-            author=self.author,
-            **self.book.defaults(),
-        )
+        defaults = book_defaults(self.model, self.voice, self.language, self.audio_format, self.author, self.book)
         rows, errors = load_tts_manifest(self.manifest, defaults, self.allowed)
         return list(rows), list(errors)
+
+
+def book_defaults(
+    model: str, voice: str | None, language: str | None, audio_format: str, author: str | None, book: BookOptions
+) -> BookDefaults:
+    """What every row gets for an empty column: the one mapping of options to defaults, for the flow
+    (:func:`flows.audiobook.audiobook_flow`) and for the command's own reading (:class:`BookRows`)."""
+    from voxbatch.manifest.tts import BookDefaults
+
+    return BookDefaults(
+        model=model, voice=voice, language=language, audio_format=audio_format, author=author, **book.defaults()
+    )
 
 
 def dry_run(out: Path, spec: Any, books: BookRows) -> None:
