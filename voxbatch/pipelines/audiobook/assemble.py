@@ -31,6 +31,7 @@ from voxbatch.audio.stitch import (
     write_chapters_json,
 )
 from voxbatch.cache import chunk_key
+from voxbatch.pipelines.audiobook.build_record import build_record_path
 from voxbatch.pipelines.audiobook.plan import BookPlan
 from voxbatch.pipelines.audiobook.readalong import readalong_missing, write_book_readalong
 from voxbatch.pipelines.audiobook.synthesize import ChunkOutcome
@@ -60,7 +61,7 @@ class BookOutputs:
             audio=out_dir / f"{item_id}.{audio_format}",
             chapters=out_dir / f"{item_id}.chapters.json",
             srt=out_dir / f"{item_id}.srt",
-            build=out_dir / f"{item_id}.build.json",
+            build=build_record_path(out_dir, item_id),
             vtt=out_dir / f"{item_id}.vtt",
             words=out_dir / f"{item_id}.words.json",
             audit=out_dir / f"{item_id}.audit.json",

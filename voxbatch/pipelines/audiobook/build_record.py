@@ -14,6 +14,5 @@ BUILD_RECORD_SUFFIX = ".build.json"
 
 
 def build_record_path(out_dir: Path, item_id: str) -> Path:
-    """``<out>/<id>.build.json`` (the same file as :class:`~voxbatch.pipelines.audiobook.assemble.BookOutputs`'s
-    ``build``)."""
+    """``<out>/<id>.build.json``: :class:`~voxbatch.pipelines.audiobook.assemble.BookOutputs`'s ``build`` is this."""
     return out_dir / f"{item_id}{BUILD_RECORD_SUFFIX}"
