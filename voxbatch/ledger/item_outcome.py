@@ -3,7 +3,8 @@
 A book produced on the first night and skipped as done on the second was produced in that period; one that
 failed and was then finished was produced too. So: ``produced`` when any item record of the period is ok,
 else ``failed`` when any failed, else ``skipped`` (it was already done), else the latest record's own status
-(``stopped``, ``skipped_budget``: not started, or stopped before it was done).
+(``stopped``, ``skipped_budget``: not started, or stopped before it was done; ``flagged``: made, but not as asked,
+e.g. a chunk still bad after its repeats).
 """
 
 from __future__ import annotations

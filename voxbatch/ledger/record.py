@@ -9,7 +9,8 @@ from typing import Literal
 RecordKind = Literal["call", "item"]
 # "unknown": the call was sent (its write-ahead record is in the journal) but no outcome was ever recorded,
 # because the process died or the call was abandoned while in flight: possibly billed.
-CallStatus = Literal["ok", "failed", "cached", "skipped", "skipped_budget", "unknown", "stopped"]
+# "flagged": an item record only, for an item made but not as asked (its error says what; the next run tries again)
+CallStatus = Literal["ok", "failed", "cached", "skipped", "skipped_budget", "unknown", "stopped", "flagged"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class CallRecord:
     retry_wait_s: float  # total time spent waiting between attempts
     http_status: int | None  # of the last attempt; None when no answer came back
     status: CallStatus
-    error: str | None  # error class and message when status is "failed" (never contains the API key)
+    error: str | None  # error class and message when "failed"; what was flagged when "flagged" (never the API key)
     request_id: str | None
     started_at: datetime
     ttfb_s: float | None  # request sent to first byte of the successful answer

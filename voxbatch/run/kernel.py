@@ -354,8 +354,11 @@ class _ItemLife:
         model, voice = self.pipeline.describe(row)
         wall = time.perf_counter() - t0
         status = cast(CallStatus, result.status)  # a finished item is never "pending"
+        error = result.error
+        if status == "ok" and result.flags:  # made, but not as asked: the ledger says so, and why
+            status, error = "flagged", "; ".join(result.flags)
         kind = self.pipeline.kind
-        self.ctx.record_item(kind, result.item_id, model, voice, status, result.error, begun, wall, result.duration_s)
+        self.ctx.record_item(kind, result.item_id, model, voice, status, error, begun, wall, result.duration_s)
         if self.kernel.progress is not None:
             self.kernel.progress.item_done(failed=result.failed, item_id=result.item_id)
 

@@ -31,6 +31,8 @@ def _rows(*records: tuple[str, int, str], kind: str = "item") -> pd.DataFrame:
         (["failed", "skipped_budget"], "failed"),
         (["skipped", "skipped"], "skipped"),
         (["skipped_budget", "stopped"], "stopped"),  # neither done nor failed: the latest says where it stands
+        (["flagged", "flagged"], "flagged"),  # made, but not as asked, each night
+        (["flagged", "ok"], "produced"),  # its bad chunks fixed on night 2
     ],
 )
 def test_the_period_decides_not_the_last_record(statuses: list[str], outcome: str) -> None:

@@ -87,6 +87,8 @@ def test_a_cut_answer_is_repaired_by_the_duration_check_and_a_book_still_cut_is_
     (flag,) = flagged.items["book"].flags
     assert flagged.items["book"].status == "ok" and flag.startswith("2 of ") and "book.audit.json" in flag
     assert run_failed(flagged) and "FLAGGED book: 2 of" in summary_text(flagged)
+    (item,) = read_ledger(cut_out / "ledger", run_id=flagged.run_id).query("kind == 'item'").itertuples()
+    assert item.status == "flagged" and item.error == flag  # the ledger says the book is not as asked, and why
     assert all(c["problem"] and c["attempts"] == 2 for c in _body_chunks(cut_out))
     before = server.stats.count(SPEECH)
     again = _run(server, folder, cut_out)
