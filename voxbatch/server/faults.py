@@ -10,10 +10,11 @@ sequential client sees the same faults on every run with the same seed. With ``s
 a provider does when an account hits its limit and every caller in flight is turned away at once.
 
 ``short`` is the quiet failure: a speech request drawn ``short`` is answered 200 with correct headers and a
-complete, well-formed body (or stream) holding only the first ``short_keep`` of its speech (and of its word
-timestamps), as a provider that silently drops the end of a long input does. With ``short_times=N`` one input (the
-same text) is answered short at most N times, so a repeat of it comes back whole: ``short=1,short_times=1`` cuts
-every chunk's first answer and no other. A ``short`` drawn for any other request changes nothing.
+complete, well-formed body (or stream, or WebSocket item) holding only the first ``short_keep`` of its speech (and
+of its word timestamps), as a provider that silently drops the end of a long input does. With ``short_times=N`` one
+input (the same text) is answered short at most N times, so a repeat of it comes back whole:
+``short=1,short_times=1`` cuts every chunk's first answer and no other. A ``short`` drawn for any other request
+changes nothing.
 """
 
 from __future__ import annotations

@@ -452,3 +452,27 @@ def test_connections_count_against_the_rate_limit(make_server) -> None:
     assert events[0]["error"]["code"] == "dynamic_request_limited"
     assert close_code == 1008
     assert srv.stats.count("/v1/audio/speech/websocket", 429) == 1
+
+
+def test_the_short_fault_cuts_an_items_speech_and_words_and_a_repeat_comes_back_whole(make_server) -> None:
+    """The quiet failure on the realtime endpoint too: the item is complete-looking (its deltas, its words, done) but
+    holds only the first ``short_keep`` of the speech; with ``short_times=1`` the same text is whole the next time."""
+    from voxbatch.server.faults import FaultSpec
+
+    faulty = make_server(faults=FaultSpec(short=1.0, short_times=1, short_keep=0.4))
+    text = "Nice to meet you, and welcome to the reading room."
+
+    async def one_item() -> list[dict[str, Any]]:
+        async with ws_connect(faulty, alignment="word") as ws:
+            await open_session(ws)
+            await send_json(ws, type=APPEND, text=text)
+            await recv_json(ws)
+            return await recv_item(ws)
+
+    cut, whole = run(one_item()), run(one_item())
+    assert [e["type"] for e in cut][-2:] == [WORDS, DONE]  # it looks finished
+    cut_s, whole_s = len(item_pcm(cut)) / 2 / 24000, len(item_pcm(whole)) / 2 / 24000
+    assert cut_s == pytest.approx(0.4 * whole_s, abs=0.01)
+    (cut_words,), (whole_words,) = of_type(cut, WORDS), of_type(whole, WORDS)
+    assert 0 < len(cut_words["words"]) < len(whole_words["words"])
+    assert max(cut_words["end_seconds"]) <= cut_s + 0.002

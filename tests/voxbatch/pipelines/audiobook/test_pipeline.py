@@ -44,8 +44,8 @@ LOUD_RMS = 300.0  # about -40 dBFS: speech, not the digital silence of the pause
 GAP_S = 0.6  # the book's pauses here (paragraph 0.8 s, chapter 2 s) are longer than any pause inside a chunk
 
 
-def _run(server: LocalServer, folder: Path, out: Path, audit: str = "off") -> RunReport:
-    rows, errors = load_tts_manifest(folder / "books.csv", BookDefaults())
+def _run(server: LocalServer, folder: Path, out: Path, audit: str = "off", transport: str = "rest") -> RunReport:
+    rows, errors = load_tts_manifest(folder / "books.csv", BookDefaults(transport=transport))
     assert not errors
     kernel = Kernel(AudiobookPipeline(out, audit=parse_audit(audit)), RunSpec(base_url=server.origin), out)
     return asyncio.run(kernel.run(rows, []))
@@ -94,6 +94,19 @@ def test_a_cut_answer_is_repaired_by_the_duration_check_and_a_book_still_cut_is_
     again = _run(server, folder, cut_out)
     assert again.items["book"].status == "ok" and again.items["book"].flags  # not skipped: still cut
     assert server.stats.count(SPEECH) - before == 2  # each bad chunk asked for once more, nothing else
+
+
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
+def test_a_cut_answer_is_repaired_on_the_streaming_transports_too(
+    tmp_path: Path, make_server: Callable[..., LocalServer], transport: str
+) -> None:
+    server = make_server(api_key=None, recognizer="fake", faults=FaultSpec(short=1.0, short_times=1))
+    folder, out = _book(tmp_path), tmp_path / "out"
+    report = _run(server, folder, out, transport=transport)
+    assert report.items["book"].status == "ok" and report.items["book"].flags == ()
+    bodies = _body_chunks(out)
+    assert all(c["repeats"] == ["short"] and c["attempts"] == 2 and c["problem"] is None for c in bodies)
+    assert all(0.8 < float(c["ratio"]) for c in bodies)  # the book has the whole answers
 
 
 def test_the_audit_catches_a_cut_answer_and_hears_the_repeat(
