@@ -30,6 +30,7 @@ from tests.voxbatch.server.tts_helpers import (
     ws_connect,
     ws_url,
 )
+from voxbatch.server.runner import LocalServer
 
 APPEND = "input_text_buffer.append"
 COMMIT = "input_text_buffer.commit"
@@ -45,6 +46,15 @@ async def open_session(ws: Any) -> dict[str, Any]:
     created = await recv_json(ws)
     assert created["type"] == "session.created", created
     return created
+
+
+async def spoken_item(server: LocalServer, text: str, **query: str) -> list[dict[str, Any]]:
+    """The events of the one item a new session speaks for ``text`` (a complete sentence), opened with ``query``."""
+    async with ws_connect(server, **query) as ws:
+        await open_session(ws)
+        await send_json(ws, type=APPEND, text=text)
+        await recv_json(ws)
+        return await recv_item(ws)
 
 
 def test_session_created_first_with_model_and_voice_from_query(server) -> None:
@@ -242,16 +252,7 @@ def test_bad_max_partial_length_is_reported_not_fatal(server, monkeypatch: pytes
 
 
 def test_alignment_word_sends_word_timestamps_with_item_id(server) -> None:
-    text = "Nice to meet you."
-
-    async def scenario() -> list[dict[str, Any]]:
-        async with ws_connect(server, alignment="word") as ws:
-            await open_session(ws)
-            await send_json(ws, type=APPEND, text=text)
-            await recv_json(ws)
-            return await recv_item(ws)
-
-    events = run(scenario())
+    events = run(spoken_item(server, "Nice to meet you.", alignment="word"))
     (words,) = of_type(events, WORDS)
     assert words["item_id"] == events[-1]["item_id"]
     assert words["words"] == ["Nice", "to", "meet", "you"]
@@ -426,15 +427,8 @@ def test_audio_of_ws_and_rest_match_for_one_sentence(server) -> None:
     s16_rest = s16(
         speech(server, model=KOKORO, voice="am_adam", input="Exactly the same.", response_format="raw").content
     )
-
-    async def scenario() -> bytes:
-        async with ws_connect(server, model=KOKORO, voice="am_adam") as ws:
-            await open_session(ws)
-            await send_json(ws, type=APPEND, text="Exactly the same.")
-            await recv_json(ws)
-            return item_pcm(await recv_item(ws))
-
-    assert np.array_equal(s16(run(scenario())), s16_rest)
+    ws_item = run(spoken_item(server, "Exactly the same.", model=KOKORO, voice="am_adam"))
+    assert np.array_equal(s16(item_pcm(ws_item)), s16_rest)
 
 
 def test_connections_count_against_the_rate_limit(make_server) -> None:
@@ -461,15 +455,7 @@ def test_the_short_fault_cuts_an_items_speech_and_words_and_a_repeat_comes_back_
 
     faulty = make_server(faults=FaultSpec(short=1.0, short_times=1, short_keep=0.4))
     text = "Nice to meet you, and welcome to the reading room."
-
-    async def one_item() -> list[dict[str, Any]]:
-        async with ws_connect(faulty, alignment="word") as ws:
-            await open_session(ws)
-            await send_json(ws, type=APPEND, text=text)
-            await recv_json(ws)
-            return await recv_item(ws)
-
-    cut, whole = run(one_item()), run(one_item())
+    cut, whole = run(spoken_item(faulty, text, alignment="word")), run(spoken_item(faulty, text, alignment="word"))
     assert [e["type"] for e in cut][-2:] == [WORDS, DONE]  # it looks finished
     cut_s, whole_s = len(item_pcm(cut)) / 2 / 24000, len(item_pcm(whole)) / 2 / 24000
     assert cut_s == pytest.approx(0.4 * whole_s, abs=0.01)
