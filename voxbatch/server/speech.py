@@ -76,10 +76,9 @@ def cut_short(rendering: Rendering, keep: float) -> Rendering:
     return replace(rendering, pcm=rendering.pcm[:n], words=tuple(w for w in rendering.words if w.end_s <= end_s))
 
 
-def _shortened(request: Request, state: ServerState, req: SpeechRequest) -> float | None:
-    """The share of the speech to answer with when the request was drawn ``short`` (and its input may still be
-    cut), else None."""
-    fault = request.scope.get("state", {}).get("fault")
+def shortened(fault: str | None, state: ServerState, req: SpeechRequest) -> float | None:
+    """The share of the speech to answer with when the request (or WebSocket session) was drawn ``fault`` =
+    ``short`` and its input may still be cut, else None."""
     if fault == "short" and state.faults.cuts_short(req.input_sha256):
         return state.faults.spec.short_keep
     return None
@@ -134,7 +133,7 @@ async def create_speech(request: Request) -> Response:
         input_sha256=req.input_sha256,
         transport="sse" if req.stream else "rest",
     )
-    keep = _shortened(request, state, req)
+    keep = shortened(request.scope.get("state", {}).get("fault"), state, req)
     if req.stream:
         return StreamingResponse(
             _sse(req, state.options.stream_shape, keep),

@@ -21,7 +21,7 @@ from voxbatch.server.catalog import KOKORO, TTS_MODELS
 from voxbatch.server.errors import ApiError
 from voxbatch.server.gateway import injected_error
 from voxbatch.server.options import DEFAULT_WS_MAX_PARTIAL_CHARS
-from voxbatch.server.speech import audio_chunks, cut_short, next_item_id, render_piece, word_event
+from voxbatch.server.speech import audio_chunks, cut_short, next_item_id, render_piece, shortened, word_event
 from voxbatch.server.speech_request import SpeechRequest, parse_speech_request
 from voxbatch.server.state import ServerState, note_billing
 from voxbatch.server.synthesis import complete_sentences_end, split_sentences
@@ -96,8 +96,9 @@ class _Session:
         self.characters += len(text)
         note_billing(self.ws.scope, model=req.model.model_id, voice=req.voice_name, characters=self.characters)
         rendering = await render_piece(req, text)
-        if self.fault == "short" and self.state.faults.cuts_short(req.input_sha256):
-            rendering = cut_short(rendering, self.state.faults.spec.short_keep)  # injected: complete-looking, cut
+        keep = shortened(self.fault, self.state, req)
+        if keep is not None:
+            rendering = cut_short(rendering, keep)  # injected: complete-looking, cut
         for chunk in audio_chunks(rendering):
             if ctx is not None and ctx.cancelled:
                 return
