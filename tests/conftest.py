@@ -20,6 +20,40 @@ os.environ.pop("PREFECT_API_URL", None)
 # every flow run and `voxbatch` process of the suite. The chart tests ask; commands started by tests inherit this.
 os.environ["VOXBATCH_CHARTS"] = "off"
 
+
+def _one_certificate_trust_store(folder: str) -> str:
+    """A CA file holding only the first certificate of certifi's bundle.
+
+    No test speaks TLS: every server of the suite (Prefect's, the local audio server) is plain HTTP on loopback.
+    Yet every HTTP client loads its trust store when it is made, and Prefect makes one for every flow run and
+    every task run: parsing certifi's ~150 certificates costs ~20 ms each time, which was about a fifth of the
+    suite's in-process CPU. Pointed at this file (SSL_CERT_FILE for httpx and Python's ssl defaults,
+    PREFECT_API_SSL_CERT_FILE for Prefect's clients), a client's trust store costs next to nothing; commands
+    started by tests inherit both.
+    """
+    import certifi
+
+    bundle = Path(certifi.where()).read_text(encoding="ascii")
+    end = "-----END CERTIFICATE-----"
+    first = bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end) + len(end)]
+    path = Path(folder) / "one-ca.pem"
+    path.write_text(first + "\n", encoding="ascii")
+    return str(path)
+
+
+_TRUST_STORE = _one_certificate_trust_store(_PREFECT_HOME)
+os.environ["SSL_CERT_FILE"] = _TRUST_STORE
+os.environ["PREFECT_API_SSL_CERT_FILE"] = _TRUST_STORE
+os.environ.pop("SSL_CERT_DIR", None)
+
+
+def environ_without_prefect_settings() -> dict[str, str]:
+    """This process's environment without its Prefect settings, but for the suite's trust store (above)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_API_SSL_CERT_FILE"] = _TRUST_STORE
+    return env
+
+
 from tests.prefect_db import harness_on_template, migrated_template, seed_prefect_home, template_folder  # noqa: E402
 from voxbatch.server.options import ServerOptions  # noqa: E402
 from voxbatch.server.runner import LocalServer  # noqa: E402

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, environ_without_prefect_settings
 
 RUN_TIMEOUT_S = 180.0
 
 
 def command_env(api: str, **extra: str) -> dict[str, str]:
     """This environment without Prefect settings, pointed at ``api`` (quiet logs, no analytics)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env = environ_without_prefect_settings()
     env.update(
         PREFECT_API_URL=api,
         PREFECT_HOME=os.environ["PREFECT_HOME"],

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, environ_without_prefect_settings
 from voxbatch.run.catalog import embedded_catalog
 from voxbatch.run.catalog_source import CatalogStore
 from voxbatch.run.spec import CACHE_DIR_NAME
@@ -44,7 +44,7 @@ def _manifest(folder: Path) -> Path:
 
 
 def _env(prefect_home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env = environ_without_prefect_settings()
     env.update(PYTHONPATH=str(REPO_ROOT), PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.update(extra)
     return env

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, environ_without_prefect_settings
 from tests.flows.commands import RUN_TIMEOUT_S, free_port, wait_for
 
 
@@ -20,7 +20,7 @@ from tests.flows.commands import RUN_TIMEOUT_S, free_port, wait_for
 def test_schedule_starts_a_prefect_server_when_asked(tmp_path: Path, prefect_home: Path) -> None:
     (tmp_path / "m.csv").write_text('id,text\nbook,"A short book."\n')
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env = environ_without_prefect_settings()
     env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     argv = [sys.executable, "-m", "flows.cli", "schedule", "--tts-manifest", str(tmp_path / "m.csv")]
     argv += ["--start-server", "--server-port", str(port)]
