@@ -8,14 +8,17 @@ book's RMS, and hence its gain, is bit-for-bit what reading the audio gives. A b
 levels is measured without reading a sample of audio.
 
 The levels depend on the fade the stitcher applies (``fade_samples``); levels measured with another fade, or for
-a file of another length, are not used (:meth:`ChunkLevels.fits`). On disk they are a small ``.npz`` (uncompressed,
-no pickles): the histogram is stored sparse, as the levels that occur and their counts.
+a file of another length, are not used (:meth:`ChunkLevels.fits`). On disk they are a few kilobytes of little-endian
+binary (:data:`LEVELS_MAGIC`, a fixed header, then the arrays): the histogram is stored sparse, as the levels that
+occur and their counts. Not ``.npz``: ``np.load`` parses each array's header with ``ast.literal_eval``, and on
+CPython 3.11 two threads parsing at once can fail with ``SystemError: AST constructor recursion depth mismatch``
+(python/cpython#106905 and later reports); books are assembled side by side in threads, and it failed a book here
+(3.11.7).
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,11 @@ import numpy.typing as npt
 from voxbatch.audio.loudness import INT16_LEVELS, FloatArray, LevelMeter, edge_fade
 
 BLOCK_SAMPLES = 1 << 16  # the stitcher's read block (~2.7 s at 24 kHz, 512 KiB as float64)
-LEVELS_VERSION = 1  # bump when what is stored (or how the stitcher measures) changes
+LEVELS_VERSION = 2  # bump when what is stored (or how the stitcher measures) changes (1 was .npz)
+LEVELS_MAGIC = b"VXLV"
+# version, fade_samples, n_samples, blocks, levels that occur (int64 each), peak (float64); then the block sums
+# (float64), the levels (uint16) and their counts (int64)
+_HEADER = struct.Struct("<4s5qd")
 
 IntArray = npt.NDArray[np.int64]
 
@@ -70,31 +77,40 @@ class ChunkLevels:
             meter.histogram[self.levels] += self.counts
 
     def to_bytes(self) -> bytes:
-        buf = io.BytesIO()
-        header = np.array([LEVELS_VERSION, self.fade_samples, self.n_samples], dtype=np.int64)
-        np.savez(
-            buf,
-            header=header,
-            block_sum_squares=np.array(self.block_sum_squares, dtype=np.float64),
-            peak=np.array([self.peak], dtype=np.float64),
-            levels=self.levels.astype(np.uint16),
-            counts=self.counts.astype(np.int64),
+        header = _HEADER.pack(
+            LEVELS_MAGIC,
+            LEVELS_VERSION,
+            self.fade_samples,
+            self.n_samples,
+            len(self.block_sum_squares),
+            len(self.levels),
+            self.peak,
         )
-        return buf.getvalue()
+        return b"".join(
+            (
+                header,
+                np.asarray(self.block_sum_squares, dtype="<f8").tobytes(),
+                np.asarray(self.levels, dtype="<u2").tobytes(),
+                np.asarray(self.counts, dtype="<i8").tobytes(),
+            )
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ChunkLevels:
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                version, fade_samples, n_samples = (int(v) for v in npz["header"])
-                sums = tuple(float(v) for v in npz["block_sum_squares"])
-                peak = float(npz["peak"][0])
-                levels = npz["levels"].astype(np.int64)
-                counts = npz["counts"].astype(np.int64)
-        except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
-            raise ChunkLevelsError(f"unreadable chunk levels: {exc}") from exc
+        if len(data) < _HEADER.size:
+            raise ChunkLevelsError(f"unreadable chunk levels: {len(data)} bytes, shorter than their header")
+        magic, version, fade_samples, n_samples, n_blocks, n_levels, peak = _HEADER.unpack_from(data)
+        if magic != LEVELS_MAGIC:
+            raise ChunkLevelsError("unreadable chunk levels: not a levels file")
         if version != LEVELS_VERSION:
             raise ChunkLevelsError(f"chunk levels of version {version}, expected {LEVELS_VERSION}")
+        if min(n_blocks, n_levels) < 0 or len(data) != _HEADER.size + 8 * n_blocks + 10 * n_levels:
+            raise ChunkLevelsError(f"unreadable chunk levels: {len(data)} bytes do not hold what their header says")
+        offset = _HEADER.size
+        sums = tuple(float(v) for v in np.frombuffer(data, dtype="<f8", count=n_blocks, offset=offset))
+        offset += 8 * n_blocks
+        levels = np.frombuffer(data, dtype="<u2", count=n_levels, offset=offset).astype(np.int64)
+        counts = np.frombuffer(data, dtype="<i8", count=n_levels, offset=offset + 2 * n_levels).astype(np.int64)
         blocks = -(-n_samples // BLOCK_SAMPLES)
         if (
             len(sums) != blocks

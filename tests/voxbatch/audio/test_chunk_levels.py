@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -96,3 +97,42 @@ def test_levels_survive_a_round_trip_and_refuse_garbage(tmp_path: Path) -> None:
         ChunkLevels.from_bytes(levels.to_bytes()[:50])
     with pytest.raises(ChunkLevelsError):
         read_levels(tmp_path / "missing.levels")
+
+
+def test_every_cut_or_padded_levels_file_is_refused(tmp_path: Path) -> None:
+    data = measure_pcm_file(chunk(tmp_path / "c.pcm", BLOCK_SAMPLES + 10, seed=4), FADE).to_bytes()
+    for end in range(len(data)):
+        with pytest.raises(ChunkLevelsError):
+            ChunkLevels.from_bytes(data[:end])
+    with pytest.raises(ChunkLevelsError):
+        ChunkLevels.from_bytes(data + b"\0")
+
+
+def test_levels_of_the_first_format_are_measured_again(tmp_path: Path) -> None:
+    """Version 1 kept levels as .npz: a cache written then is read as unusable, so its chunks' audio is read."""
+    path = chunk(tmp_path / "c.pcm", 5000, seed=5)
+    levels = measure_pcm_file(path, FADE)
+    old = tmp_path / "c.levels"
+    with old.open("wb") as out:
+        np.savez(out, header=np.array([1, FADE, 5000], dtype=np.int64), peak=np.array([levels.peak]))
+    with pytest.raises(ChunkLevelsError, match="not a levels file"):
+        read_levels(old)
+
+
+def test_reading_levels_parses_no_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Books are assembled side by side in threads, and ``ast.parse`` in two threads at once can fail on CPython
+    3.11 (python/cpython#106905): ``np.load`` of an .npz parses its headers so, and it failed a book here."""
+    import ast
+
+    data = measure_pcm_file(chunk(tmp_path / "c.pcm", 5000, seed=6), FADE).to_bytes()
+
+    parse, parsed = ast.parse, []
+
+    def counted(*args: Any, **kwargs: Any) -> ast.AST:
+        parsed.append(args)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", counted)
+    levels = ChunkLevels.from_bytes(data)
+    monkeypatch.undo()  # (pytest's own reports parse Python)
+    assert levels.n_samples == 5000 and not parsed
