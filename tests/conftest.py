@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -54,7 +56,7 @@ def environ_without_prefect_settings() -> dict[str, str]:
     return env
 
 
-from tests.prefect_db import harness_on_template, migrated_template, seed_prefect_home, template_folder  # noqa: E402
+from tests.prefect_db import DB_FILE, migrated_template, seed_prefect_home, template_folder  # noqa: E402
 from voxbatch.server.options import ServerOptions  # noqa: E402
 from voxbatch.server.runner import LocalServer  # noqa: E402
 
@@ -183,34 +185,56 @@ def prefect_home(tmp_path: Path, prefect_db_template: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(prefect_db_template: Path) -> Iterator[str]:
-    """One temporary Prefect server (its own SQLite database, a copy of the migrated template) for the whole
-    session; yields its API URL.
+def prefect_harness(prefect_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Prefect API server for the whole session (this worker's): its own Prefect home and SQLite database, a
+    copy of the migrated template; yields its API URL, which this process's Prefect settings point at meanwhile.
 
-    Opt-in (seconds to start): only tests that run flows or Prefect limits ask for it. Never nest
-    another harness inside it: an inner harness's exit would stop the shared server.
+    It is the server ``voxbatch`` itself starts when no PREFECT_API_URL is set
+    (:func:`voxbatch.run.prefect_server.start_embedded_prefect_server`: what Prefect's ephemeral mode runs, API
+    only). Prefect's own ``prefect_test_harness`` starts the same server, but imports all of Prefect's server
+    code into the test process to do so (~1.7 CPU-s per worker).
+
+    Opt-in (seconds to start): only tests that run flows or Prefect limits ask for it.
     """
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED,
-        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED,
-        temporary_settings,
-    )
-    from prefect.testing.utilities import prefect_test_harness
+    import prefect.context
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+    from prefect.utilities.asyncutils import run_coro_as_sync
 
-    # The harness server stores no task runs and no events: no test reads either, and storing them was over a third
-    # of each harness server's CPU (BENCHMARKS.md). Flow runs, their states, logs and artifacts are stored as ever.
-    # These reach the harness's server process only (it is started with this process's settings); servers that
+    from voxbatch.run.prefect_server import start_embedded_prefect_server
+
+    home = seed_prefect_home(tmp_path_factory.mktemp("prefect-harness"), prefect_db_template)
+    # The server stores no task runs and no events: no test reads either, and storing them was over a third of the
+    # server's CPU (BENCHMARKS.md). Flow runs, their states, logs and artifacts are stored as ever. Servers that
     # commands start themselves run every service.
     unread = {
-        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED: False,
-        PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED: False,
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
     }
-    with (
-        harness_on_template(prefect_db_template),
-        temporary_settings(updates=unread),
-        prefect_test_harness(server_startup_timeout=PREFECT_HARNESS_STARTUP_TIMEOUT_S),
-    ):
-        url = PREFECT_API_URL.value()
-        assert url, "the harness sets PREFECT_API_URL"
-        yield str(url)
+    with mock.patch.dict(os.environ, unread):
+        server = start_embedded_prefect_server(home)
+    try:
+        server.wait_healthy(PREFECT_HARNESS_STARTUP_TIMEOUT_S)
+        database = f"sqlite+aiosqlite:///{server.home / DB_FILE}"  # where tests look for it, as with Prefect's harness
+        with (
+            temporary_settings(
+                updates={PREFECT_API_URL: server.api_url, PREFECT_SERVER_DATABASE_CONNECTION_URL: database}
+            ),
+            # ... for contexts copied before, too (threads Prefect started earlier), as Prefect's harness does
+            prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()),
+        ):
+            yield server.api_url
+
+            async def drain() -> None:  # what is still queued for the server, before it stops
+                for worker in (APILogWorker, EventsWorker):
+                    try:
+                        result = worker.drain_all()
+                        if inspect.isawaitable(result):
+                            await result
+                    except RuntimeError:  # never started
+                        pass
+
+            run_coro_as_sync(drain())
+    finally:
+        server.stop()

@@ -19,11 +19,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
@@ -73,22 +70,3 @@ def seed_prefect_home(home: Path, template: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, home / DB_FILE)
     return home
-
-
-@contextmanager
-def harness_on_template(template: Path) -> Iterator[None]:
-    """Within this, ``prefect_test_harness`` puts its temporary database on a copy of ``template``.
-
-    The harness makes its folder with ``tempfile.mkdtemp`` and its database there as ``prefect-test.db``; the
-    folder it gets here already holds that file. Were Prefect to name it otherwise, the copy would simply go
-    unused and the harness would migrate a fresh database as before.
-    """
-    import prefect.testing.utilities as harness_module
-
-    def seeded_mkdtemp() -> str:
-        folder = tempfile.mkdtemp(prefix="prefect-harness-")
-        shutil.copyfile(template, Path(folder) / "prefect-test.db")
-        return folder
-
-    with mock.patch.object(harness_module, "mkdtemp", seeded_mkdtemp):
-        yield

@@ -195,12 +195,12 @@ def _context(text: str, chars: int = 300) -> str:
     return "" if at < 0 else text[max(0, at - chars) : at + len(CANARY) + 40].replace(CANARY, "<KEY>")
 
 
-def _prefect_database_files() -> list[Path]:
+def _prefect_server_files() -> list[Path]:
     url = str(PREFECT_SERVER_DATABASE_CONNECTION_URL.value() or "")
     if ":///" not in url:
         return []
     db = Path(url.split(":///", 1)[1])
-    return sorted(db.parent.glob(db.name + "*"))  # the database, its WAL and shared-memory files
+    return sorted(db.parent.rglob("*"))  # the database, its WAL and shared-memory files, the server's log
 
 
 def _exception_texts(exc: BaseException) -> list[str]:
@@ -299,7 +299,7 @@ def test_a_recognisable_key_shows_nowhere(
     records, n_artifacts, n_logs = asyncio.run(_prefect_records(since))
     assert n_artifacts >= 6 and n_logs > 0  # progress, table and markdown of each of the four runs, and their logs
     leaks.update({f"prefect api record {i}": f for i, r in enumerate(records) if (f := _found(r))})
-    database = _prefect_database_files()
+    database = _prefect_server_files()
     assert database, "the harness's Prefect database was not found"
     for path in [*database, *Path(PREFECT_HOME.value()).rglob("*")]:
         if path.is_file() and (found := _found(path.read_bytes())):

@@ -207,6 +207,7 @@ def start_embedded_prefect_server(home: Path | None = None) -> EmbeddedServer:
     port = _free_port()
     env = {
         **os.environ,
+        "PREFECT_HOME": str(prefect_home),  # its database, beside its log
         "PREFECT_UI_ENABLED": "0",
         "PREFECT__SERVER_EPHEMERAL": "1",  # Prefect's own flags for this mode: API only, no services
         "PREFECT__SERVER_FINAL": "1",
