@@ -61,3 +61,23 @@ def test_a_wait_given_up_says_so(counting: _Counting, tmp_path: Path) -> None:
     server = EmbeddedServer("http://127.0.0.1:9/api", process, tmp_path / "log")
     with pytest.raises(PrefectServerError, match="exited with code 0"):
         server.wait_healthy(timeout_s=600)
+
+
+def test_the_embedded_server_keeps_its_database_in_the_home_it_is_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    started: list[dict[str, str]] = []
+
+    class _Started:
+        def __init__(self, argv: list[str], env: dict[str, str], **kwargs: object) -> None:
+            started.append(env)
+
+        def poll(self) -> int:
+            return 0  # (already ended: stop() has nothing to do)
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "another-home"))
+    monkeypatch.setattr(prefect_server.subprocess, "Popen", _Started)
+    server = prefect_server.start_embedded_prefect_server(tmp_path / "home")
+    assert server.home == tmp_path / "home"
+    (env,) = started
+    assert env["PREFECT_HOME"] == str(tmp_path / "home")  # Prefect's database is under PREFECT_HOME
