@@ -1,12 +1,18 @@
 """Prefect's own plumbing, kept out of a run's output: as a run ends, Prefect's queue services (events and logs
-sent to the API) drain and warn ``Still processing items: 4 items remaining...`` every few seconds. Nothing is
-wrong and nothing is lost; the line only alarms. Everything else those services log still shows."""
+sent to the API, and slots of a shared limit being acquired) drain and warn ``Still processing items: 4 items
+remaining...`` every few seconds. Nothing is wrong and nothing is lost; the line only alarms. Everything else those
+services log still shows. Each process that runs a flow or its task runs (a Dask worker) filters its own."""
 
 from __future__ import annotations
 
 import logging
 
-PREFECT_QUEUE_SERVICES = ("EventsWorker", "APILogWorker")  # their loggers are named after their classes
+PREFECT_QUEUE_SERVICES = (  # their loggers are named after their classes
+    "EventsWorker",
+    "APILogWorker",
+    "ConcurrencySlotAcquisitionService",  # a shared limit's slots (--limit-name)
+    "ConcurrencySlotAcquisitionWithLeaseService",
+)
 DRAIN_MESSAGE_START = "Still processing items"
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.quiet_logs import quiet_prefect_services
 from tasks.scale.gcl_limiter import PrefectGCLLimiter, default_lease_size, setup_gcl
 from tasks.secrets import secret_value
 from tasks.steps import TaskSteps
@@ -109,6 +110,7 @@ class UnitBatch:
 @task(name="execute-on-worker", cache_policy=NO_CACHE, task_run_name="{label}")
 async def execute_on_worker(spec: RunSpec, pipeline: Pipeline[Any, Any, Any], work: Any, label: str) -> UnitBatch:
     """One unit in a worker process: the run's context opened from its spec, then the same unit as on the flow."""
+    quiet_prefect_services()  # this process's drain chatter too: a worker's output reaches the command's
     limiter = shared_limiter(spec, pipeline.work_chunks(work))
     async with open_run(spec, resolve_secret=secret_value, limiter=limiter) as ctx:
         outcomes = await run_unit(pipeline, ctx, work)  # never raises: the calls paid for travel back below
