@@ -142,6 +142,16 @@ def measure_pcm_file(path: Path, fade_samples: int) -> ChunkLevels:
     return measure_chunk(np.fromfile(path, dtype="<i2").astype(np.int16), fade_samples)
 
 
+def levels_current(path: Path) -> bool:
+    """Whether ``path`` holds levels of this :data:`LEVELS_VERSION` (its header only; an older cache's are not)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_HEADER.size)
+    except OSError:
+        return False
+    return len(head) == _HEADER.size and _HEADER.unpack(head)[:2] == (LEVELS_MAGIC, LEVELS_VERSION)
+
+
 def read_levels(path: Path) -> ChunkLevels:
     """Levels stored by :meth:`ChunkLevels.to_bytes` (:class:`ChunkLevelsError` when unreadable)."""
     try:

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from voxbatch.audio.chunk_levels import measure_pcm_file
+from voxbatch.audio.chunk_levels import levels_current, measure_pcm_file
 from voxbatch.audio.stitch import StitchOptions, fade_samples
 from voxbatch.audit.verdict import ChunkCheck
 from voxbatch.cache import CachedChunk, ChunkCache
@@ -87,10 +87,11 @@ def _store_levels(cache: ChunkCache, chunk: CachedChunk) -> CachedChunk:
 
 
 async def with_levels(cache: ChunkCache, chunk: CachedChunk) -> CachedChunk:
-    """``chunk`` with its loudness statistics stored beside it (measured in a thread when it has none yet).
+    """``chunk`` with its loudness statistics stored beside it (measured in a thread when it has none yet, or only
+    those of an older version).
 
     They only save the stitcher a read: when they cannot be written, the chunk is returned without them."""
-    if chunk.levels_path is not None or chunk.encoding != "pcm_s16le":
+    if (chunk.levels_path is not None and levels_current(chunk.levels_path)) or chunk.encoding != "pcm_s16le":
         return chunk
     try:
         return await asyncio.to_thread(_store_levels, cache, chunk)

@@ -63,3 +63,23 @@ def test_every_chunk_keeps_its_loudness_statistics(server: LocalServer, tmp_path
     again = asyncio.run(run())
     assert all(o.from_cache and o.chunk is not None and o.chunk.levels_path for o in again)
     assert all(p is not None and p.is_file() for p in paths)
+
+
+def test_a_cached_chunk_gets_levels_when_it_has_none_or_only_an_older_versions(tmp_path: Path) -> None:
+    import numpy as np
+
+    from voxbatch.audio.chunk_levels import levels_current, read_levels
+    from voxbatch.pipelines.audiobook.synthesize import with_levels
+
+    cache = ChunkCache(tmp_path)
+    samples = (np.arange(4800) % 200 - 100).astype("<i2").tobytes()
+    chunk = cache.put("cd" * 32, samples, sample_rate_hz=24000, encoding="pcm_s16le", duration_s=0.2)
+    measured = asyncio.run(with_levels(cache, chunk))
+    assert measured.levels_path is not None and levels_current(measured.levels_path)
+    assert read_levels(measured.levels_path).n_samples == 4800
+    assert asyncio.run(with_levels(cache, measured)) == measured  # current ones are kept
+
+    old = cache.put_levels(measured, b"PK\x03\x04 an .npz of version 1")
+    assert old.levels_path is not None and not levels_current(old.levels_path)
+    again = asyncio.run(with_levels(cache, old))
+    assert again.levels_path is not None and read_levels(again.levels_path).n_samples == 4800
