@@ -9,8 +9,8 @@ FAULTS ?=
 BENCH ?=
 PYTEST_ARGS ?=
 # pytest-xdist processes: most tests wait on servers and subprocesses, so three share 2 cores well (measured on a
-# quiet 2-core machine, side by side: 3:40 with two, 3:22 with three). Each takes whole files in collection order
-# (--no-loadscope-reorder), which tests/conftest.py makes slowest-first.
+# quiet 2-core machine in one hour: 3:32 with two, 3:20 with three, 3:20 with four). Each takes whole files in
+# collection order (--no-loadscope-reorder), which tests/conftest.py makes slowest-first.
 TEST_WORKERS ?= 3
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
