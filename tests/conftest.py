@@ -35,11 +35,11 @@ def _one_certificate_trust_store(folder: str) -> str:
     """
     import certifi
 
-    bundle = Path(certifi.where()).read_text(encoding="ascii")
+    bundle = Path(certifi.where()).read_text(encoding="utf-8")  # (its comments name issuers in their languages)
     end = "-----END CERTIFICATE-----"
     first = bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end) + len(end)]
     path = Path(folder) / "one-ca.pem"
-    path.write_text(first + "\n", encoding="ascii")
+    path.write_text(first + "\n", encoding="utf-8")
     return str(path)
 
 
@@ -208,20 +208,22 @@ def prefect_harness(prefect_db_template: Path, tmp_path_factory: pytest.TempPath
     # The server stores no task runs and no events: no test reads either, and storing them was over a third of the
     # server's CPU (BENCHMARKS.md). Flow runs, their states, logs and artifacts are stored as ever. Servers that
     # commands start themselves run every service.
-    unread = {
+    database = f"sqlite+aiosqlite:///{home / DB_FILE}"  # the copy; tests find it here, as with Prefect's harness
+    server_settings = {
         "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
         "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": database,
     }
-    with mock.patch.dict(os.environ, unread):
+    with mock.patch.dict(os.environ, server_settings):
         server = start_embedded_prefect_server(home)
     try:
         server.wait_healthy(PREFECT_HARNESS_STARTUP_TIMEOUT_S)
-        database = f"sqlite+aiosqlite:///{server.home / DB_FILE}"  # where tests look for it, as with Prefect's harness
         with (
             temporary_settings(
                 updates={PREFECT_API_URL: server.api_url, PREFECT_SERVER_DATABASE_CONNECTION_URL: database}
             ),
             # ... for contexts copied before, too (threads Prefect started earlier), as Prefect's harness does
+            # (a private helper of Prefect's; prefect is pinned to 3.8 in pyproject.toml)
             prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()),
         ):
             yield server.api_url

@@ -25,8 +25,9 @@ def test_only_the_drain_warning_is_dropped(name: str, caplog: pytest.LogCaptureF
 
 
 def test_every_queue_service_of_prefect_is_quieted() -> None:
-    """Every kind of Prefect queue service a run can start logs under one of these names (a service added by a
-    newer Prefect shows up here; the shared limit's slot service once slipped through, on Dask workers)."""
+    """Every kind of Prefect queue service defined in the modules a run uses (the events and logs workers, the
+    concurrency slots) logs under one of these names: a service added there by a newer Prefect shows up here (the
+    shared limit's slot service once slipped through, on Dask workers)."""
     for module in ("prefect.events.worker", "prefect.logging.handlers", "prefect.concurrency.services"):
         importlib.import_module(module)  # where Prefect defines its queue services
     importlib.import_module("prefect.concurrency.v1.services")

@@ -18,7 +18,9 @@ CPython 3.11 two threads parsing at once can fail with ``SystemError: AST constr
 
 from __future__ import annotations
 
+import math
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +34,9 @@ BLOCK_SAMPLES = 1 << 16  # the stitcher's read block (~2.7 s at 24 kHz, 512 KiB 
 LEVELS_VERSION = 2  # bump when what is stored (or how the stitcher measures) changes (1 was .npz)
 LEVELS_MAGIC = b"VXLV"
 # version, fade_samples, n_samples, blocks, levels that occur (int64 each), peak (float64); then the block sums
-# (float64), the levels (uint16) and their counts (int64)
+# (float64), the levels (uint16) and their counts (int64); last the CRC-32 of all before it (uint32)
 _HEADER = struct.Struct("<4s5qd")
+_CRC = struct.Struct("<I")
 
 IntArray = npt.NDArray[np.int64]
 
@@ -86,7 +89,7 @@ class ChunkLevels:
             len(self.levels),
             self.peak,
         )
-        return b"".join(
+        body = b"".join(
             (
                 header,
                 np.asarray(self.block_sum_squares, dtype="<f8").tobytes(),
@@ -94,6 +97,7 @@ class ChunkLevels:
                 np.asarray(self.counts, dtype="<i8").tobytes(),
             )
         )
+        return body + _CRC.pack(zlib.crc32(body))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ChunkLevels:
@@ -104,8 +108,10 @@ class ChunkLevels:
             raise ChunkLevelsError("unreadable chunk levels: not a levels file")
         if version != LEVELS_VERSION:
             raise ChunkLevelsError(f"chunk levels of version {version}, expected {LEVELS_VERSION}")
-        if min(n_blocks, n_levels) < 0 or len(data) != _HEADER.size + 8 * n_blocks + 10 * n_levels:
+        if min(n_blocks, n_levels) < 0 or len(data) != _HEADER.size + 8 * n_blocks + 10 * n_levels + _CRC.size:
             raise ChunkLevelsError(f"unreadable chunk levels: {len(data)} bytes do not hold what their header says")
+        if _CRC.unpack_from(data, len(data) - _CRC.size)[0] != zlib.crc32(data[: -_CRC.size]):
+            raise ChunkLevelsError("unreadable chunk levels: their checksum does not match (damaged)")
         offset = _HEADER.size
         sums = tuple(float(v) for v in np.frombuffer(data, dtype="<f8", count=n_blocks, offset=offset))
         offset += 8 * n_blocks
@@ -113,10 +119,13 @@ class ChunkLevels:
         counts = np.frombuffer(data, dtype="<i8", count=n_levels, offset=offset + 2 * n_levels).astype(np.int64)
         blocks = -(-n_samples // BLOCK_SAMPLES)
         if (
-            len(sums) != blocks
+            min(n_samples, fade_samples) < 0
+            or len(sums) != blocks
             or len(levels) != len(counts)
-            or int(counts.sum()) != n_samples
-            or (len(levels) and (levels.min() < 0 or levels.max() >= INT16_LEVELS))
+            or not all(math.isfinite(v) and v >= 0 for v in (peak, *sums))
+            or (len(counts) and counts.min() <= 0)
+            or int(counts.sum(dtype=np.float64)) != n_samples
+            or (len(levels) and (levels.max() >= INT16_LEVELS or bool(np.any(np.diff(levels) <= 0))))
         ):
             raise ChunkLevelsError("chunk levels are inconsistent")
         return cls(fade_samples, n_samples, sums, peak, levels, counts)
@@ -140,16 +149,6 @@ def measure_chunk(samples: npt.NDArray[np.int16], fade_samples: int) -> ChunkLev
 def measure_pcm_file(path: Path, fade_samples: int) -> ChunkLevels:
     """The levels of a raw s16le chunk file."""
     return measure_chunk(np.fromfile(path, dtype="<i2").astype(np.int16), fade_samples)
-
-
-def levels_current(path: Path) -> bool:
-    """Whether ``path`` holds levels of this :data:`LEVELS_VERSION` (its header only; an older cache's are not)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(_HEADER.size)
-    except OSError:
-        return False
-    return len(head) == _HEADER.size and _HEADER.unpack(head)[:2] == (LEVELS_MAGIC, LEVELS_VERSION)
 
 
 def read_levels(path: Path) -> ChunkLevels:

@@ -136,3 +136,27 @@ def test_reading_levels_parses_no_python(tmp_path: Path, monkeypatch: pytest.Mon
     levels = ChunkLevels.from_bytes(data)
     monkeypatch.undo()  # (pytest's own reports parse Python)
     assert levels.n_samples == 5000 and not parsed
+
+
+def test_damaged_or_impossible_levels_are_refused(tmp_path: Path) -> None:
+    import dataclasses
+
+    levels = measure_pcm_file(chunk(tmp_path / "c.pcm", 5000, seed=7), FADE)
+    data = levels.to_bytes()
+    for at in (20, 60, len(data) - 10):  # header, a block sum, a count: the checksum no longer matches
+        damaged = bytearray(data)
+        damaged[at] ^= 0x01
+        with pytest.raises(ChunkLevelsError, match="checksum"):
+            ChunkLevels.from_bytes(bytes(damaged))
+    counts = levels.counts.copy()
+    counts[0], counts[1] = counts[0] + counts[1] + 5, -5  # the same total, one count negative
+    impossible = [
+        dataclasses.replace(levels, counts=counts),
+        dataclasses.replace(levels, levels=levels.levels[::-1].copy(), counts=levels.counts[::-1].copy()),
+        dataclasses.replace(levels, peak=float("nan")),
+        dataclasses.replace(levels, block_sum_squares=(-1.0,)),
+        dataclasses.replace(levels, fade_samples=-1),
+    ]
+    for bad in impossible:  # written with a valid checksum, still refused
+        with pytest.raises(ChunkLevelsError, match="inconsistent"):
+            ChunkLevels.from_bytes(bad.to_bytes())

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from voxbatch.audio.chunk_levels import levels_current, measure_pcm_file
+from voxbatch.audio.chunk_levels import ChunkLevelsError, measure_pcm_file, read_levels
 from voxbatch.audio.stitch import StitchOptions, fade_samples
 from voxbatch.audit.verdict import ChunkCheck
 from voxbatch.cache import CachedChunk, ChunkCache
@@ -81,17 +81,24 @@ async def synthesize_chunk(
 
 
 def _store_levels(cache: ChunkCache, chunk: CachedChunk) -> CachedChunk:
+    """``chunk`` with levels the stitch can use: its stored ones if they read and fit it, else measured now."""
     # The book's stitch fades every chunk edge by the default fade_ms (assemble.stitch_options keeps it).
-    levels = measure_pcm_file(chunk.pcm_path, fade_samples(StitchOptions().fade_ms, chunk.sample_rate_hz))
-    return cache.put_levels(chunk, levels.to_bytes())
+    fade = fade_samples(StitchOptions().fade_ms, chunk.sample_rate_hz)
+    if chunk.levels_path is not None:
+        try:
+            if read_levels(chunk.levels_path).fits(chunk.pcm_path.stat().st_size // 2, fade):
+                return chunk
+        except ChunkLevelsError:
+            pass  # damaged, or of an older format: measured again
+    return cache.put_levels(chunk, measure_pcm_file(chunk.pcm_path, fade).to_bytes())
 
 
 async def with_levels(cache: ChunkCache, chunk: CachedChunk) -> CachedChunk:
-    """``chunk`` with its loudness statistics stored beside it (measured in a thread when it has none yet, or only
-    those of an older version).
+    """``chunk`` with its loudness statistics stored beside it (measured in a thread when it has none yet, or
+    only some the stitch cannot use: of an older format, damaged, or of another fade).
 
     They only save the stitcher a read: when they cannot be written, the chunk is returned without them."""
-    if (chunk.levels_path is not None and levels_current(chunk.levels_path)) or chunk.encoding != "pcm_s16le":
+    if chunk.encoding != "pcm_s16le":
         return chunk
     try:
         return await asyncio.to_thread(_store_levels, cache, chunk)
