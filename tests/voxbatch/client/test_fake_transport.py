@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -160,12 +161,17 @@ def test_a_hang_ends_only_by_the_clients_timeout_or_a_cancellation() -> None:
 
 
 def test_the_fake_never_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def no_sleeping(_: float, *args: object) -> None:
+    real_sleep, loops = asyncio.sleep, []
+
+    async def no_sleeping(delay: float, *args: Any) -> Any:
+        if asyncio.get_running_loop() not in loops:  # another thread's loop (a session server's) sleeps as ever
+            return await real_sleep(delay, *args)
         raise AssertionError("the fake slept")
 
     fake = FakeTransport(error_reply(500), pcm_reply(0.2), Reply(fault="cut"))
 
     async def go() -> None:
+        loops.append(asyncio.get_running_loop())
         monkeypatch.setattr(asyncio, "sleep", no_sleeping)
         for _ in range(3):
             try:
