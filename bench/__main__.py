@@ -49,14 +49,13 @@ BENCHMARKS = {  # name on the command line (BENCH=...) -> module with run() -> M
 
 
 def main() -> None:
-    names = BENCHMARKS
-    wanted = sys.argv[1:] or list(names)
-    unknown = [name for name in wanted if name not in names]
+    wanted = sys.argv[1:] or list(BENCHMARKS)
+    unknown = [name for name in wanted if name not in BENCHMARKS]
     if unknown:
-        sys.exit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(names)}")
+        sys.exit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     print(f"# voxbatch benchmarks\n\nPython {sys.version.split()[0]} on {platform.machine()}, {platform.system()}\n")
     for name in wanted:
-        for section in names[name].run():
+        for section in BENCHMARKS[name].run():
             print(section, flush=True)
 
 

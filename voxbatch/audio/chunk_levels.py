@@ -121,10 +121,9 @@ class ChunkLevels:
         if (
             min(n_samples, fade_samples) < 0
             or len(sums) != blocks
-            or len(levels) != len(counts)
             or not all(math.isfinite(v) and v >= 0 for v in (peak, *sums))
             or (len(counts) and counts.min() <= 0)
-            or int(counts.sum(dtype=np.float64)) != n_samples
+            or int(counts.sum(dtype=np.float64)) != n_samples  # (float: crafted counts cannot wrap around)
             or (len(levels) and (levels.max() >= INT16_LEVELS or bool(np.any(np.diff(levels) <= 0))))
         ):
             raise ChunkLevelsError("chunk levels are inconsistent")
