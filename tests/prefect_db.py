@@ -1,14 +1,20 @@
 """A migrated Prefect database, made once per test session and copied wherever a test starts a Prefect server.
 
-Migrating an empty SQLite database to Prefect's schema costs about 6 CPU-seconds (alembic runs every migration),
-as much again as the server's own start, and the suite starts several servers on fresh databases: the
-``prefect_harness`` of each xdist worker, and the commands whose own Prefect server is what a test is about. A copy
-of a migrated database is what every run after a user's first has: the server starts on it without migrating, and
-everything else about the start is unchanged.
+Migrating an empty SQLite database to Prefect's schema costs about 8 CPU-seconds (alembic runs every migration,
+in a process that imports Prefect's server), and the suite starts several servers on fresh databases: the
+``prefect_harness`` and the commands whose own Prefect server is what a test is about. A copy of a migrated
+database is what every run after a user's first has: the server starts on it without migrating, and everything
+else about the start is unchanged.
+
+For the Prefect version the project pins, the migrated schema is kept in ``tests/prefect_schema/`` as the SQL
+that builds it (``python -m tests.prefect_db`` writes it again after a Prefect upgrade): building a database from
+it takes milliseconds. For any other version the template is migrated as before. Either way a server checks its
+database's revision when it starts and migrates what is not current, so a stale schema file costs time, never
+correctness. (Migrations list a table's constraints in no fixed order: two files written for one version may differ
+in that order alone.)
 
 The workers of one session share one template: the first to need it makes it under a file lock, the others wait
-for it. It is keyed by Prefect's version, and a copy of a database that is not current would only be migrated by
-the server as usual.
+for it. It is keyed by Prefect's version.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+SCHEMA_FOLDER = Path(__file__).resolve().parent / "prefect_schema"
 DB_FILE = "prefect.db"  # the database under PREFECT_HOME when PREFECT_SERVER_DATABASE_CONNECTION_URL is not set
 MIGRATE_HANG_GUARD_S = 600
 # What `prefect server database upgrade` does, without importing Prefect's command line (a few CPU-s less).
@@ -42,27 +50,68 @@ def template_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+def schema_file(prefect_version: str | None = None) -> Path:
+    """Where the SQL of ``prefect_version``'s migrated schema is kept (the installed version by default)."""
+    return SCHEMA_FOLDER / f"prefect-{prefect_version or version('prefect')}.sql"
+
+
+def _migrate(db: Path) -> None:
+    """Migrate an empty database at ``db`` to the installed Prefect's schema (in a process of its own)."""
+    home = Path(tempfile.mkdtemp(prefix="prefect-template-", dir=db.parent))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    done = subprocess.run(
+        [sys.executable, "-c", _MIGRATE, str(db)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=MIGRATE_HANG_GUARD_S,
+    )
+    shutil.rmtree(home, ignore_errors=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _build(db: Path, schema: Path) -> None:
+    """A database at ``db`` made from a schema file, in the journal mode Prefect's migration leaves (WAL)."""
+    with sqlite3.connect(db) as connection:
+        connection.executescript(schema.read_text(encoding="utf-8"))
+        connection.execute("PRAGMA journal_mode=WAL")
+    connection.close()
+
+
 def migrated_template(folder: Path) -> Path:
-    """``folder``'s migrated database for this Prefect version, migrated from empty the first time (under a lock,
-    in a folder of its own and renamed into place, so nobody copies half a database)."""
+    """``folder``'s migrated database for this Prefect version, made the first time (from its schema file, else by
+    migrating; under a lock, in a folder of its own and renamed into place, so nobody copies half a database)."""
     template = folder / f"prefect-{version('prefect')}.db"
     with (folder / f"{template.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not template.is_file():
-            home = Path(tempfile.mkdtemp(prefix="prefect-template-", dir=folder))
-            env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-            env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
-            done = subprocess.run(
-                [sys.executable, "-c", _MIGRATE, str(home / DB_FILE)],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=MIGRATE_HANG_GUARD_S,
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
-            (home / DB_FILE).replace(template)
-            shutil.rmtree(home, ignore_errors=True)
+            scratch = Path(tempfile.mkdtemp(prefix="prefect-template-", dir=folder))
+            db = scratch / DB_FILE
+            schema = schema_file()
+            if schema.is_file():
+                _build(db, schema)
+            else:
+                _migrate(db)
+            db.replace(template)
+            shutil.rmtree(scratch, ignore_errors=True)
     return template
+
+
+def write_schema_file() -> Path:
+    """Migrate an empty database with the installed Prefect and keep its schema as SQL (see the module doc)."""
+    scratch = Path(tempfile.mkdtemp(prefix="prefect-schema-"))
+    try:
+        _migrate(scratch / DB_FILE)
+        with sqlite3.connect(scratch / DB_FILE) as connection:
+            sql = "\n".join(connection.iterdump()) + "\n"
+        connection.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    SCHEMA_FOLDER.mkdir(exist_ok=True)
+    path = schema_file()
+    path.write_text(sql, encoding="utf-8")
+    return path
 
 
 def seed_prefect_home(home: Path, template: Path) -> Path:
@@ -70,3 +119,7 @@ def seed_prefect_home(home: Path, template: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, home / DB_FILE)
     return home
+
+
+if __name__ == "__main__":  # python -m tests.prefect_db: keep the installed Prefect's schema (after an upgrade)
+    print(write_schema_file())
