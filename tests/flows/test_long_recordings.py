@@ -34,7 +34,8 @@ KEY_WORDS = {"country", "fellow", "americans", "american"}  # at least one is al
 
 def _recording(speech: np.ndarray, length_s: float, clip_starts: tuple[float, ...], seed: int) -> bytes:
     rng = np.random.default_rng(seed)
-    audio = rng.normal(0.0, NOISE_STD, round(length_s * RATE_HZ)).astype(np.int16)
+    noise = rng.standard_normal(round(length_s * RATE_HZ), dtype=np.float32)  # float32: a third of float64's CPU
+    audio = (noise * NOISE_STD).astype(np.int16)
     for start_s in clip_starts:
         first = round(start_s * RATE_HZ)
         audio[first : first + len(speech)] = speech
