@@ -13,6 +13,8 @@ import subprocess
 import numpy as np
 import numpy.typing as npt
 
+from voxbatch.audio.native_pcm import read_native_pcm
+
 FFMPEG_TIMEOUT_S = 300.0
 STDERR_TAIL_CHARS = 600  # enough of ffmpeg's complaint to say why, not its whole banner
 
@@ -49,9 +51,16 @@ def pcm_output_argv(sample_rate_hz: int) -> list[str]:
 
 
 def decode_to_pcm(data: bytes, sample_rate_hz: int = 16000) -> npt.NDArray[np.int16]:
-    """Decode any container ffmpeg understands into mono signed 16-bit PCM at ``sample_rate_hz``."""
+    """Decode any container ffmpeg understands into mono signed 16-bit PCM at ``sample_rate_hz``.
+
+    FLAC and WAV that already hold exactly that are read in this process, with the same samples
+    (:mod:`voxbatch.audio.native_pcm`); everything else goes through ffmpeg.
+    """
     if not data:
         raise AudioDecodeError("empty file")
+    native = read_native_pcm(data, sample_rate_hz)
+    if native is not None:
+        return native
     argv = ["-i", "pipe:0", *pcm_output_argv(sample_rate_hz)]
     try:
         out = _run(argv, data).stdout
