@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import os
-import shutil
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
@@ -61,8 +55,14 @@ def environ_without_prefect_settings() -> dict[str, str]:
     return env
 
 
-from tests.prefect_db import DB_FILE, migrated_template, seed_prefect_home, template_folder  # noqa: E402
-from voxbatch.run.prefect_server import EmbeddedServer, start_embedded_prefect_server, wait_healthy  # noqa: E402
+from tests.prefect_db import migrated_template, seed_prefect_home, template_folder  # noqa: E402
+from tests.prefect_harness import (  # noqa: E402
+    HARNESS_STARTUP_TIMEOUT_S,
+    SharedHarness,
+    shared_harness,
+    start_harness_server,
+)
+from voxbatch.run.prefect_server import EmbeddedServer  # noqa: E402
 from voxbatch.server.options import ServerOptions  # noqa: E402
 from voxbatch.server.runner import LocalServer  # noqa: E402
 
@@ -175,110 +175,26 @@ def make_server() -> Iterator[object]:
         srv.stop()
 
 
-PREFECT_HARNESS_STARTUP_TIMEOUT_S = 120
-# Where an xdist controller tells its workers about the session's one harness server (see pytest_configure).
+# Where an xdist controller tells its workers about the session's one harness server (tests/prefect_harness.py).
 SHARED_HARNESS_ENV = "VOXBATCH_TEST_PREFECT_HARNESS"
+_SHARED_HARNESS_KEY = pytest.StashKey[SharedHarness]()
 
 
-@dataclass(frozen=True)
-class HarnessServer:
-    """A started harness server: its API and its database (what ``PREFECT_SERVER_DATABASE_CONNECTION_URL`` says)."""
-
-    api_url: str
-    database: str
-
-
-def start_harness_server(home: Path, template: Path) -> tuple[HarnessServer, EmbeddedServer]:
-    """Prefect's API in ``home`` on a copy of ``template``, as ``voxbatch`` starts it when no PREFECT_API_URL is set
-    (:func:`voxbatch.run.prefect_server.start_embedded_prefect_server`: what Prefect's ephemeral mode runs, API
-    only); not yet waited for.
-
-    It stores no task runs and no events: no test reads either, and storing them was over a third of the server's
-    CPU (BENCHMARKS.md). Flow runs, their states, logs and artifacts are stored as ever. Servers that commands start
-    themselves run every service.
-    """
-    seed_prefect_home(home, template)
-    database = f"sqlite+aiosqlite:///{home / DB_FILE}"  # the copy; tests find it here, as with Prefect's harness
-    server_settings = {
-        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
-        "PREFECT_SERVER_DATABASE_CONNECTION_URL": database,
-    }
-    with mock.patch.dict(os.environ, server_settings):
-        server = start_embedded_prefect_server(home)
-    return HarnessServer(server.api_url, database), server
-
-
-class _SharedHarness:
-    """The xdist controller's harness server, started in the background while its workers start and collect.
-
-    One server for the whole session instead of one per worker: each start costs ~5 CPU-s (importing Prefect's
-    server, registering block types) and an idle server ~1 CPU-s a minute, while the flows of all workers together
-    keep one server a tenth busy. It is ready when its file (``SHARED_HARNESS_ENV``) holds its API URL, or the
-    reason it did not start.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.file = folder / "harness.json"
-        self._server: EmbeddedServer | None = None
-        try:  # started from this thread: a child started from another would be stopped when that thread ends
-            self._harness, self._server = start_harness_server(folder / "home", migrated_template(folder))
-        except Exception as exc:
-            self._answer({"error": f"{type(exc).__name__}: {exc}"})
-            return
-        self._thread = threading.Thread(target=self._wait, name="prefect-harness", daemon=True)
-        self._thread.start()
-
-    def _wait(self) -> None:
-        assert self._server is not None
-        try:
-            self._server.wait_healthy(PREFECT_HARNESS_STARTUP_TIMEOUT_S)
-        except Exception as exc:  # the workers say why
-            self._answer({"error": f"{type(exc).__name__}: {exc}"})
-        else:
-            self._answer({"api_url": self._harness.api_url, "database": self._harness.database})
-
-    def _answer(self, answer: dict[str, str]) -> None:
-        scratch = self.file.with_suffix(".tmp")
-        scratch.write_text(json.dumps(answer), encoding="utf-8")
-        scratch.replace(self.file)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-
-
-def _shared_harness(path: Path) -> HarnessServer:
-    """The controller's harness (see :class:`_SharedHarness`), once it answers."""
-    deadline = time.monotonic() + PREFECT_HARNESS_STARTUP_TIMEOUT_S
-    while not path.is_file():
-        assert time.monotonic() < deadline, f"the session's Prefect server did not start ({path} never appeared)"
-        time.sleep(0.05)
-    answer = json.loads(path.read_text(encoding="utf-8"))
-    assert "error" not in answer, f"the session's Prefect server did not start: {answer['error']}"
-    wait_healthy(answer["api_url"], timeout_s=PREFECT_HARNESS_STARTUP_TIMEOUT_S)
-    return HarnessServer(answer["api_url"], answer["database"])
-
-
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(trylast=True)  # after xdist's own pytest_configure, which registers "dsession" on a controller
 def pytest_configure(config: pytest.Config) -> None:
-    """An xdist controller starts the session's harness server for its workers (in the background)."""
+    """An xdist controller starts the session's harness server for its workers (they start after this)."""
     if os.environ.get("PYTEST_XDIST_WORKER") or not config.pluginmanager.has_plugin("dsession"):
         return
-    folder = Path(tempfile.mkdtemp(prefix="voxbatch-test-harness-"))
-    config.stash[_SHARED_HARNESS_KEY] = _SharedHarness(folder)
-    os.environ[SHARED_HARNESS_ENV] = str(folder / "harness.json")  # the workers, started after this, inherit it
+    shared = SharedHarness(config._tmp_path_factory.getbasetemp())  # (xdist's workers take their basetemp from it)
+    config.stash[_SHARED_HARNESS_KEY] = shared
+    os.environ[SHARED_HARNESS_ENV] = str(shared.file)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shared = config.stash.get(_SHARED_HARNESS_KEY, None)
     if shared is not None:
+        os.environ.pop(SHARED_HARNESS_ENV, None)
         shared.stop()
-        shutil.rmtree(shared.folder, ignore_errors=True)
-
-
-_SHARED_HARNESS_KEY = pytest.StashKey[_SharedHarness]()
 
 
 @pytest.fixture(scope="session")
@@ -294,13 +210,12 @@ def prefect_home(tmp_path: Path, prefect_db_template: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(prefect_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One Prefect API server for the whole session, with its own Prefect home and SQLite database (a copy of the
-    migrated template); yields its API URL, which this process's Prefect settings point at meanwhile.
-
-    Under xdist it is the controller's, shared by its workers (see :class:`_SharedHarness`); otherwise this process
-    starts its own (:func:`start_harness_server`). Prefect's own ``prefect_test_harness`` starts the same server,
-    but imports all of Prefect's server code into the test process to do so (~1.7 CPU-s per worker).
+def prefect_harness(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Prefect API server for the whole session (tests/prefect_harness.py), with its own Prefect home and
+    SQLite database (a copy of the migrated template); yields its API URL, which this process's Prefect settings
+    point at meanwhile. Under xdist it is the controller's, shared by its workers; otherwise this process starts
+    its own. Prefect's own ``prefect_test_harness`` starts the same server, but imports all of Prefect's server
+    code into the test process to do so (~1.7 CPU-s per worker).
 
     Opt-in (seconds to start): only tests that run flows or Prefect limits ask for it.
     """
@@ -313,12 +228,13 @@ def prefect_harness(prefect_db_template: Path, tmp_path_factory: pytest.TempPath
     own: EmbeddedServer | None = None
     shared = os.environ.get(SHARED_HARNESS_ENV)
     if shared:
-        harness = _shared_harness(Path(shared))
+        harness = shared_harness(Path(shared))
     else:
-        harness, own = start_harness_server(tmp_path_factory.mktemp("prefect-harness"), prefect_db_template)
+        template = request.getfixturevalue("prefect_db_template")
+        harness, own = start_harness_server(tmp_path_factory.mktemp("prefect-harness"), template)
     try:
         if own is not None:
-            own.wait_healthy(PREFECT_HARNESS_STARTUP_TIMEOUT_S)
+            own.wait_healthy(HARNESS_STARTUP_TIMEOUT_S)
         with (
             temporary_settings(
                 updates={PREFECT_API_URL: harness.api_url, PREFECT_SERVER_DATABASE_CONNECTION_URL: harness.database}

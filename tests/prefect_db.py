@@ -6,9 +6,10 @@ in a process that imports Prefect's server), and the suite starts several server
 database is what every run after a user's first has: the server starts on it without migrating, and everything
 else about the start is unchanged.
 
-For the Prefect version the project pins, the migrated schema is kept in ``tests/prefect_schema/`` as the SQL
-that builds it (``python -m tests.prefect_db`` writes it again after a Prefect upgrade): building a database from
-it takes milliseconds. For any other version the template is migrated as before. Either way a server checks its
+For the Prefect the project pins, the migrated schema is kept in ``tests/prefect_schema/`` as the SQL that builds
+it, named by the last migration's revision (``python -m tests.prefect_db`` writes it after a Prefect upgrade that
+adds migrations): building a database from it takes milliseconds. Without one for the installed Prefect, the
+template is migrated as before (and ``tests/test_prefect_db.py`` says so, skipped). Either way a server checks its
 database's revision when it starts and migrates what is not current, so a stale schema file costs time, never
 correctness. (Migrations list a table's constraints in no fixed order: two files written for one version may differ
 in that order alone.)
@@ -21,12 +22,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -50,9 +53,32 @@ def template_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def schema_file(prefect_version: str | None = None) -> Path:
-    """Where the SQL of ``prefect_version``'s migrated schema is kept (the installed version by default)."""
-    return SCHEMA_FOLDER / f"prefect-{prefect_version or version('prefect')}.sql"
+_REVISION_RE = re.compile(r'^(down_revision|revision)\s*=\s*(?:"([0-9a-f]+)"|None)', re.MULTILINE)
+
+
+def sqlite_head() -> str:
+    """The last of the installed Prefect's SQLite migrations, read from their files (asking alembic would import
+    Prefect's server: seconds)."""
+    spec = find_spec("prefect")
+    assert spec is not None and spec.origin is not None
+    versions = Path(spec.origin).parent / "server" / "database" / "_migrations" / "versions" / "sqlite"
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in versions.glob("*.py"):
+        fields = dict(_REVISION_RE.findall(path.read_text(encoding="utf-8")))
+        if fields.get("revision"):
+            revisions.add(fields["revision"])
+            if fields.get("down_revision"):
+                parents.add(fields["down_revision"])
+    heads = revisions - parents
+    assert len(heads) == 1, f"Prefect's SQLite migrations end in {len(heads)} revisions: {sorted(heads)}"
+    return heads.pop()
+
+
+def schema_file() -> Path:
+    """Where the SQL of the schema that the installed Prefect's migrations make is kept (named by their last
+    revision, so releases that add no migration share it)."""
+    return SCHEMA_FOLDER / f"prefect-sqlite-{sqlite_head()}.sql"
 
 
 def _migrate(db: Path) -> None:

@@ -15,7 +15,7 @@ import pickle
 import socket
 import traceback
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -173,18 +173,31 @@ def _scan_files(root: Path) -> dict[str, list[str]]:
     return leaks
 
 
+PAGE = 200  # the API's largest page
+
+
 async def _prefect_records(since: datetime) -> tuple[list[str], int, int]:
-    """The flow runs since ``since`` as the Prefect API holds them: runs, artifacts and logs (as JSON)."""
+    """The flow runs since ``since`` as the Prefect API holds them: runs, artifacts and logs (as JSON), every page
+    (the session's server also holds other test files' runs meanwhile)."""
     await APILogHandler.aflush()
     async with get_client() as client:
-        runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since)), limit=200
+
+        async def every(read: Callable[..., Awaitable[list[Any]]], **query: Any) -> list[Any]:
+            found: list[Any] = []
+            while True:
+                page = await read(**query, limit=PAGE, offset=len(found))
+                found += page
+                if len(page) < PAGE:
+                    return found
+
+        runs = await every(
+            client.read_flow_runs, flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since))
         )
         ids = [run.id for run in runs]
-        artifacts = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=ids)), limit=200
+        artifacts = await every(
+            client.read_artifacts, artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=ids))
         )
-        logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)), limit=200)
+        logs = await every(client.read_logs, log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)))
     blobs = [r.model_dump_json() for r in runs] + [a.model_dump_json() for a in artifacts]
     blobs += [log.model_dump_json() for log in logs]
     return blobs, len(artifacts), len(logs)
