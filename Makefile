@@ -40,8 +40,8 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install --quiet --no-compile 'pip>=26' 2>&1 | { grep -v "$(PIP_NOISE)" || true; } \
 		|| echo "(could not upgrade pip; installing with $$($(PY) -m pip --version | cut -d' ' -f1-2))"
 	@$(PY) -m pip install --quiet --no-compile -e '.[dev]' 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
-	@$(PY) -c 'import voxbatch, flows, tasks, prefect, espeakng_loader, pocketsphinx, imageio_ffmpeg, soundfile, soxr'
-	@$(PY) -c 'import pytest, xdist, ruff, mypy'
+	@$(PY) -c 'import voxbatch, flows, tasks, prefect, espeakng_loader, pocketsphinx, imageio_ffmpeg, soundfile, soxr; \
+		import pytest, xdist, ruff, mypy'
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install voxbatch (done automatically by run/test).

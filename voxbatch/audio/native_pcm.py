@@ -32,15 +32,15 @@ def read_native_pcm(data: bytes, sample_rate_hz: int) -> npt.NDArray[np.int16] |
     import soundfile  # (libsndfile; imported only when an upload may be read with it)
 
     try:
-        info = soundfile.info(io.BytesIO(data))
-        if (
-            info.format not in _NATIVE_FORMATS
-            or info.subtype != _NATIVE_SUBTYPE
-            or info.channels != 1
-            or info.samplerate != sample_rate_hz
-        ):
-            return None
-        pcm, _ = soundfile.read(io.BytesIO(data), dtype="int16", always_2d=False)
+        with soundfile.SoundFile(io.BytesIO(data)) as audio:  # its header parsed once, for the checks and the read
+            if (
+                audio.format not in _NATIVE_FORMATS
+                or audio.subtype != _NATIVE_SUBTYPE
+                or audio.channels != 1
+                or audio.samplerate != sample_rate_hz
+            ):
+                return None
+            pcm = audio.read(dtype="int16", always_2d=False)
     except (RuntimeError, ValueError, TypeError):  # soundfile.LibsndfileError is a RuntimeError
         return None
     samples: npt.NDArray[np.int16] = np.ascontiguousarray(pcm, dtype=np.int16)
